@@ -1,0 +1,110 @@
+"""The Bolt app factory: one App per process, built from settings and services."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.request.internals import build_context
+from slack_sdk import WebClient
+
+from bot.errors import PlatformError
+from bot.identity import IdentityService
+from bot.router import CommandRouter
+from bot.router_views import error_text, unexpected_error_text
+from bot.services import Services
+from bot.slack_ids import BotEvent, SlashCommand
+from commands import whoami
+
+logger = logging.getLogger(__name__)
+
+
+def reparse_misread_form(req: BoltRequest, next: Callable[[], BoltResponse]) -> BoltResponse:
+    """Work around Bolt reading any form body that contains "payload" as interactivity.
+
+    `/platform owner payload-svc` arrives as `text=owner+payload-svc`; Bolt's parse_body sees
+    the substring and returns `{}`, and the request would be answered 404. A real
+    interactivity body is exactly one `payload=` field, so anything else is re-read as a form.
+    """
+    if not req.body and req.raw_body and not req.raw_body.startswith(("{", "payload=")):
+        fields = dict(parse_qsl(req.raw_body, keep_blank_values=True))
+        if "payload" not in fields:
+            req.body = fields
+            req.context = build_context(req.context, req.body)
+    return next()
+
+
+def handle_error(error: Exception, body: dict[str, Any], respond: Any) -> None:
+    """The one place unexpected listener errors become user messages (STYLE rule 5)."""
+    if isinstance(error, PlatformError):
+        text = error_text(error)
+    else:
+        reference = uuid.uuid4().hex[:8]
+        logger.exception("Slack listener failed (reference %s)", reference, exc_info=error)
+        text = unexpected_error_text(reference)
+    if body.get("response_url") or body.get("response_urls"):
+        try:
+            respond(text=text, response_type="ephemeral", replace_original=False)
+        except Exception:
+            logger.exception("could not tell the user about an error")
+
+
+def build_router(services: Services) -> CommandRouter:
+    config = services.config
+    router = CommandRouter(
+        identity=services.identity,
+        policy=services.policy,
+        idempotency=services.idempotency,
+        usage=services.usage,
+        platform_name=config.platform.name,
+        docs_url=config.platform.docs_url,
+    )
+
+    def router_actions() -> list[str]:
+        return sorted({s.action for s in router.subcommands.values()})
+
+    whoami.register(router, policy=services.policy, actions=router_actions)
+    return router
+
+
+def build_app(services: Services, *, token_verification: bool = True) -> App:
+    """The Bolt App with every feature registered.
+
+    `token_verification` calls auth.test at construction, so a wrong token or API URL
+    stops startup with Slack's own error instead of failing on the first request.
+    """
+    settings = services.settings
+    signing_secret = settings.slack_signing_secret
+    app = App(
+        client=services.slack,
+        signing_secret=signing_secret.get_secret_value() if signing_secret else None,
+        token_verification_enabled=token_verification,
+        before_authorize=reparse_misread_form,
+        logger=logging.getLogger("slack_bolt"),
+    )
+    app.error(handle_error)
+    router = build_router(services)
+    app.command(SlashCommand.PLATFORM)(router.handle_platform_command)
+    app.event(BotEvent.APP_HOME_OPENED)(HomeTab(router, services.identity).handle_home_opened)
+    return app
+
+
+class HomeTab:
+    """The App Home tab: the same help the caller would get from `/platform help`."""
+
+    def __init__(self, router: CommandRouter, identity: IdentityService) -> None:
+        self._router = router
+        self._identity = identity
+
+    def handle_home_opened(self, event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab") != "home":
+            return
+        principal = self._identity.principal(event["user"])
+        client.views_publish(
+            user_id=principal.user_id,
+            view={"type": "home", "blocks": self._router.help_blocks(principal)},
+        )

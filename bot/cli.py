@@ -1,0 +1,209 @@
+"""`platform-bot`: the console script (serve, socket, shell, migrate, check-config, manifest).
+
+Heavy imports happen inside each command, after logging and the metrics mode are set up,
+so `--help` and `check-config` stay fast and gunicorn workers get multiprocess metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr, ValidationError
+
+from bot.config import ConfigError, PlatformConfig, load_config
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.server import WsgiApp
+    from bot.services import Services
+
+logger = logging.getLogger("platform_bot")
+
+EXIT_CONFIG = 2
+EXIT_NOT_READY = 3
+
+
+class StartupError(Exception):
+    """Something an operator must fix before the bot can start; shown without a traceback."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"platform-bot: invalid environment:\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    from bot.log import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        result: int = args.run(args, settings)
+    except ConfigError as exc:
+        print(f"platform-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except StartupError as exc:
+        print(f"platform-bot: {exc}", file=sys.stderr)
+        return EXIT_NOT_READY
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="platform-bot",
+        description="Self-service for your internal developer platform, in Slack.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve Slack over HTTP (production)")
+    serve.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, default=3000, help="port to bind (default 3000)")
+    serve.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
+    serve.add_argument("--threads", type=int, default=8, help="threads per worker")
+    serve.set_defaults(run=_serve)
+
+    socket = commands.add_parser("socket", help="connect to Slack over Socket Mode")
+    socket.set_defaults(run=_socket)
+
+    shell = commands.add_parser(
+        "shell", help="talk to the bot in a terminal, with a local Slack emulator"
+    )
+    shell.add_argument("--as", dest="user", default="alice", help="user to start as")
+    shell.add_argument("--channel", default="general", help="channel to start in")
+    shell.set_defaults(run=_shell)
+
+    migrate = commands.add_parser("migrate", help="upgrade the database schema")
+    migrate.set_defaults(run=_migrate)
+
+    check = commands.add_parser("check-config", help="validate a platform config file")
+    check.add_argument("path", nargs="?", type=Path, help="default: $PLATFORM_CONFIG")
+    check.set_defaults(run=_check_config)
+
+    manifest = commands.add_parser("manifest", help="print the Slack app manifest")
+    manifest.add_argument("--url", help="public base URL for HTTP mode, e.g. https://bot.acme.io")
+    manifest.set_defaults(run=_manifest)
+    return parser
+
+
+def _check_config(args: argparse.Namespace, settings: Settings) -> int:
+    path = args.path or settings.platform_config
+    config = load_config(path)
+    print(
+        f"{path}: ok ({len(config.teams)} teams, {len(config.roles)} roles, "
+        f"{len(config.policies)} policy rules)"
+    )
+    return 0
+
+
+def _manifest(args: argparse.Namespace, _settings: Settings) -> int:
+    from bot.manifest import render_manifest
+
+    if args.url and not args.url.startswith(("https://", "http://")):
+        raise StartupError("--url must start with https://")
+    sys.stdout.write(render_manifest(args.url))
+    return 0
+
+
+def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db import make_engine
+    from bot.schema import upgrade
+
+    engine = make_engine(settings.database_url)
+    try:
+        before = upgrade(engine)
+    finally:
+        engine.dispose()
+    if before.up_to_date:
+        print(f"database schema already at {before.head}")
+    else:
+        print(f"database schema upgraded from {before.current or 'empty'} to {before.head}")
+    return 0
+
+
+def _require(value: SecretStr | None, name: str, mode: str) -> None:
+    if value is None or not value.get_secret_value().strip():
+        raise StartupError(f"{name} is not set; `platform-bot {mode}` needs it (see README)")
+
+
+def _start_services(settings: Settings, config: PlatformConfig) -> Services:
+    from bot.db import make_engine
+    from bot.schema import SchemaOutOfDate, require_up_to_date
+    from bot.services import build_services
+
+    engine = make_engine(settings.database_url)
+    try:
+        require_up_to_date(engine)
+    except SchemaOutOfDate as exc:
+        engine.dispose()
+        raise StartupError(str(exc)) from None
+    return build_services(settings, config, engine=engine)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    _require(settings.slack_bot_token, "SLACK_BOT_TOKEN", "serve")
+    _require(settings.slack_signing_secret, "SLACK_SIGNING_SECRET", "serve")
+    config = load_config(settings.platform_config)
+    workers = args.workers
+    if settings.database_url.startswith("sqlite") and workers > 1:
+        logger.warning("SQLite serves one process; starting 1 worker instead of %d", workers)
+        workers = 1
+    from bot.web import prepare_multiprocess_metrics
+
+    prepare_multiprocess_metrics(workers)
+    # Fail before forking workers if the schema is behind; each worker checks again.
+    _start_services(settings, config).close()
+
+    def load_app() -> tuple[WsgiApp, Callable[[], None]]:
+        from bot.app import build_app
+        from bot.web import WebApp
+
+        services = _start_services(settings, config)
+        app = build_app(services)
+        services.start_background()
+        return WebApp(app, services.engine, services.jobs.counts_by_status), services.close
+
+    from bot.server import GunicornServer
+
+    logger.info("serving Slack at http://%s:%d/slack/events", args.host, args.port)
+    GunicornServer(
+        load_app,
+        bind=f"{args.host}:{args.port}",
+        workers=workers,
+        threads=args.threads,
+        log_level=settings.log_level,
+    ).run()
+    return 0
+
+
+def _socket(_args: argparse.Namespace, settings: Settings) -> int:
+    _require(settings.slack_bot_token, "SLACK_BOT_TOKEN", "socket")
+    _require(settings.slack_app_token, "SLACK_APP_TOKEN", "socket")
+    config = load_config(settings.platform_config)
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import build_app
+
+    services = _start_services(settings, config)
+    app = build_app(services)
+    services.start_background()
+    assert settings.slack_app_token is not None
+    try:
+        SocketModeHandler(app, app_token=settings.slack_app_token.get_secret_value()).start()
+    finally:
+        services.close()
+    return 0
+
+
+def _shell(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.local import run_shell
+
+    config = load_config(settings.platform_config)
+    return run_shell(settings, config, user=args.user, channel=args.channel)

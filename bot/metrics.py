@@ -1,0 +1,73 @@
+"""Prometheus metrics served at /metrics.
+
+Counters and histograms live in the default registry; with several gunicorn workers the
+process sets PROMETHEUS_MULTIPROC_DIR before the workers start and /metrics aggregates
+their files (prometheus_client's multiprocess mode).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+COMMANDS = Counter(
+    "platform_bot_commands_total",
+    "/platform subcommands handled, by subcommand and outcome.",
+    ["subcommand", "outcome"],
+)
+ACK_SECONDS = Histogram(
+    "platform_bot_ack_seconds",
+    "Time from receiving a Slack request to sending its HTTP response.",
+    ["kind"],
+    buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0),
+)
+JOBS = Counter(
+    "platform_bot_jobs_total", "Durable jobs finished, by kind and outcome.", ["kind", "outcome"]
+)
+
+
+class JobStatusCollector(Collector):
+    """Current job counts by status, read from the app database at scrape time."""
+
+    def __init__(self, counts: Callable[[], dict[str, int]]) -> None:
+        self._counts = counts
+
+    def collect(self) -> list[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "platform_bot_jobs", "Durable jobs in the app database, by status.", labels=["status"]
+        )
+        for status, count in sorted(self._counts().items()):
+            family.add_metric([status], count)
+        return [family]
+
+
+def record_job_outcome(kind: str, outcome: str) -> None:
+    JOBS.labels(kind=kind, outcome=outcome).inc()
+
+
+def render(job_counts: Callable[[], dict[str, int]] | None) -> tuple[bytes, str]:
+    """The exposition text for a scrape, aggregated across workers when there are several."""
+    registry = CollectorRegistry()
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        from prometheus_client import REGISTRY
+
+        registry = REGISTRY
+    output = generate_latest(registry)
+    if job_counts is not None:
+        extra = CollectorRegistry()
+        extra.register(JobStatusCollector(job_counts))
+        output += generate_latest(extra)
+    return output, CONTENT_TYPE_LATEST

@@ -1,0 +1,245 @@
+"""The `/platform` router: one slash command, many subcommands.
+
+Features register `Subcommand`s; the router parses the text, answers `help` and typos,
+checks the policy, makes mutating subcommands idempotent (a Slack retry or a replayed
+request never runs an action twice), runs the handler, turns errors into messages and
+records every use for the adoption figures — in that order, acking within milliseconds.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import shlex
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
+
+from bot import router_views
+from bot.errors import InvalidInput, NotAllowed, PlatformError
+from bot.identity import IdentityService, Principal
+from bot.idempotency import IdempotencyStore
+from bot.metrics import COMMANDS
+from bot.policy import Policy
+from bot.usage import UsageLog
+
+logger = logging.getLogger(__name__)
+
+HELP = "help"
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One `/platform NAME …` entry: what help shows and what runs."""
+
+    name: str
+    summary: str
+    usage: str
+    example: str
+    action: str
+    handler: Callable[[CommandContext], None]
+    mutating: bool = False
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass
+class CommandContext:
+    """What a subcommand handler gets: the parsed request, the caller and Bolt's utilities."""
+
+    subcommand: str
+    args: list[str]
+    arg_text: str
+    user_id: str
+    channel_id: str
+    team_id: str | None
+    trigger_id: str
+    principal: Principal
+    client: WebClient
+    respond: Respond
+    idempotency_key: str
+    _ack: Ack
+    acked: bool = field(default=False)
+
+    def ack(self, text: str | None = None, *, blocks: list[Any] | None = None) -> None:
+        """Answer Slack's request (once); a text or blocks answer is shown only to the caller."""
+        if self.acked:
+            raise RuntimeError("this request has already been acknowledged")
+        self.acked = True
+        if text is None and blocks is None:
+            self._ack()
+        else:
+            self._ack(text=text, blocks=blocks, response_type="ephemeral")
+
+    def reply(self, text: str, *, blocks: list[Any] | None = None) -> None:
+        """Show the caller a message: in the ack if still possible, else via response_url."""
+        if not self.acked:
+            self.ack(text, blocks=blocks)
+        else:
+            self.respond(text=text, blocks=blocks, response_type="ephemeral")
+
+
+def parse_text(text: str) -> tuple[str, list[str], str]:
+    """Split `/platform` text into (subcommand, args, the raw text after the subcommand)."""
+    stripped = text.strip()
+    if not stripped:
+        return "", [], ""
+    head, _, rest = stripped.partition(" ")
+    try:
+        args = shlex.split(rest)
+    except ValueError as exc:
+        raise InvalidInput(f"Could not read the arguments: {exc}.") from None
+    return head.lower(), args, rest.strip()
+
+
+class CommandRouter:
+    def __init__(
+        self,
+        *,
+        identity: IdentityService,
+        policy: Policy,
+        idempotency: IdempotencyStore,
+        usage: UsageLog,
+        platform_name: str,
+        docs_url: str | None = None,
+    ) -> None:
+        self._identity = identity
+        self._policy = policy
+        self._idempotency = idempotency
+        self._usage = usage
+        self._platform_name = platform_name
+        self._docs_url = docs_url
+        self._subcommands: dict[str, Subcommand] = {}
+        self._names: dict[str, str] = {}
+
+    def add(self, subcommand: Subcommand) -> None:
+        for name in (subcommand.name, *subcommand.aliases):
+            if name in self._names or name == HELP:
+                raise ValueError(f"/platform {name} is registered twice")
+            self._names[name] = subcommand.name
+        self._subcommands[subcommand.name] = subcommand
+
+    @property
+    def subcommands(self) -> Mapping[str, Subcommand]:
+        return dict(self._subcommands)
+
+    def handle_platform_command(
+        self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        """The Bolt listener for `/platform`."""
+        started = time.perf_counter()
+        name = "(parse)"
+        outcome = "error"
+        principal: Principal | None = None
+        context: CommandContext | None = None
+        try:
+            name, args, arg_text = parse_text(str(body.get("text", "")))
+            principal = self._identity.principal(body["user_id"])
+            context = CommandContext(
+                subcommand=name,
+                args=args,
+                arg_text=arg_text,
+                user_id=body["user_id"],
+                channel_id=str(body.get("channel_id", "")),
+                team_id=body.get("team_id"),
+                trigger_id=str(body.get("trigger_id", "")),
+                principal=principal,
+                client=client,
+                respond=respond,
+                idempotency_key=f"command:{body.get('trigger_id', uuid.uuid4().hex)}",
+                _ack=ack,
+            )
+            outcome = self._dispatch(context)
+        except PlatformError as error:
+            outcome = "rejected"
+            _reply_or_ack(context, ack, respond, router_views.error_text(error))
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            logger.exception("/platform %s failed (reference %s)", name, reference)
+            _reply_or_ack(context, ack, respond, router_views.unexpected_error_text(reference))
+        finally:
+            if context is not None and not context.acked:
+                context.ack()
+            COMMANDS.labels(subcommand=name or HELP, outcome=outcome).inc()
+            if principal is not None:
+                self._record_usage(principal, name or HELP, outcome, started)
+
+    def _dispatch(self, context: CommandContext) -> str:
+        name = context.subcommand
+        if name in ("", HELP):
+            topic = context.args[0].lower() if context.args else None
+            context.ack(**self._help(context.principal, topic))
+            return "ok"
+        canonical = self._names.get(name)
+        if canonical is None:
+            context.ack(**self._unknown(context.principal, name))
+            return "unknown"
+        subcommand = self._subcommands[canonical]
+        context.subcommand = canonical
+        decision = self._policy.can(context.principal, subcommand.action)
+        if not decision.allowed:
+            raise NotAllowed(decision.reason)
+        if subcommand.mutating and not self._idempotency.claim(
+            context.idempotency_key, scope=f"/platform {canonical}"
+        ):
+            remembered = self._idempotency.result(context.idempotency_key) or {}
+            context.ack(str(remembered.get("message") or router_views.ALREADY_RUNNING))
+            return "duplicate"
+        subcommand.handler(context)
+        return "ok"
+
+    def _visible(self, principal: Principal) -> list[Subcommand]:
+        allowed = self._policy.allowed_actions(
+            principal, [s.action for s in self._subcommands.values()]
+        )
+        return [s for s in self._subcommands.values() if s.action in allowed]
+
+    def _help(self, principal: Principal, topic: str | None) -> dict[str, Any]:
+        if topic is not None:
+            canonical = self._names.get(topic)
+            match = next((s for s in self._visible(principal) if s.name == canonical), None)
+            if match is None:
+                return self._unknown(principal, topic)
+            blocks = router_views.build_subcommand_help(match)
+        else:
+            blocks = self.help_blocks(principal)
+        return {"text": f"{self._platform_name}: /platform help", "blocks": blocks}
+
+    def help_blocks(self, principal: Principal) -> list[dict[str, Any]]:
+        """The help card for `principal` (also the App Home tab)."""
+        return router_views.build_help(
+            self._visible(principal), platform_name=self._platform_name, docs_url=self._docs_url
+        )
+
+    def _unknown(self, principal: Principal, name: str) -> dict[str, Any]:
+        candidates = [HELP]
+        for subcommand in self._visible(principal):
+            candidates += [subcommand.name, *subcommand.aliases]
+        close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
+        suggestions = list(dict.fromkeys(self._names.get(c, c) for c in close))
+        text = router_views.unknown_subcommand_text(name, suggestions)
+        return {"text": text, "blocks": router_views.build_text(text)}
+
+    def _record_usage(self, principal: Principal, name: str, outcome: str, started: float) -> None:
+        try:
+            self._usage.record(
+                user_id=principal.user_id,
+                team=min(principal.teams) if principal.teams else None,
+                subcommand=name,
+                outcome=outcome,
+                duration_ms=int((time.perf_counter() - started) * 1000),
+            )
+        except Exception:
+            # Adoption figures must never break a command that already answered.
+            logger.exception("could not record usage of /platform %s", name)
+
+
+def _reply_or_ack(context: CommandContext | None, ack: Ack, respond: Respond, text: str) -> None:
+    if context is not None:
+        context.reply(text)
+    else:
+        ack(text=text, response_type="ephemeral")

@@ -1,0 +1,85 @@
+"""Block Kit for the router's own answers: help, typos and errors (pure builders)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.errors import NotFound, PlatformError
+
+if TYPE_CHECKING:
+    from bot.router import Subcommand
+
+ALREADY_RUNNING = (
+    "This request is already being handled; progress appears in its thread or in your DM."
+)
+# A message may hold 50 blocks; help keeps room for its header and footer.
+_MAX_HELP_ENTRIES = 45
+
+
+def build_text(text: str) -> list[dict[str, Any]]:
+    return [SectionBlock(text=MarkdownTextObject(text=text[:3000])).to_dict()]
+
+
+def build_help(
+    subcommands: list[Subcommand], *, platform_name: str, docs_url: str | None
+) -> list[dict[str, Any]]:
+    """The help card: only what the caller may run, each with usage and an example."""
+    blocks: list[Any] = [HeaderBlock(text=f"{platform_name} in Slack"[:150])]
+    if not subcommands:
+        blocks.append(
+            SectionBlock(text="There is nothing you can run here yet; ask the platform team.")
+        )
+    for subcommand in sorted(subcommands, key=lambda s: s.name)[:_MAX_HELP_ENTRIES]:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=f"*`{subcommand.usage}`*\n{subcommand.summary}\n"
+                    f"_Example:_ `{subcommand.example}`"
+                )
+            )
+        )
+    blocks.append(DividerBlock())
+    footer = "`/platform help COMMAND` shows one command in detail."
+    if docs_url:
+        footer += f" Platform docs: <{docs_url}|{docs_url}>"
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=footer)]))
+    return [block.to_dict() for block in blocks]
+
+
+def build_subcommand_help(subcommand: Subcommand) -> list[dict[str, Any]]:
+    text = (
+        f"*`{subcommand.usage}`*\n{subcommand.summary}\n\n_Example:_ `{subcommand.example}`"
+    )
+    if subcommand.aliases:
+        text += "\n_Also:_ " + ", ".join(f"`{alias}`" for alias in subcommand.aliases)
+    return [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]
+
+
+def unknown_subcommand_text(name: str, suggestions: list[str]) -> str:
+    shown = name if len(name) <= 40 else name[:40] + "…"
+    text = f"I don't know `/platform {shown}`."
+    if suggestions:
+        text += " Did you mean " + " or ".join(f"`/platform {s}`" for s in suggestions) + "?"
+    return text + " Type `/platform help` to see what you can run."
+
+
+def error_text(error: PlatformError) -> str:
+    text = error.message
+    if isinstance(error, NotFound) and error.suggestions:
+        text += " Did you mean " + ", ".join(f"`{s}`" for s in error.suggestions[:5]) + "?"
+    return text
+
+
+def unexpected_error_text(reference: str) -> str:
+    return (
+        f"Sorry, something went wrong on our side (reference `{reference}`). "
+        "Try again in a moment, or give the platform team that reference."
+    )

@@ -1,0 +1,90 @@
+"""Schema migrations (Alembic) and the check `serve` makes before it starts.
+
+Policy: `platform-bot migrate` upgrades; `serve` and `socket` refuse to start on a schema
+that is not at head and say which command to run; `shell` migrates its own database.
+Replicas that migrate at once serialise on a PostgreSQL advisory lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, text
+
+from bot.db import is_postgres
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# An arbitrary constant shared by every replica: "platform-bot migrate" in ASCII.
+_MIGRATION_LOCK_KEY = 0x706C6174_6D696772
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    current: str | None
+    head: str
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.head
+
+
+class SchemaOutOfDate(Exception):
+    def __init__(self, status: SchemaStatus) -> None:
+        where = f"revision {status.current}" if status.current else "an empty database"
+        super().__init__(
+            f"the database schema is at {where}, this release needs revision {status.head}: "
+            "run `platform-bot migrate` first"
+        )
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    if head is None:
+        raise RuntimeError("no migrations are packaged")
+    return head
+
+
+def schema_status(engine: Engine) -> SchemaStatus:
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return SchemaStatus(current=current, head=head_revision())
+
+
+def require_up_to_date(engine: Engine) -> None:
+    status = schema_status(engine)
+    if not status.up_to_date:
+        raise SchemaOutOfDate(status)
+
+
+def upgrade(engine: Engine) -> SchemaStatus:
+    """Bring the schema to head; returns the status it started from."""
+    before = schema_status(engine)
+    if before.up_to_date:
+        return before
+    config = _config()
+    with engine.connect() as connection:
+        if is_postgres(engine):
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            connection.commit()
+        try:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            connection.commit()
+        finally:
+            if is_postgres(engine):
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+                )
+                connection.commit()
+    return before

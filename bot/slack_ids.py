@@ -1,0 +1,25 @@
+"""Slack identifiers the app registers: the manifest must list exactly these (tested)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class SlashCommand(StrEnum):
+    PLATFORM = "/platform"
+
+
+class BotEvent(StrEnum):
+    APP_HOME_OPENED = "app_home_opened"
+
+
+# Bot scopes and why each is needed; manifest.yml lists exactly these.
+BOT_SCOPES: dict[str, str] = {
+    "commands": "the /platform slash command",
+    "chat:write": "replies, progress messages and DMs",
+    "im:write": "opening a DM with a user (conversations.open)",
+    "users:read": "names, time zones and guest/bot flags (users.info, users.list)",
+    "users:read.email": "mapping Slack users to teams by email (users.lookupByEmail)",
+    "usergroups:read": "teams and approvers declared as user groups",
+    "channels:read": "channel names and members (conversations.info, conversations.members)",
+}

@@ -1,0 +1,1 @@
+"""Provider adapters behind `typing.Protocol`s; a leaf package that imports nothing of ours."""
