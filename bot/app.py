@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -71,7 +72,9 @@ def build_router(services: Services) -> CommandRouter:
     return router
 
 
-def build_app(services: Services, *, token_verification: bool = True) -> App:
+def build_app(
+    services: Services, *, token_verification: bool = True, listener_threads: int = 32
+) -> App:
     """The Bolt App with every feature registered.
 
     `token_verification` calls auth.test at construction, so a wrong token or API URL
@@ -85,6 +88,10 @@ def build_app(services: Services, *, token_verification: bool = True) -> App:
         token_verification_enabled=token_verification,
         before_authorize=reparse_misread_form,
         logger=logging.getLogger("slack_bolt"),
+        # Bolt's default pool has 5 threads: the sixth concurrent command would wait for one.
+        listener_executor=ThreadPoolExecutor(
+            max_workers=listener_threads, thread_name_prefix="listener"
+        ),
     )
     app.error(handle_error)
     router = build_router(services)

@@ -42,7 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     from bot.log import configure_logging
 
-    configure_logging(settings.log_level, settings.log_format)
+    level = settings.log_level
+    if args.command == "shell" and "log_level" not in settings.model_fields_set:
+        # The shell's terminal is the conversation; routine log lines would drown it.
+        level = "WARNING"
+    configure_logging(level, settings.log_format)
     try:
         result: int = args.run(args, settings)
     except ConfigError as exc:
@@ -67,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=3000, help="port to bind (default 3000)")
     serve.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
-    serve.add_argument("--threads", type=int, default=8, help="threads per worker")
+    serve.add_argument("--threads", type=int, default=32, help="threads per worker")
     serve.set_defaults(run=_serve)
 
     socket = commands.add_parser("socket", help="connect to Slack over Socket Mode")
@@ -96,6 +100,14 @@ def _parser() -> argparse.ArgumentParser:
 def _check_config(args: argparse.Namespace, settings: Settings) -> int:
     path = args.path or settings.platform_config
     config = load_config(path)
+    from bot.policy import Policy
+
+    problems = Policy(config).problems()
+    if problems:
+        print(f"platform-bot: {path}: the policies name undefined subjects:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     print(
         f"{path}: ok ({len(config.teams)} teams, {len(config.roles)} roles, "
         f"{len(config.policies)} policy rules)"
@@ -166,7 +178,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         from bot.web import WebApp
 
         services = _start_services(settings, config)
-        app = build_app(services)
+        app = build_app(services, listener_threads=args.threads)
         services.start_background()
         return WebApp(app, services.engine, services.jobs.counts_by_status), services.close
 
@@ -196,7 +208,8 @@ def _socket(_args: argparse.Namespace, settings: Settings) -> int:
     services.start_background()
     assert settings.slack_app_token is not None
     try:
-        SocketModeHandler(app, app_token=settings.slack_app_token.get_secret_value()).start()
+        handler = SocketModeHandler(app, app_token=settings.slack_app_token.get_secret_value())
+        handler.start()  # type: ignore[no-untyped-call]
     finally:
         services.close()
     return 0

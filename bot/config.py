@@ -29,7 +29,9 @@ class ConfigError(Exception):
         self.path = Path(path)
         self.errors = errors
         lines = [error.render(path) for error in errors]
-        super().__init__(f"invalid platform config ({len(errors)} problem(s)):\n" + "\n".join(lines))
+        super().__init__(
+            f"invalid platform config ({len(errors)} problem(s)):\n" + "\n".join(lines)
+        )
 
 
 class _Section(BaseModel):

@@ -1,7 +1,7 @@
 """Logging for every run mode: text for people, JSON lines for log pipelines.
 
-A filter on the root handler scrubs anything that looks like a credential from every
-record, whatever logger produced it (our code, Bolt, slack_sdk, SQLAlchemy), so a secret
+The root handler's formatter scrubs anything that looks like a credential from every
+line, whatever logger produced it (our code, Bolt, slack_sdk, SQLAlchemy), so a secret
 that slipped into an exception text still never reaches a log line.
 """
 
@@ -19,23 +19,16 @@ from bot.settings import LogFormat
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
-class ScrubSecrets(logging.Filter):
-    """Replace the record's message (and traceback text) with a scrubbed rendering."""
+class ScrubbingFormatter(logging.Formatter):
+    """Text lines with credentials masked; the record itself is left untouched."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = scrub_text(record.getMessage())
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = scrub_text(record.exc_text)
-        # The traceback is rendered from exc_text from now on; the live exception is dropped
-        # so no formatter re-renders unscrubbed text from it.
-        record.exc_info = None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub_text(super().format(record))
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line, every string value scrubbed of credentials."""
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
@@ -46,19 +39,22 @@ class JsonFormatter(logging.Formatter):
         entry.update(
             {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS and k[0] != "_"}
         )
-        if record.exc_text:
-            entry["exception"] = record.exc_text
-        return json.dumps(entry, default=str)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(
+            {k: scrub_text(v) if isinstance(v, str) else v for k, v in entry.items()}, default=str
+        )
 
 
 def configure_logging(level: str, fmt: LogFormat) -> None:
     """Install one scrubbing handler on the root logger (idempotent)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(ScrubSecrets())
     if fmt is LogFormat.JSON:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+        handler.setFormatter(
+            ScrubbingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+        )
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
@@ -66,5 +62,5 @@ def configure_logging(level: str, fmt: LogFormat) -> None:
     root.setLevel(level.upper())
     # Chatty libraries stay at WARNING unless the operator asks for DEBUG.
     if level.upper() != "DEBUG":
-        for name in ("urllib3", "httpx", "httpcore", "apscheduler", "slack_sdk"):
+        for name in ("urllib3", "httpx", "httpcore", "apscheduler", "slack_sdk", "alembic"):
             logging.getLogger(name).setLevel(logging.WARNING)

@@ -60,7 +60,7 @@ def render(job_counts: Callable[[], dict[str, int]] | None) -> tuple[bytes, str]
     """The exposition text for a scrape, aggregated across workers when there are several."""
     registry = CollectorRegistry()
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         from prometheus_client import REGISTRY
 

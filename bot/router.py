@@ -22,8 +22,8 @@ from slack_sdk import WebClient
 
 from bot import router_views
 from bot.errors import InvalidInput, NotAllowed, PlatformError
-from bot.identity import IdentityService, Principal
 from bot.idempotency import IdempotencyStore
+from bot.identity import IdentityService, Principal
 from bot.metrics import COMMANDS
 from bot.policy import Policy
 from bot.usage import UsageLog
@@ -73,7 +73,7 @@ class CommandContext:
         if text is None and blocks is None:
             self._ack()
         else:
-            self._ack(text=text, blocks=blocks, response_type="ephemeral")
+            self._ack(text=text or "", blocks=blocks, response_type="ephemeral")
 
     def reply(self, text: str, *, blocks: list[Any] | None = None) -> None:
         """Show the caller a message: in the ack if still possible, else via response_url."""
@@ -122,6 +122,9 @@ class CommandRouter:
                 raise ValueError(f"/platform {name} is registered twice")
             self._names[name] = subcommand.name
         self._subcommands[subcommand.name] = subcommand
+        if not subcommand.mutating:
+            # Guests and bots may run what changes nothing, if a rule allows it broadly.
+            self._policy.declare_read_only([subcommand.action])
 
     @property
     def subcommands(self) -> Mapping[str, Subcommand]:

@@ -55,9 +55,7 @@ def build_help(
 
 
 def build_subcommand_help(subcommand: Subcommand) -> list[dict[str, Any]]:
-    text = (
-        f"*`{subcommand.usage}`*\n{subcommand.summary}\n\n_Example:_ `{subcommand.example}`"
-    )
+    text = f"*`{subcommand.usage}`*\n{subcommand.summary}\n\n_Example:_ `{subcommand.example}`"
     if subcommand.aliases:
         text += "\n_Also:_ " + ", ".join(f"`{alias}`" for alias in subcommand.aliases)
     return [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]

@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 from bot.audit import AuditLog
 from bot.config import PlatformConfig
 from bot.db import SessionFactory, make_engine, make_session_factory
-from bot.identity import IdentityService
 from bot.idempotency import IdempotencyStore
+from bot.identity import IdentityService
 from bot.jobs import JobQueue, JobRunner
 from bot.leader import LeaderElector
 from bot.metrics import record_job_outcome
@@ -102,6 +102,7 @@ def build_services(
         lease_seconds=config.jobs.lease_seconds,
         max_attempts=config.jobs.max_attempts,
         on_outcome=record_job_outcome,
+        wakeup=jobs.wakeup,
     )
     tasks = [housekeeping_task(jobs, config.jobs.keep_finished_days)]
     scheduler = Scheduler(

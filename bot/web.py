@@ -10,7 +10,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App, BoltRequest
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SLACK_PATH = "/slack/events"
-_TEXT = {"content-type": ["text/plain;charset=utf-8"]}
+_TEXT: dict[str, Sequence[str]] = {"content-type": ["text/plain;charset=utf-8"]}
 
 
 def _request_kind(body: dict[str, Any]) -> str:
@@ -45,9 +45,7 @@ class WebApp:
         self._engine = engine
         self._job_counts = job_counts
 
-    def __call__(
-        self, environ: WSGIEnvironment, start_response: StartResponse
-    ) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = WsgiHttpRequest(environ)
         route = (request.method, request.path)
         if route == ("POST", SLACK_PATH):

@@ -75,14 +75,14 @@ def _construct(node: yaml.Node, loc: Location, out: LoadedYaml, environ: Mapping
             key = yaml.SafeLoader(stream="").construct_object(key_node)
             if key in mapping:
                 out.errors.append(
-                    SourceError(loc + (key,), key_node.start_mark.line + 1, "duplicate key")
+                    SourceError((*loc, key), key_node.start_mark.line + 1, "duplicate key")
                 )
-            out.lines[loc + (key,)] = key_node.start_mark.line + 1
-            mapping[key] = _construct(value_node, loc + (key,), out, environ)
+            out.lines[(*loc, key)] = key_node.start_mark.line + 1
+            mapping[key] = _construct(value_node, (*loc, key), out, environ)
         return mapping
     if isinstance(node, yaml.SequenceNode):
         return [
-            _construct(item, loc + (index,), out, environ) for index, item in enumerate(node.value)
+            _construct(item, (*loc, index), out, environ) for index, item in enumerate(node.value)
         ]
     value = yaml.SafeLoader(stream="").construct_object(node)
     if isinstance(value, str) and "$" in value:

@@ -18,7 +18,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy import Engine
 
-from bot.db import Base, make_engine, make_session_factory, SessionFactory
+from bot.db import Base, SessionFactory, make_engine, make_session_factory
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get(

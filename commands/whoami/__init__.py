@@ -9,7 +9,9 @@ from bot.router import CommandRouter, Subcommand
 from commands.whoami.handlers import WhoamiHandlers
 
 
-def register(router: CommandRouter, *, policy: Policy, actions: Callable[[], Iterable[str]]) -> None:
+def register(
+    router: CommandRouter, *, policy: Policy, actions: Callable[[], Iterable[str]]
+) -> None:
     handlers = WhoamiHandlers(policy=policy, actions=actions)
     router.add(
         Subcommand(

@@ -26,11 +26,7 @@ def build_whoami(principal: Principal, allowed_actions: list[str]) -> list[dict[
     ]
     blocks: list[Any] = [
         SectionBlock(text=MarkdownTextObject(text=f"*<@{principal.user_id}>*"), fields=fields),
-        SectionBlock(
-            text=MarkdownTextObject(
-                text="*You may run:* " + _listing(allowed_actions)
-            )
-        ),
+        SectionBlock(text=MarkdownTextObject(text="*You may run:* " + _listing(allowed_actions))),
     ]
     if principal.is_guest:
         blocks.append(

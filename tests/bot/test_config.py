@@ -72,7 +72,7 @@ def test_team_keys_must_be_slugs() -> None:
 
 
 def test_unknown_time_zone_is_rejected() -> None:
-    with pytest.raises(ConfigError, match="platform.timezone: .*Mars/Olympus"):
+    with pytest.raises(ConfigError, match=r"platform\.timezone: .*Mars/Olympus"):
         parse_config("platform:\n  timezone: Mars/Olympus\n", "p.yaml", {})
 
 

@@ -1,0 +1,148 @@
+"""`Emulator`: a local Slack Web API server for running the bot with no Slack workspace.
+
+Point slack_sdk at `api_url`, authenticate with `bot_token`, verify requests with
+`signing_secret` (both random per instance, so a test cannot accidentally talk to a real
+workspace), and use `SlackSigner` to send the app what Slack would send. `state`, `calls` and
+the activity log let tests and the shell see what the app did.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+
+from bot.emulator.backend import Backend, ResponseTarget
+from bot.emulator.limits import Faults, RateLimiter, RateLimits
+from bot.emulator.params import ParamSpec
+from bot.emulator.server import CallLog, Service, make_server, serve_in_thread
+from bot.emulator.state import Activity, Message, State
+from bot.emulator.workspace import Workspace
+
+SLACK_RATE_LIMITS = RateLimits.slack()
+
+
+class Emulator:
+    """Slack for one app in one workspace, over real HTTP on the loopback interface."""
+
+    def __init__(
+        self,
+        workspace: Workspace | None = None,
+        *,
+        spec_dir: Path | None = None,
+        rate_limits: RateLimits | None = SLACK_RATE_LIMITS,
+        clock: Callable[[], float] = time.monotonic,
+        fault_seed: int | None = None,
+    ) -> None:
+        self.workspace = workspace or Workspace.default()
+        self._backend = Backend(self.workspace, clock)
+        self.bot_token = "xoxb-" + "-".join(
+            (str(secrets.randbelow(10**12)), str(secrets.randbelow(10**12)), secrets.token_hex(12))
+        )
+        self.signing_secret = secrets.token_hex(16)
+        self.faults = Faults(fault_seed)
+        self.calls = CallLog()
+        self.params = ParamSpec(spec_dir)
+        limiter = RateLimiter(rate_limits, clock) if rate_limits is not None else None
+        self._service = Service(
+            self._backend,
+            self.params,
+            limiter,
+            self.faults,
+            self.calls,
+            self.bot_token,
+            threading.Event(),
+        )
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> Emulator:
+        if self._server is not None:
+            raise RuntimeError("the emulator is already running")
+        self._service.stopping.clear()
+        self._server = make_server(self._service, host, port)
+        bound_host, bound_port = self._server.server_address[:2]
+        self._backend.base_url = f"http://{bound_host!s}:{bound_port}"
+        serve_in_thread(self._server)
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._service.stopping.set()  # releases connections held by timeout faults
+        self._server.shutdown()
+        self._server.server_close()
+        self._server = None
+
+    def __enter__(self) -> Emulator:
+        return self if self._server is not None else self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("start the emulator first")
+        return self._backend.base_url
+
+    @property
+    def api_url(self) -> str:
+        """What SLACK_API_URL / `WebClient(base_url=...)` must be set to."""
+        return f"{self.base_url}/api/"
+
+    # -- what happened --------------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        return self._backend.state
+
+    @property
+    def backend(self) -> Backend:
+        return self._backend
+
+    def messages(self, channel: str) -> list[Message]:
+        """Messages of a channel by id or name, oldest first."""
+        found = self.workspace.channel(channel)
+        return self.state.messages(found.id if found else channel)
+
+    @property
+    def cursor(self) -> int:
+        return self.state.cursor
+
+    def activity_since(self, cursor: int) -> list[Activity]:
+        return self.state.since(cursor)
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+        """Wait until `predicate()` holds, re-checking whenever the workspace changes."""
+        return self.state.wait_for(predicate, timeout)
+
+    def wait_idle(self, idle: float = 0.15, timeout: float = 10.0) -> bool:
+        """Wait until no request was in flight and nothing changed for `idle` seconds."""
+        return self.state.wait_idle(idle, timeout)
+
+    # -- capabilities Slack hands to apps -------------------------------------------------
+
+    def mint_trigger_id(self, user_id: str) -> str:
+        return self._backend.mint_trigger(user_id)
+
+    def mint_response_url(
+        self,
+        channel_id: str,
+        user_id: str,
+        *,
+        message_ts: str | None = None,
+        ephemeral: bool = False,
+    ) -> str:
+        target = ResponseTarget(channel_id, user_id, message_ts=message_ts, ephemeral=ephemeral)
+        return self._backend.mint_response_url(target)

@@ -1,0 +1,716 @@
+"""Durable jobs: work that outlives a request, stored as a row and run by the job runner.
+
+A feature enqueues a job with an idempotency key (a Slack retry or a double click finds the
+same row), and a `JobHandler` registered for its kind does the work. Handlers must be safe to
+run again: a job is retried after an error, and resumed after a crash from the last
+`ctx.checkpoint(...)`. Replicas share the table; PostgreSQL hands each job to one worker with
+`FOR UPDATE SKIP LOCKED`, and a lease (extended by a heartbeat while the job runs) lets
+another worker take over when its holder dies.
+
+Lifecycle of a row:
+
+    queued ──claim──▶ running ──▶ succeeded
+      ▲                  │ ├──▶ failed     (PermanentJobError, attempts used up, unknown kind)
+      └──── retry ───────┘ └──▶ cancelled  (JobQueue.cancel)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Engine,
+    Enum,
+    Index,
+    Integer,
+    String,
+    and_,
+    delete,
+    event,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from bot.db import Base, JsonDocument, SessionFactory, UtcDateTime, is_postgres, utcnow
+from bot.errors import PlatformError
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Backoff = Callable[[int], timedelta]
+
+LAST_ERROR_LIMIT = 500
+KIND_LIMIT = 100
+KEY_LIMIT = 200
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class Job(Base):
+    __tablename__ = "job"
+    __table_args__ = (Index("ix_job_status_run_after", "status", "run_after"),)
+
+    # BIGINT on PostgreSQL; SQLite only auto-increments a column declared INTEGER.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    kind: Mapped[str] = mapped_column(String(KIND_LIMIT))
+    idempotency_key: Mapped[str] = mapped_column(String(KEY_LIMIT), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    state: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    status: Mapped[JobStatus] = mapped_column(
+        Enum(
+            JobStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda statuses: [status.value for status in statuses],
+        )
+    )
+    attempts: Mapped[int] = mapped_column(Integer)
+    # NULL means "the runner's configured default", so a config change reaches queued jobs.
+    max_attempts: Mapped[int | None] = mapped_column(Integer)
+    run_after: Mapped[datetime] = mapped_column(UtcDateTime)
+    locked_by: Mapped[str | None] = mapped_column(String(200))
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(LAST_ERROR_LIMIT))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """The row `enqueue` found or made; `created` is False when the key was already queued."""
+
+    id: int
+    kind: str
+    status: JobStatus
+    created: bool
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """A snapshot of one job row."""
+
+    id: int
+    kind: str
+    idempotency_key: str
+    status: JobStatus
+    payload: dict[str, Any]
+    state: dict[str, Any]
+    attempts: int
+    max_attempts: int | None
+    run_after: datetime
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Job) -> JobInfo:
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            idempotency_key=row.idempotency_key,
+            status=JobStatus(row.status),
+            payload=dict(row.payload),
+            state=dict(row.state),
+            attempts=row.attempts,
+            max_attempts=row.max_attempts,
+            run_after=row.run_after,
+            last_error=row.last_error,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            finished_at=row.finished_at,
+        )
+
+
+class PermanentJobError(PlatformError):
+    """Raised by a handler when retrying cannot help; the message is shown to the user."""
+
+
+class JobInterrupted(Exception):
+    """The job was cancelled or taken over by another worker while this one ran it.
+
+    Raised by `JobContext.checkpoint`; handlers let it propagate so the runner stops the run
+    without recording an outcome that is no longer theirs to record.
+    """
+
+
+class JobQueue:
+    """Enqueue and inspect jobs; the producer side, used by features and the admin surface."""
+
+    def __init__(self, sessions: SessionFactory, *, clock: Clock = utcnow) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        # Set after an enqueue commits; pass it to the local JobRunner so a new job starts
+        # now rather than at the runner's next poll.
+        self.wakeup = threading.Event()
+
+    def enqueue(
+        self,
+        *,
+        kind: str,
+        payload: dict[str, Any],
+        idempotency_key: str,
+        max_attempts: int | None = None,
+        run_after: datetime | None = None,
+        session: Session | None = None,
+    ) -> JobRef:
+        """Queue a job once per key; pass `session` to commit it with the caller's own rows."""
+        if not idempotency_key or len(idempotency_key) > KEY_LIMIT:
+            raise ValueError(f"idempotency_key must be 1..{KEY_LIMIT} characters")
+        if not kind or len(kind) > KIND_LIMIT:
+            raise ValueError(f"kind must be 1..{KIND_LIMIT} characters")
+        if max_attempts is not None and max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if session is not None:
+            ref = self._insert(session, kind, payload, idempotency_key, max_attempts, run_after)
+            # Runners cannot see the row before the caller commits, so wake them then.
+            _on_commit(session, self.wakeup.set)
+            return ref
+        with self._sessions.begin() as own:
+            ref = self._insert(own, kind, payload, idempotency_key, max_attempts, run_after)
+        if ref.created:
+            self.wakeup.set()
+        return ref
+
+    def _insert(
+        self,
+        session: Session,
+        kind: str,
+        payload: dict[str, Any],
+        idempotency_key: str,
+        max_attempts: int | None,
+        run_after: datetime | None,
+    ) -> JobRef:
+        now = self._clock()
+        values = {
+            "kind": kind,
+            "idempotency_key": idempotency_key,
+            "payload": payload,
+            "state": {},
+            "status": JobStatus.QUEUED,
+            "attempts": 0,
+            "max_attempts": max_attempts,
+            "run_after": run_after or now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        # ON CONFLICT DO NOTHING rather than catching IntegrityError: a failed INSERT would
+        # abort the caller's transaction on PostgreSQL. A concurrent insert of the same key
+        # makes this statement wait for that transaction, so the SELECT below sees its row.
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        insert = (
+            dialect.insert(Job)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=[Job.idempotency_key])
+        )
+        new_id = session.execute(insert.returning(Job.id)).scalar_one_or_none()
+        if new_id is not None:
+            return JobRef(id=new_id, kind=kind, status=JobStatus.QUEUED, created=True)
+        existing = session.execute(
+            select(Job.id, Job.kind, Job.status).where(Job.idempotency_key == idempotency_key)
+        ).one()
+        if existing.kind != kind:
+            raise ValueError(
+                f"idempotency key {idempotency_key!r} already belongs to a {existing.kind!r} job"
+            )
+        return JobRef(id=existing.id, kind=kind, status=JobStatus(existing.status), created=False)
+
+    def get(self, job_id: int) -> JobInfo | None:
+        with self._sessions() as session:
+            row = session.get(Job, job_id)
+            return JobInfo.of(row) if row is not None else None
+
+    def get_by_key(self, idempotency_key: str) -> JobInfo | None:
+        with self._sessions() as session:
+            row = session.scalars(
+                select(Job).where(Job.idempotency_key == idempotency_key)
+            ).one_or_none()
+            return JobInfo.of(row) if row is not None else None
+
+    def cancel(self, job_id: int) -> bool:
+        """Cancel a queued or running job; False when it had already finished (or is unknown).
+
+        A running handler is not interrupted mid-step: its next checkpoint raises
+        `JobInterrupted`, and whatever it returns afterwards is not recorded.
+        """
+        now = self._clock()
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+                .values(
+                    status=JobStatus.CANCELLED,
+                    locked_by=None,
+                    locked_until=None,
+                    finished_at=now,
+                    updated_at=now,
+                )
+            )
+            return _rowcount(result) == 1
+
+    def counts_by_status(self) -> dict[str, int]:
+        """Number of jobs in each status, every status present (a gauge per status)."""
+        counts = {status.value: 0 for status in JobStatus}
+        with self._sessions() as session:
+            for status, count in session.execute(
+                select(Job.status, func.count()).group_by(Job.status)
+            ):
+                counts[JobStatus(status).value] = count
+        return counts
+
+    def prune_finished(self, older_than: timedelta) -> int:
+        """Delete jobs that finished more than `older_than` ago; returns how many."""
+        cutoff = self._clock() - older_than
+        with self._sessions.begin() as session:
+            result = session.execute(
+                delete(Job).where(Job.status.in_(FINISHED), Job.finished_at < cutoff)
+            )
+            return _rowcount(result)
+
+
+class JobContext:
+    """What a handler sees of its job: the inputs, the attempt and the resumable state."""
+
+    def __init__(
+        self,
+        *,
+        job_id: int,
+        kind: str,
+        payload: dict[str, Any],
+        attempt: int,
+        max_attempts: int,
+        state: dict[str, Any],
+        owner: _Ownership,
+    ) -> None:
+        self.job_id = job_id
+        self.kind = kind
+        self.payload = payload
+        self.attempt = attempt
+        self.max_attempts = max_attempts
+        self.state = dict(state)
+        # Decided from the row as loaded: a handler that checkpoints during this attempt is
+        # not "resuming" the steps it just did.
+        self.is_resume = attempt > 1 or bool(state)
+        self._owner = owner
+
+    def checkpoint(self, **updates: Any) -> None:
+        """Merge `updates` into `state` and commit it now, so a restart resumes after this step.
+
+        Values must be JSON-serialisable and never secrets. Raises `JobInterrupted` when the
+        job was cancelled or another worker took it over.
+        """
+        state = {**self.state, **updates}
+        if not self._owner.save_state(state):
+            raise JobInterrupted(f"job {self.job_id} is no longer held by this worker")
+        self.state = state
+
+
+class JobHandler(Protocol):
+    """Does the work of one job kind. Both methods may be called again after a crash."""
+
+    def run(self, ctx: JobContext) -> None:
+        """Do the work; raise PermanentJobError to fail without retrying."""
+
+    def on_failure(self, ctx: JobContext, error_message: str) -> None:
+        """Roll back and tell the user; called once the job has failed for good."""
+
+
+def exponential_backoff(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> timedelta:
+    """Delay before retrying after `attempt` failed: doubling from `base`, capped, jittered."""
+    delay = min(cap, base * 2 ** (attempt - 1))
+    # Half fixed, half random ("equal jitter"): retries of jobs that failed together (a
+    # provider outage) spread out instead of hitting the provider again in one burst.
+    return timedelta(seconds=delay / 2 + random.uniform(0, delay / 2))
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class _Claim:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    state: dict[str, Any]
+    attempt: int
+    max_attempts: int
+    # The previous holder's lease expired after it had used the last attempt.
+    exhausted: bool
+
+
+class _Ownership:
+    """Writes to a claimed row, each conditional on this worker still holding it."""
+
+    def __init__(
+        self, sessions: SessionFactory, clock: Clock, job_id: int, worker: str, attempt: int
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self.job_id = job_id
+        self.worker = worker
+        self.attempt = attempt
+
+    def _held(self) -> ColumnElement[bool]:
+        return and_(
+            Job.id == self.job_id,
+            Job.status == JobStatus.RUNNING,
+            Job.locked_by == self.worker,
+            Job.attempts == self.attempt,
+        )
+
+    def update(self, **values: Any) -> bool:
+        values.setdefault("updated_at", self._clock())
+        with self._sessions.begin() as session:
+            result = session.execute(update(Job).where(self._held()).values(**values))
+            return _rowcount(result) == 1
+
+    def save_state(self, state: dict[str, Any]) -> bool:
+        return self.update(state=state)
+
+    def extend(self, lease: timedelta) -> bool:
+        now = self._clock()
+        return self.update(locked_until=now + lease, updated_at=now)
+
+    def finish(self, status: JobStatus, last_error: str | None = None) -> bool:
+        now = self._clock()
+        return self.update(
+            status=status,
+            locked_by=None,
+            locked_until=None,
+            last_error=last_error,
+            finished_at=now,
+            updated_at=now,
+        )
+
+    def requeue(self, run_after: datetime, last_error: str) -> bool:
+        return self.update(
+            status=JobStatus.QUEUED,
+            locked_by=None,
+            locked_until=None,
+            last_error=last_error,
+            run_after=run_after,
+        )
+
+
+class _Heartbeat:
+    """Extends the lease every third of its length while a job runs."""
+
+    def __init__(self, owner: _Ownership, lease: timedelta) -> None:
+        self._owner = owner
+        self._lease = lease
+        self._done = threading.Event()
+        self._thread = threading.Thread(
+            target=self._beat, name=f"job-heartbeat-{owner.job_id}", daemon=True
+        )
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._done.wait(self._lease.total_seconds() / 3):
+            try:
+                if not self._owner.extend(self._lease):
+                    logger.warning("job %s: lease lost; stopping its heartbeat", self._owner.job_id)
+                    return
+            except Exception:
+                # A database blip: keep trying; the lease is three beats long.
+                logger.exception("job %s: heartbeat failed", self._owner.job_id)
+
+
+class JobRunner:
+    """Claims and runs jobs on `workers` threads in this process."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        engine: Engine,
+        *,
+        handlers: Mapping[str, JobHandler] | None = None,
+        workers: int = 2,
+        poll_interval: float = 1.0,
+        lease_seconds: float = 60.0,
+        max_attempts: int = 5,
+        worker_id: str | None = None,
+        clock: Clock = utcnow,
+        backoff: Backoff = exponential_backoff,
+        wakeup: threading.Event | None = None,
+        on_outcome: Callable[[str, str], None] | None = None,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._sessions = sessions
+        self._postgres = is_postgres(engine)
+        self._handlers: dict[str, JobHandler] = dict(handlers or {})
+        self._workers = workers
+        self._poll_interval = poll_interval
+        self._lease = timedelta(seconds=lease_seconds)
+        self._max_attempts = max_attempts
+        self.worker_id = worker_id or default_worker_id()
+        self._clock = clock
+        self._backoff = backoff
+        self._wakeup = wakeup or threading.Event()
+        self._on_outcome = on_outcome
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def register(self, kind: str, handler: JobHandler) -> None:
+        if kind in self._handlers:
+            raise ValueError(f"a handler for job kind {kind!r} is already registered")
+        self._handlers[kind] = handler
+
+    def start(self) -> None:
+        if self._threads:
+            raise RuntimeError("the job runner is already started")
+        self._stopping.clear()
+        for n in range(1, self._workers + 1):
+            thread = threading.Thread(
+                target=self._work, args=(f"{self.worker_id}:{n}",), name=f"job-worker-{n}"
+            )
+            # Daemon threads: a stop that times out leaves the job to lease expiry instead of
+            # keeping the process alive.
+            thread.daemon = True
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Let each worker finish its current job; True if all stopped within `timeout`."""
+        self._stopping.set()
+        self._wakeup.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        stopped = not any(thread.is_alive() for thread in self._threads)
+        self._threads = []
+        return stopped
+
+    def run_once(self) -> bool:
+        """Claim and run one due job in the calling thread; False when none was due."""
+        return self._run_one(f"{self.worker_id}:0")
+
+    def _work(self, worker: str) -> None:
+        while not self._stopping.is_set():
+            try:
+                ran = self._run_one(worker)
+            except Exception:
+                # The database is unreachable or a write failed; the claimed job (if any)
+                # comes back after its lease, so wait a poll and carry on.
+                logger.exception("job worker %s: claiming or recording a job failed", worker)
+                ran = False
+            if not ran and not self._stopping.is_set():
+                self._wakeup.wait(self._poll_interval)
+                self._wakeup.clear()
+
+    def _run_one(self, worker: str) -> bool:
+        claim = self._claim(worker)
+        if claim is None:
+            return False
+        owner = _Ownership(self._sessions, self._clock, claim.id, worker, claim.attempt)
+        handler = self._handlers.get(claim.kind)
+        if handler is None:
+            message = f"no handler is registered for job kind {claim.kind!r}"
+            logger.error("job %s: %s", claim.id, message)
+            owner.finish(JobStatus.FAILED, message)
+            self._report(claim.kind, JobStatus.FAILED)
+            return True
+        ctx = JobContext(
+            job_id=claim.id,
+            kind=claim.kind,
+            payload=claim.payload,
+            attempt=claim.attempt,
+            max_attempts=claim.max_attempts,
+            state=claim.state,
+            owner=owner,
+        )
+        with _Heartbeat(owner, self._lease):
+            if claim.exhausted:
+                message = (
+                    f"gave up after {claim.attempt} attempt(s): "
+                    "the worker running the job stopped before it finished"
+                )
+                self._fail(handler, ctx, owner, message)
+            else:
+                self._execute(handler, ctx, owner)
+        return True
+
+    def _execute(self, handler: JobHandler, ctx: JobContext, owner: _Ownership) -> None:
+        try:
+            handler.run(ctx)
+        except JobInterrupted:
+            logger.info("job %s: cancelled or taken over; stopping this run", ctx.job_id)
+        except PermanentJobError as exc:
+            logger.warning("job %s (%s) failed: %s", ctx.job_id, ctx.kind, exc.message)
+            self._fail(handler, ctx, owner, _safe_message(exc, ctx.job_id))
+        except Exception as exc:
+            logger.exception(
+                "job %s (%s) attempt %d/%d raised",
+                ctx.job_id,
+                ctx.kind,
+                ctx.attempt,
+                ctx.max_attempts,
+            )
+            message = _safe_message(exc, ctx.job_id)
+            if ctx.attempt < ctx.max_attempts:
+                run_after = self._clock() + self._backoff(ctx.attempt)
+                if owner.requeue(run_after, message):
+                    self._report(ctx.kind, "retrying")
+            else:
+                self._fail(handler, ctx, owner, message)
+        else:
+            if owner.finish(JobStatus.SUCCEEDED):
+                self._report(ctx.kind, JobStatus.SUCCEEDED)
+            else:
+                logger.warning("job %s finished after it was cancelled or taken over", ctx.job_id)
+
+    def _fail(self, handler: JobHandler, ctx: JobContext, owner: _Ownership, message: str) -> None:
+        # on_failure runs while the row is still ours and `running`; the row turns `failed`
+        # only afterwards, so a crash in between makes the next worker call it again rather
+        # than never.
+        try:
+            handler.on_failure(ctx, message)
+        except Exception:
+            logger.exception("job %s (%s): on_failure raised", ctx.job_id, ctx.kind)
+        if owner.finish(JobStatus.FAILED, message):
+            self._report(ctx.kind, JobStatus.FAILED)
+
+    def _report(self, kind: str, outcome: str) -> None:
+        if self._on_outcome is None:
+            return
+        try:
+            self._on_outcome(kind, str(outcome))
+        except Exception:
+            logger.exception("job outcome callback raised")
+
+    def _claimable(self, now: datetime) -> ColumnElement[bool]:
+        return or_(
+            and_(Job.status == JobStatus.QUEUED, Job.run_after <= now),
+            and_(Job.status == JobStatus.RUNNING, Job.locked_until < now),
+        )
+
+    def _claim(self, worker: str) -> _Claim | None:
+        return self._claim_postgres(worker) if self._postgres else self._claim_sqlite(worker)
+
+    def _claim_postgres(self, worker: str) -> _Claim | None:
+        now = self._clock()
+        with self._sessions.begin() as session:
+            row = session.scalars(
+                select(Job)
+                .where(self._claimable(now))
+                .order_by(Job.run_after, Job.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).one_or_none()
+            if row is None:
+                return None
+            claim = self._claim_of(row, worker, now)
+            row.status = JobStatus.RUNNING
+            row.attempts = claim.attempt
+            row.locked_by = worker
+            row.locked_until = now + self._lease
+            row.updated_at = now
+            return claim
+
+    def _claim_sqlite(self, worker: str) -> _Claim | None:
+        # SQLite has no row locks; one process's threads race through an optimistic update
+        # that only succeeds if the row is still as read. Losers pick the next candidate.
+        for _ in range(10):
+            now = self._clock()
+            with self._sessions.begin() as session:
+                row = session.scalars(
+                    select(Job).where(self._claimable(now)).order_by(Job.run_after, Job.id).limit(1)
+                ).one_or_none()
+                if row is None:
+                    return None
+                claim = self._claim_of(row, worker, now)
+                result = session.execute(
+                    update(Job)
+                    .where(
+                        Job.id == row.id,
+                        Job.status == row.status,
+                        Job.attempts == row.attempts,
+                        self._claimable(now),
+                    )
+                    .values(
+                        status=JobStatus.RUNNING,
+                        attempts=claim.attempt,
+                        locked_by=worker,
+                        locked_until=now + self._lease,
+                        updated_at=now,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                if _rowcount(result) == 1:
+                    return claim
+        return None
+
+    def _claim_of(self, row: Job, worker: str, now: datetime) -> _Claim:
+        max_attempts = row.max_attempts or self._max_attempts
+        exhausted = row.status == JobStatus.RUNNING and row.attempts >= max_attempts
+        if row.status == JobStatus.RUNNING:
+            logger.warning(
+                "job %s: lease of %s expired; %s takes it over", row.id, row.locked_by, worker
+            )
+        return _Claim(
+            id=row.id,
+            kind=row.kind,
+            payload=dict(row.payload),
+            state=dict(row.state),
+            # An exhausted job keeps its count: the failure path does not start an attempt.
+            attempt=row.attempts if exhausted else row.attempts + 1,
+            max_attempts=max_attempts,
+            exhausted=exhausted,
+        )
+
+
+def _safe_message(exc: Exception, job_id: int) -> str:
+    # PlatformError messages are written to be shown to users; anything else is a bug whose
+    # text may carry internals, so only its type is kept (the traceback is in the log).
+    if isinstance(exc, PlatformError):
+        text = exc.message
+    else:
+        text = f"unexpected {type(exc).__name__} (see the logs for job {job_id})"
+    if len(text) > LAST_ERROR_LIMIT:
+        text = text[: LAST_ERROR_LIMIT - 1] + "…"
+    return text
+
+
+def _rowcount(result: Any) -> int:
+    # Session.execute is typed as returning Result, but DML returns a CursorResult.
+    return int(result.rowcount)
+
+
+def _on_commit(session: Session, callback: Callable[[], None]) -> None:
+    event.listen(session, "after_commit", lambda _session: callback(), once=True)

@@ -1,0 +1,1 @@
+"""Feedback loops: NPS surveys, action satisfaction checks and office hours."""

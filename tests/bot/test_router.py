@@ -1,0 +1,304 @@
+"""The /platform router, driven through Bolt's dispatch with requests signed like Slack's."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import Engine, func, select
+
+from bot.app import reparse_misread_form
+from bot.config import parse_config
+from bot.db import make_session_factory
+from bot.errors import Conflict
+from bot.idempotency import IdempotencyStore
+from bot.identity import IdentityService
+from bot.policy import Policy
+from bot.router import CommandContext, CommandRouter, Subcommand, parse_text
+from bot.usage import CommandUsage, UsageLog
+from integrations.fakes import FakeUserDirectory
+from integrations.protocols import DirectoryUser
+
+SECRET = "router-test-signing-secret"
+CONFIG = """
+platform: {name: Orbit}
+roles:
+  admin: {members: [alice@example.com]}
+teams:
+  payments: {members: [bob@example.com]}
+policies:
+  - action: db.create
+    allow: [everyone]
+  - action: echo
+    allow: [everyone]
+  - action: admin.*
+    allow: [role:admin]
+"""
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.runs: list[CommandContext] = []
+
+    def echo(self, ctx: CommandContext) -> None:
+        self.runs.append(ctx)
+        ctx.ack(f"echo: {' '.join(ctx.args)}")
+
+    def create(self, ctx: CommandContext) -> None:
+        self.runs.append(ctx)
+        ctx.ack("creating")
+
+    def conflict(self, ctx: CommandContext) -> None:
+        raise Conflict("orders-db already exists.")
+
+    def crash(self, ctx: CommandContext) -> None:
+        raise RuntimeError("database exploded")
+
+
+def _authorize(**_: Any) -> AuthorizeResult:
+    return AuthorizeResult(enterprise_id=None, team_id="T0PLATFORM", bot_user_id="U0PLATBOT")
+
+
+class Harness:
+    def __init__(self, engine: Engine) -> None:
+        config = parse_config(CONFIG, "test.yaml", {})
+        sessions = make_session_factory(engine)
+        directory = FakeUserDirectory(
+            [
+                DirectoryUser("U0ALICE", "alice", "Alice", "alice@example.com"),
+                DirectoryUser("U0BOB", "bob", "Bob", "bob@example.com"),
+                DirectoryUser("U0ERIN", "erin", "Erin", "erin@example.com", is_restricted=True),
+            ]
+        )
+        self.recorder = Recorder()
+        self.sessions = sessions
+        self.router = CommandRouter(
+            identity=IdentityService(directory, config, sessions),
+            policy=Policy(config),
+            idempotency=IdempotencyStore(sessions),
+            usage=UsageLog(sessions),
+            platform_name="Orbit",
+        )
+        for name, action, handler, mutating in (
+            ("echo", "echo", self.recorder.echo, False),
+            ("new-db", "db.create", self.recorder.create, True),
+            ("taken", "echo", self.recorder.conflict, False),
+            ("crash", "echo", self.recorder.crash, False),
+            ("reindex", "admin.reindex", self.recorder.echo, True),
+        ):
+            self.router.add(
+                Subcommand(
+                    name=name,
+                    summary=f"{name} things",
+                    usage=f"/platform {name} ARG",
+                    example=f"/platform {name} demo",
+                    action=action,
+                    handler=handler,
+                    mutating=mutating,
+                )
+            )
+        self.app = App(
+            signing_secret=SECRET,
+            client=WebClient(base_url="http://127.0.0.1:9/api/"),
+            authorize=_authorize,
+            before_authorize=reparse_misread_form,
+        )
+        self.app.command("/platform")(self.router.handle_platform_command)
+
+    def send(
+        self, text: str, *, user: str = "U0BOB", trigger: str = "1.2.abc", retry: int | None = None
+    ) -> BoltResponse:
+        body = urlencode(
+            {
+                "team_id": "T0PLATFORM",
+                "channel_id": "C0GENERAL",
+                "user_id": user,
+                "command": "/platform",
+                "text": text,
+                "response_url": "http://127.0.0.1:9/response",
+                "trigger_id": trigger,
+            }
+        )
+        ts = str(int(time.time()))
+        headers = {
+            "content-type": ["application/x-www-form-urlencoded"],
+            "x-slack-request-timestamp": [ts],
+            "x-slack-signature": [
+                SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)
+            ],
+        }
+        if retry is not None:
+            headers["x-slack-retry-num"] = [str(retry)]
+            headers["x-slack-retry-reason"] = ["http_timeout"]
+        return self.app.dispatch(BoltRequest(body=body, headers=headers))
+
+    def usage(self) -> list[tuple[str, str, str]]:
+        with self.sessions() as session:
+            rows = session.execute(
+                select(CommandUsage.user_id, CommandUsage.subcommand, CommandUsage.outcome)
+            ).all()
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def _text(response: BoltResponse) -> str:
+    if response.body.startswith("{"):
+        payload = json.loads(response.body)
+        blocks = json.dumps(payload.get("blocks", []))
+        return str(payload.get("text", "")) + blocks
+    return response.body
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def harness(engine: Engine) -> Harness:
+    return Harness(engine)
+
+
+def test_help_lists_only_what_the_caller_may_run(harness: Harness) -> None:
+    for_bob = _text(harness.send("help"))
+    for_alice = _text(harness.send("help", user="U0ALICE"))
+    assert "/platform echo ARG" in for_bob
+    assert "/platform echo demo" in for_bob
+    assert "reindex" not in for_bob
+    assert "/platform reindex ARG" in for_alice
+
+
+def test_empty_text_shows_help(harness: Harness) -> None:
+    response = harness.send("   ")
+    assert response.status == 200
+    assert "/platform new-db ARG" in _text(response)
+
+
+def test_help_for_one_subcommand(harness: Harness) -> None:
+    text = _text(harness.send("help new-db"))
+    assert "new-db things" in text
+    assert "echo things" not in text
+
+
+def test_a_guest_sees_read_only_commands_but_not_mutating_ones(harness: Harness) -> None:
+    text = _text(harness.send("help", user="U0ERIN"))
+    assert "/platform echo ARG" in text
+    assert "new-db" not in text
+
+
+def test_unknown_subcommand_suggests_the_closest(harness: Harness) -> None:
+    response = harness.send("new-bd orders")
+    assert "I don't know `/platform new-bd`" in _text(response)
+    assert "Did you mean `/platform new-db`?" in _text(response)
+
+
+def test_unknown_subcommand_never_suggests_what_the_caller_may_not_run(harness: Harness) -> None:
+    assert "reindex" not in _text(harness.send("reindx"))
+
+
+def test_arguments_reach_the_handler(harness: Harness) -> None:
+    response = harness.send('echo "two words" third')
+    assert _text(response) == "echo: two words third[]"
+    assert harness.recorder.runs[0].args == ["two words", "third"]
+
+
+def test_unbalanced_quotes_get_a_clear_message(harness: Harness) -> None:
+    response = harness.send('echo "unfinished')
+    assert "Could not read the arguments" in _text(response)
+    assert harness.recorder.runs == []
+
+
+def test_text_containing_the_word_payload_is_routed(harness: Harness) -> None:
+    # Bolt alone reads any form body containing "payload" as interactivity and 404s it.
+    response = harness.send("echo payload-svc")
+    assert response.status == 200
+    assert _text(response) == "echo: payload-svc[]"
+
+
+def test_not_allowed_explains_why(harness: Harness) -> None:
+    response = harness.send("reindex all")
+    assert response.status == 200
+    assert "role:admin" in _text(response)
+    assert harness.recorder.runs == []
+
+
+def test_a_slack_retry_never_runs_a_mutating_action_twice(harness: Harness) -> None:
+    first = harness.send("new-db orders", trigger="7.7.same")
+    retry = harness.send("new-db orders", trigger="7.7.same", retry=1)
+    assert _text(first) == "creating[]"
+    assert "already being handled" in _text(retry)
+    assert len(harness.recorder.runs) == 1
+
+
+def test_two_separate_requests_each_run(harness: Harness) -> None:
+    harness.send("new-db orders", trigger="1.1.a")
+    harness.send("new-db orders", trigger="1.1.b")
+    assert len(harness.recorder.runs) == 2
+
+
+def test_domain_errors_become_the_users_message(harness: Harness) -> None:
+    assert "orders-db already exists." in _text(harness.send("taken"))
+
+
+def test_unexpected_errors_are_logged_and_answered_with_a_reference(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR):
+        response = harness.send("crash")
+    text = _text(response)
+    assert "something went wrong on our side" in text
+    assert "database exploded" not in text
+    reference = text.split("reference `")[1].split("`")[0]
+    record = next(r for r in caplog.records if reference in r.getMessage())
+    assert record.exc_info is not None
+
+
+def test_every_use_is_recorded_for_adoption_figures(harness: Harness) -> None:
+    harness.send("echo hi")
+    harness.send("nope")
+    harness.send("reindex", user="U0BOB")
+    _wait_for(lambda: len(harness.usage()) == 3)
+    assert sorted(harness.usage()) == [
+        ("U0BOB", "echo", "ok"),
+        ("U0BOB", "nope", "unknown"),
+        ("U0BOB", "reindex", "rejected"),
+    ]
+
+
+def test_parse_text_lowercases_the_subcommand_only() -> None:
+    assert parse_text("  NEW-DB Orders-DB --env prod ") == (
+        "new-db",
+        ["Orders-DB", "--env", "prod"],
+        "Orders-DB --env prod",
+    )
+    assert parse_text("") == ("", [], "")
+
+
+def test_a_name_cannot_be_registered_twice(harness: Harness) -> None:
+    with pytest.raises(ValueError, match="registered twice"):
+        harness.router.add(
+            Subcommand("echo", "", "", "", action="echo", handler=harness.recorder.echo)
+        )
+
+
+def test_usage_counts_distinct_users(harness: Harness) -> None:
+    harness.send("echo a")
+    harness.send("echo b")
+    harness.send("echo c", user="U0ALICE")
+    _wait_for(lambda: len(harness.usage()) == 3)
+    from datetime import timedelta
+
+    assert UsageLog(harness.sessions).counts(since=timedelta(hours=1))["echo"] == (3, 2)
+    with harness.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(CommandUsage)) == 3
