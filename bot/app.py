@@ -56,7 +56,7 @@ def handle_error(error: Exception, body: dict[str, Any], respond: Any) -> None:
 
 def build_router(services: Services) -> CommandRouter:
     config = services.config
-    router = CommandRouter(
+    return CommandRouter(
         identity=services.identity,
         policy=services.policy,
         idempotency=services.idempotency,
@@ -65,11 +65,10 @@ def build_router(services: Services) -> CommandRouter:
         docs_url=config.platform.docs_url,
     )
 
-    def router_actions() -> list[str]:
-        return sorted({s.action for s in router.subcommands.values()})
 
-    whoami.register(router, policy=services.policy, actions=router_actions)
-    return router
+def register_features(app: App, router: CommandRouter, services: Services) -> None:
+    """The feature table: every feature package, and the services and values it gets."""
+    whoami.register(router, policy=services.policy, actions=router.actions)
 
 
 def build_app(
@@ -95,6 +94,7 @@ def build_app(
     )
     app.error(handle_error)
     router = build_router(services)
+    register_features(app, router, services)
     app.command(SlashCommand.PLATFORM)(router.handle_platform_command)
     app.event(BotEvent.APP_HOME_OPENED)(HomeTab(router, services.identity).handle_home_opened)
     return app

@@ -134,9 +134,12 @@ def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
     finally:
         engine.dispose()
     if before.up_to_date:
-        print(f"database schema already at {before.head}")
+        print(f"database schema already at {before.describe(before.head)}")
     else:
-        print(f"database schema upgraded from {before.current or 'empty'} to {before.head}")
+        print(
+            f"database schema upgraded from {before.describe(before.current)} "
+            f"to {before.describe(before.head)}"
+        )
     return 0
 
 

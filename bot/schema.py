@@ -25,20 +25,28 @@ _MIGRATION_LOCK_KEY = 0x706C6174_6D696772
 
 @dataclass(frozen=True)
 class SchemaStatus:
-    current: str | None
-    head: str
+    """Revisions as sets: each feature's migrations form a branch from the core revision."""
+
+    current: frozenset[str]
+    head: frozenset[str]
 
     @property
     def up_to_date(self) -> bool:
         return self.current == self.head
 
+    @staticmethod
+    def describe(revisions: frozenset[str]) -> str:
+        return ", ".join(sorted(revisions)) or "empty"
+
 
 class SchemaOutOfDate(Exception):
     def __init__(self, status: SchemaStatus) -> None:
-        where = f"revision {status.current}" if status.current else "an empty database"
+        where = (
+            f"revision {status.describe(status.current)}" if status.current else "an empty database"
+        )
         super().__init__(
-            f"the database schema is at {where}, this release needs revision {status.head}: "
-            "run `platform-bot migrate` first"
+            f"the database schema is at {where}, this release needs revision "
+            f"{status.describe(status.head)}: run `platform-bot migrate` first"
         )
 
 
@@ -48,17 +56,17 @@ def _config() -> Config:
     return config
 
 
-def head_revision() -> str:
-    head = ScriptDirectory.from_config(_config()).get_current_head()
-    if head is None:
+def head_revisions() -> frozenset[str]:
+    heads = frozenset(ScriptDirectory.from_config(_config()).get_heads())
+    if not heads:
         raise RuntimeError("no migrations are packaged")
-    return head
+    return heads
 
 
 def schema_status(engine: Engine) -> SchemaStatus:
     with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-    return SchemaStatus(current=current, head=head_revision())
+        current = frozenset(MigrationContext.configure(connection).get_current_heads())
+    return SchemaStatus(current=current, head=head_revisions())
 
 
 def require_up_to_date(engine: Engine) -> None:
@@ -79,7 +87,7 @@ def upgrade(engine: Engine) -> SchemaStatus:
             connection.commit()
         try:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, "heads")
             connection.commit()
         finally:
             if is_postgres(engine):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -88,10 +89,56 @@ class SlackSigner:
         retry_num: int | None = None,
         retry_reason: str | None = None,
     ) -> SignedResponse:
-        body = urlencode(fields)
+        return self._post(
+            urlencode(fields),
+            "application/x-www-form-urlencoded",
+            retry_num=retry_num,
+            retry_reason=retry_reason,
+        )
+
+    def event(
+        self, event: JSON, *, retry_num: int | None = None, retry_reason: str | None = None
+    ) -> SignedResponse:
+        """Deliver an Events API `event_callback` as Slack does: a signed JSON body."""
+        workspace = self._backend.workspace
+        team = workspace.team
+        envelope = {
+            "token": self.verification_token,
+            "team_id": team.id,
+            "api_app_id": workspace.app.id,
+            "event": {"event_ts": f"{time.time():.6f}", **event},
+            "type": "event_callback",
+            "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": team.id,
+                    "user_id": workspace.app.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+        }
+        return self._post(
+            json.dumps(envelope),
+            "application/json",
+            retry_num=retry_num,
+            retry_reason=retry_reason,
+        )
+
+    def _post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        retry_num: int | None = None,
+        retry_reason: str | None = None,
+    ) -> SignedResponse:
         timestamp = str(int(time.time()))
         headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Type": content_type,
             "X-Slack-Request-Timestamp": timestamp,
             "X-Slack-Signature": self.sign(body, timestamp),
             "User-Agent": USER_AGENT,
