@@ -115,6 +115,8 @@ class CommandRouter:
         self._docs_url = docs_url
         self._subcommands: dict[str, Subcommand] = {}
         self._names: dict[str, str] = {}
+        # Help depends only on which subcommands the caller sees: build each variant once.
+        self._help_cache: dict[tuple[str, ...], list[dict[str, Any]]] = {}
 
     def add(self, subcommand: Subcommand) -> None:
         for name in (subcommand.name, *subcommand.aliases):
@@ -122,6 +124,7 @@ class CommandRouter:
                 raise ValueError(f"/platform {name} is registered twice")
             self._names[name] = subcommand.name
         self._subcommands[subcommand.name] = subcommand
+        self._help_cache.clear()
         if not subcommand.mutating:
             # Guests and bots may run what changes nothing, if a rule allows it broadly.
             self._policy.declare_read_only([subcommand.action])
@@ -217,10 +220,16 @@ class CommandRouter:
         return {"text": f"{self._platform_name}: /platform help", "blocks": blocks}
 
     def help_blocks(self, principal: Principal) -> list[dict[str, Any]]:
-        """The help card for `principal` (also the App Home tab)."""
-        return router_views.build_help(
-            self._visible(principal), platform_name=self._platform_name, docs_url=self._docs_url
-        )
+        """The help card for `principal` (also the App Home tab); treat it as read-only."""
+        visible = self._visible(principal)
+        key = tuple(s.name for s in visible)
+        blocks = self._help_cache.get(key)
+        if blocks is None:
+            blocks = router_views.build_help(
+                visible, platform_name=self._platform_name, docs_url=self._docs_url
+            )
+            self._help_cache[key] = blocks
+        return blocks
 
     def _unknown(self, principal: Principal, name: str) -> dict[str, Any]:
         candidates = [HELP]

@@ -1,13 +1,27 @@
-"""Adoption figures: one row per /platform subcommand use, written after the ack."""
+"""Adoption figures: one row per /platform subcommand use.
+
+Uses are recorded off the request path: `UsageLog.record` only queues, and a writer thread
+inserts the queue in batches (one statement per batch). A crash can lose the last second of
+figures, never a command; `close()` flushes what is queued.
+"""
 
 from __future__ import annotations
 
+import logging
+import queue
+import threading
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Index, String, func, select
+from sqlalchemy import Index, String, func, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, SessionFactory, UtcDateTime, utcnow
+
+logger = logging.getLogger(__name__)
+
+_FLUSH_SECONDS = 1.0
+_MAX_BATCH = 500
 
 
 class CommandUsage(Base):
@@ -26,23 +40,55 @@ class CommandUsage(Base):
 class UsageLog:
     def __init__(self, sessions: SessionFactory) -> None:
         self._sessions = sessions
+        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._writer: threading.Thread | None = None
 
     def record(
         self, *, user_id: str, team: str | None, subcommand: str, outcome: str, duration_ms: int
     ) -> None:
-        with self._sessions.begin() as session:
-            session.add(
-                CommandUsage(
-                    user_id=user_id,
-                    team=team,
-                    subcommand=subcommand,
-                    outcome=outcome,
-                    duration_ms=duration_ms,
-                )
-            )
+        """Queue one use; the writer thread stores it within about a second."""
+        self._queue.put(
+            {
+                "created_at": utcnow(),
+                "user_id": user_id,
+                "team": team,
+                "subcommand": subcommand,
+                "outcome": outcome,
+                "duration_ms": duration_ms,
+            }
+        )
+        self._ensure_writer()
+
+    def flush(self) -> int:
+        """Store everything queued so far; returns how many uses were written."""
+        batch: list[dict[str, Any]] = []
+        while len(batch) < _MAX_BATCH:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        if batch:
+            try:
+                with self._sessions.begin() as session:
+                    session.execute(insert(CommandUsage), batch)
+            except Exception:
+                for item in batch:  # keep them for the next attempt
+                    self._queue.put(item)
+                raise
+        return len(batch)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._writer is not None:
+            self._writer.join(timeout=5)
+        while self.flush():
+            pass
 
     def counts(self, *, since: timedelta) -> dict[str, tuple[int, int]]:
         """Uses and distinct users per subcommand over the last `since`."""
+        self.flush()
         start = utcnow() - since
         with self._sessions() as session:
             rows = session.execute(
@@ -55,3 +101,19 @@ class UsageLog:
                 .group_by(CommandUsage.subcommand)
             ).all()
         return {name: (uses, users) for name, uses, users in rows}
+
+    def _ensure_writer(self) -> None:
+        if self._writer is not None:
+            return
+        with self._lock:
+            if self._writer is None and not self._stop.is_set():
+                self._writer = threading.Thread(target=self._run, name="usage-writer", daemon=True)
+                self._writer.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(_FLUSH_SECONDS):
+            try:
+                while self.flush() == _MAX_BATCH:
+                    pass
+            except Exception:
+                logger.exception("could not store usage figures; will retry")

@@ -81,11 +81,12 @@ class Harness:
         )
         self.recorder = Recorder()
         self.sessions = sessions
+        self.usage_log = UsageLog(sessions)
         self.router = CommandRouter(
             identity=IdentityService(directory, config, sessions),
             policy=Policy(config),
             idempotency=IdempotencyStore(sessions),
-            usage=UsageLog(sessions),
+            usage=self.usage_log,
             platform_name="Orbit",
         )
         for name, action, handler, mutating in (
@@ -142,6 +143,7 @@ class Harness:
         return self.app.dispatch(BoltRequest(body=body, headers=headers))
 
     def usage(self) -> list[tuple[str, str, str]]:
+        self.usage_log.flush()
         with self.sessions() as session:
             rows = session.execute(
                 select(CommandUsage.user_id, CommandUsage.subcommand, CommandUsage.outcome)
@@ -299,6 +301,29 @@ def test_usage_counts_distinct_users(harness: Harness) -> None:
     _wait_for(lambda: len(harness.usage()) == 3)
     from datetime import timedelta
 
-    assert UsageLog(harness.sessions).counts(since=timedelta(hours=1))["echo"] == (3, 2)
+    assert harness.usage_log.counts(since=timedelta(hours=1))["echo"] == (3, 2)
     with harness.sessions() as session:
         assert session.scalar(select(func.count()).select_from(CommandUsage)) == 3
+
+
+def test_usage_queued_at_shutdown_is_stored(engine: Engine) -> None:
+    sessions = make_session_factory(engine)
+    log = UsageLog(sessions)
+    for n in range(3):
+        log.record(user_id=f"U{n}", team=None, subcommand="help", outcome="ok", duration_ms=1)
+    log.close()
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(CommandUsage)) == 3
+
+
+def test_usage_survives_a_failed_write(engine: Engine) -> None:
+    sessions = make_session_factory(engine)
+    log = UsageLog(sessions)
+    log.record(user_id="U1", team=None, subcommand="help", outcome="ok", duration_ms=1)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE command_usage")
+    with pytest.raises(Exception):  # noqa: B017  (the driver's own error type differs per backend)
+        log.flush()
+    CommandUsage.__table__.create(engine)
+    assert log.flush() == 1
+    log.close()
