@@ -80,6 +80,7 @@ class Services:
 
     def close(self) -> None:
         self.stop_background()
+        self.usage.close()
         self.engine.dispose()
 
 
