@@ -26,6 +26,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Column, Engine, Float, LargeBinary, MetaData, Table, Unicode, select
 
 from bot.db import NAMING_CONVENTION, Base
+from bot.idempotency import IdempotencyStore
 from bot.jobs import JobQueue
 from bot.leader import LeaderElector
 
@@ -264,12 +265,21 @@ def _same_trigger(stored: Any, configured: Any) -> bool:
     )
 
 
-def housekeeping_task(queue: JobQueue, keep_finished_days: int) -> ScheduledTask:
-    """A daily task that deletes finished jobs older than `keep_finished_days`."""
+# Slack retries arrive within minutes and double clicks within seconds; a week is ample.
+KEEP_IDEMPOTENCY_KEYS = timedelta(days=7)
+
+
+def housekeeping_task(
+    queue: JobQueue, keep_finished_days: int, idempotency: IdempotencyStore | None = None
+) -> ScheduledTask:
+    """A daily task that deletes finished jobs and old idempotency keys."""
 
     def prune_finished_jobs() -> None:
         removed = queue.prune_finished(timedelta(days=keep_finished_days))
         logger.info("housekeeping: deleted %d finished job(s)", removed)
+        if idempotency is not None:
+            keys = idempotency.prune(KEEP_IDEMPOTENCY_KEYS)
+            logger.info("housekeeping: deleted %d idempotency key(s)", keys)
 
     return ScheduledTask(
         id="housekeeping-prune-jobs",

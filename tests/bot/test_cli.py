@@ -111,3 +111,9 @@ def test_manifest_with_a_url_is_for_http_mode(capsys: pytest.CaptureFixture[str]
 def test_manifest_rejects_a_url_without_a_scheme(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["manifest", "--url", "bot.acme.example"]) == 3
     assert "--url must start with https://" in capsys.readouterr().err
+
+
+def test_socket_without_an_app_token_says_what_to_set() -> None:
+    result = _run("socket", env={"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": ""})
+    assert result.returncode == 3
+    assert "SLACK_APP_TOKEN is not set" in result.stderr

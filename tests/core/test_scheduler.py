@@ -23,6 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, select, update
 
 from bot.db import SessionFactory
+from bot.idempotency import IdempotencyStore
 from bot.jobs import Job, JobQueue, JobStatus
 from bot.leader import LeaderElector
 from bot.scheduler import (
@@ -249,6 +250,19 @@ def test_housekeeping_deletes_jobs_finished_longer_ago_than_kept(
     assert queue.get(recent.id) is not None
     fires = task.trigger.get_next_fire_time(None, datetime(2030, 1, 1, tzinfo=UTC))
     assert fires == datetime(2030, 1, 1, 3, 17, tzinfo=UTC)
+
+
+def test_housekeeping_forgets_idempotency_keys_after_a_week(sessions: SessionFactory) -> None:
+    now = datetime.now(UTC)
+    old_store = IdempotencyStore(sessions, clock=lambda: now - timedelta(days=8))
+    assert old_store.claim("command:old", scope="/platform new-db")
+    store = IdempotencyStore(sessions, clock=lambda: now)
+    assert store.claim("command:recent", scope="/platform new-db")
+
+    housekeeping_task(JobQueue(sessions), keep_finished_days=30, idempotency=store).func()
+
+    assert store.claim("command:old", scope="/platform new-db")  # forgotten: claimable again
+    assert not store.claim("command:recent", scope="/platform new-db")
 
 
 @pytest.mark.postgres
