@@ -105,7 +105,8 @@ def build_services(
         on_outcome=record_job_outcome,
         wakeup=jobs.wakeup,
     )
-    tasks = [housekeeping_task(jobs, config.jobs.keep_finished_days)]
+    idempotency = IdempotencyStore(sessions)
+    tasks = [housekeeping_task(jobs, config.jobs.keep_finished_days, idempotency)]
     scheduler = Scheduler(
         engine,
         timezone=ZoneInfo(config.platform.timezone),
@@ -121,7 +122,7 @@ def build_services(
         identity=IdentityService(SlackDirectory(slack), config, sessions),
         policy=Policy(config),
         audit=AuditLog(sessions),
-        idempotency=IdempotencyStore(sessions),
+        idempotency=idempotency,
         usage=UsageLog(sessions),
         jobs=jobs,
         runner=runner,
