@@ -1,18 +1,4 @@
-"""Durable jobs: work that outlives a request, stored as a row and run by the job runner.
-
-A feature enqueues a job with an idempotency key (a Slack retry or a double click finds the
-same row), and a `JobHandler` registered for its kind does the work. Handlers must be safe to
-run again: a job is retried after an error, and resumed after a crash from the last
-`ctx.checkpoint(...)`. Replicas share the table; PostgreSQL hands each job to one worker with
-`FOR UPDATE SKIP LOCKED`, and a lease (extended by a heartbeat while the job runs) lets
-another worker take over when its holder dies.
-
-Lifecycle of a row:
-
-    queued ──claim──▶ running ──▶ succeeded
-      ▲                  │ ├──▶ failed     (PermanentJobError, attempts used up, unknown kind)
-      └──── retry ───────┘ └──▶ cancelled  (JobQueue.cancel)
-"""
+"""Claiming and running jobs: leases, heartbeats, retries with backoff, failure."""
 
 from __future__ import annotations
 
@@ -25,275 +11,32 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Engine,
-    Enum,
-    Index,
-    Integer,
-    String,
     and_,
-    delete,
-    event,
-    func,
     or_,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from bot.db import Base, JsonDocument, SessionFactory, UtcDateTime, is_postgres, utcnow
+from bot.db import SessionFactory, is_postgres, utcnow
 from bot.errors import PlatformError
+from bot.jobs.model import (
+    LAST_ERROR_LIMIT,
+    Backoff,
+    Clock,
+    Job,
+    JobInterrupted,
+    JobStatus,
+    PermanentJobError,
+    _rowcount,
+)
 
-logger = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
-Backoff = Callable[[int], timedelta]
-
-LAST_ERROR_LIMIT = 500
-KIND_LIMIT = 100
-KEY_LIMIT = 200
-
-
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
-
-
-class Job(Base):
-    __tablename__ = "job"
-    __table_args__ = (Index("ix_job_status_run_after", "status", "run_after"),)
-
-    # BIGINT on PostgreSQL; SQLite only auto-increments a column declared INTEGER.
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
-    )
-    kind: Mapped[str] = mapped_column(String(KIND_LIMIT))
-    idempotency_key: Mapped[str] = mapped_column(String(KEY_LIMIT), unique=True)
-    payload: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
-    state: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
-    status: Mapped[JobStatus] = mapped_column(
-        Enum(
-            JobStatus,
-            native_enum=False,
-            length=16,
-            values_callable=lambda statuses: [status.value for status in statuses],
-        )
-    )
-    attempts: Mapped[int] = mapped_column(Integer)
-    # NULL means "the runner's configured default", so a config change reaches queued jobs.
-    max_attempts: Mapped[int | None] = mapped_column(Integer)
-    run_after: Mapped[datetime] = mapped_column(UtcDateTime)
-    locked_by: Mapped[str | None] = mapped_column(String(200))
-    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    last_error: Mapped[str | None] = mapped_column(String(LAST_ERROR_LIMIT))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-
-
-@dataclass(frozen=True)
-class JobRef:
-    """The row `enqueue` found or made; `created` is False when the key was already queued."""
-
-    id: int
-    kind: str
-    status: JobStatus
-    created: bool
-
-
-@dataclass(frozen=True)
-class JobInfo:
-    """A snapshot of one job row."""
-
-    id: int
-    kind: str
-    idempotency_key: str
-    status: JobStatus
-    payload: dict[str, Any]
-    state: dict[str, Any]
-    attempts: int
-    max_attempts: int | None
-    run_after: datetime
-    last_error: str | None
-    created_at: datetime
-    updated_at: datetime
-    finished_at: datetime | None
-
-    @classmethod
-    def of(cls, row: Job) -> JobInfo:
-        return cls(
-            id=row.id,
-            kind=row.kind,
-            idempotency_key=row.idempotency_key,
-            status=JobStatus(row.status),
-            payload=dict(row.payload),
-            state=dict(row.state),
-            attempts=row.attempts,
-            max_attempts=row.max_attempts,
-            run_after=row.run_after,
-            last_error=row.last_error,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            finished_at=row.finished_at,
-        )
-
-
-class PermanentJobError(PlatformError):
-    """Raised by a handler when retrying cannot help; the message is shown to the user."""
-
-
-class JobInterrupted(Exception):
-    """The job was cancelled or taken over by another worker while this one ran it.
-
-    Raised by `JobContext.checkpoint`; handlers let it propagate so the runner stops the run
-    without recording an outcome that is no longer theirs to record.
-    """
-
-
-class JobQueue:
-    """Enqueue and inspect jobs; the producer side, used by features and the admin surface."""
-
-    def __init__(self, sessions: SessionFactory, *, clock: Clock = utcnow) -> None:
-        self._sessions = sessions
-        self._clock = clock
-        # Set after an enqueue commits; pass it to the local JobRunner so a new job starts
-        # now rather than at the runner's next poll.
-        self.wakeup = threading.Event()
-
-    def enqueue(
-        self,
-        *,
-        kind: str,
-        payload: dict[str, Any],
-        idempotency_key: str,
-        max_attempts: int | None = None,
-        run_after: datetime | None = None,
-        session: Session | None = None,
-    ) -> JobRef:
-        """Queue a job once per key; pass `session` to commit it with the caller's own rows."""
-        if not idempotency_key or len(idempotency_key) > KEY_LIMIT:
-            raise ValueError(f"idempotency_key must be 1..{KEY_LIMIT} characters")
-        if not kind or len(kind) > KIND_LIMIT:
-            raise ValueError(f"kind must be 1..{KIND_LIMIT} characters")
-        if max_attempts is not None and max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        if session is not None:
-            ref = self._insert(session, kind, payload, idempotency_key, max_attempts, run_after)
-            # Runners cannot see the row before the caller commits, so wake them then.
-            _on_commit(session, self.wakeup.set)
-            return ref
-        with self._sessions.begin() as own:
-            ref = self._insert(own, kind, payload, idempotency_key, max_attempts, run_after)
-        if ref.created:
-            self.wakeup.set()
-        return ref
-
-    def _insert(
-        self,
-        session: Session,
-        kind: str,
-        payload: dict[str, Any],
-        idempotency_key: str,
-        max_attempts: int | None,
-        run_after: datetime | None,
-    ) -> JobRef:
-        now = self._clock()
-        values = {
-            "kind": kind,
-            "idempotency_key": idempotency_key,
-            "payload": payload,
-            "state": {},
-            "status": JobStatus.QUEUED,
-            "attempts": 0,
-            "max_attempts": max_attempts,
-            "run_after": run_after or now,
-            "created_at": now,
-            "updated_at": now,
-        }
-        # ON CONFLICT DO NOTHING rather than catching IntegrityError: a failed INSERT would
-        # abort the caller's transaction on PostgreSQL. A concurrent insert of the same key
-        # makes this statement wait for that transaction, so the SELECT below sees its row.
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        insert = (
-            dialect.insert(Job)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=[Job.idempotency_key])
-        )
-        new_id = session.execute(insert.returning(Job.id)).scalar_one_or_none()
-        if new_id is not None:
-            return JobRef(id=new_id, kind=kind, status=JobStatus.QUEUED, created=True)
-        existing = session.execute(
-            select(Job.id, Job.kind, Job.status).where(Job.idempotency_key == idempotency_key)
-        ).one()
-        if existing.kind != kind:
-            raise ValueError(
-                f"idempotency key {idempotency_key!r} already belongs to a {existing.kind!r} job"
-            )
-        return JobRef(id=existing.id, kind=kind, status=JobStatus(existing.status), created=False)
-
-    def get(self, job_id: int) -> JobInfo | None:
-        with self._sessions() as session:
-            row = session.get(Job, job_id)
-            return JobInfo.of(row) if row is not None else None
-
-    def get_by_key(self, idempotency_key: str) -> JobInfo | None:
-        with self._sessions() as session:
-            row = session.scalars(
-                select(Job).where(Job.idempotency_key == idempotency_key)
-            ).one_or_none()
-            return JobInfo.of(row) if row is not None else None
-
-    def cancel(self, job_id: int) -> bool:
-        """Cancel a queued or running job; False when it had already finished (or is unknown).
-
-        A running handler is not interrupted mid-step: its next checkpoint raises
-        `JobInterrupted`, and whatever it returns afterwards is not recorded.
-        """
-        now = self._clock()
-        with self._sessions.begin() as session:
-            result = session.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
-                .values(
-                    status=JobStatus.CANCELLED,
-                    locked_by=None,
-                    locked_until=None,
-                    finished_at=now,
-                    updated_at=now,
-                )
-            )
-            return _rowcount(result) == 1
-
-    def counts_by_status(self) -> dict[str, int]:
-        """Number of jobs in each status, every status present (a gauge per status)."""
-        counts = {status.value: 0 for status in JobStatus}
-        with self._sessions() as session:
-            for status, count in session.execute(
-                select(Job.status, func.count()).group_by(Job.status)
-            ):
-                counts[JobStatus(status).value] = count
-        return counts
-
-    def prune_finished(self, older_than: timedelta) -> int:
-        """Delete jobs that finished more than `older_than` ago; returns how many."""
-        cutoff = self._clock() - older_than
-        with self._sessions.begin() as session:
-            result = session.execute(
-                delete(Job).where(Job.status.in_(FINISHED), Job.finished_at < cutoff)
-            )
-            return _rowcount(result)
+# One logger for the whole package: operators filter on "bot.jobs".
+logger = logging.getLogger("bot.jobs")
 
 
 class JobContext:
@@ -705,12 +448,3 @@ def _safe_message(exc: Exception, job_id: int) -> str:
     if len(text) > LAST_ERROR_LIMIT:
         text = text[: LAST_ERROR_LIMIT - 1] + "…"
     return text
-
-
-def _rowcount(result: Any) -> int:
-    # Session.execute is typed as returning Result, but DML returns a CursorResult.
-    return int(result.rowcount)
-
-
-def _on_commit(session: Session, callback: Callable[[], None]) -> None:
-    event.listen(session, "after_commit", lambda _session: callback(), once=True)
