@@ -101,8 +101,7 @@ def run_shell(settings: Settings, config: PlatformConfig, *, user: str, channel:
         interactive = sys.stdin.isatty()
         if interactive:
             print(
-                f"{config.platform.name} shell: the local Slack emulator is at "
-                f"{bot.emulator.api_url}. Type /platform help, or :help for shell commands.",
+                f"{config.platform.name}, on the local Slack emulator ({bot.emulator.api_url}).",
                 flush=True,
             )
         shell = Shell(

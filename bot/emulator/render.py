@@ -117,6 +117,9 @@ def _element(block: JSON, element: JSON, numbering: Numbering) -> str:
     return f"[{number} {label}: {choices}]" if choices else f"[{number} {label}]"
 
 
+_ESCAPES = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def _columns(items: list[str]) -> list[str]:
     """Fields two to a row, as Slack lays them out; a multi-line field keeps its column."""
     lines: list[str] = []
@@ -126,7 +129,9 @@ def _columns(items: list[str]) -> list[str]:
         for row in range(max(len(left), len(right))):
             cell = left[row] if row < len(left) else ""
             other = right[row] if row < len(right) else ""
-            lines.append((cell.ljust(COLUMN) + other).rstrip() if other else cell)
+            # Pad by the visible width: bold and dim add escape codes in a terminal.
+            padding = " " * max(0, COLUMN - len(_ESCAPES.sub("", cell)))
+            lines.append((cell + padding + other).rstrip() if other else cell)
     return lines
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.emulator.render import Numbering, mrkdwn, render_blocks, render_message, render_modal
@@ -148,3 +149,11 @@ def test_modal_numbers_inputs_with_values_markers_hints_and_errors() -> None:
         ("who", True),
         ("level", True),
     ]
+
+
+def test_columns_line_up_when_the_terminal_shows_bold() -> None:
+    from bot.emulator.render import ANSI, _columns
+
+    lines = _columns([ANSI.bold("Name") + "\nBob", ANSI.bold("Email") + "\nbob@example.com"])
+    visible = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in lines]
+    assert visible[0].index("Email") == visible[1].index("bob@example.com")
