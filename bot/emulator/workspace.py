@@ -8,6 +8,7 @@ the bot runs (messages, views, DMs) lives in `state.py`. The default fixture is 
 
 from __future__ import annotations
 
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -149,13 +150,21 @@ class Workspace(_Frozen):
 
     # Lookups: every method returns None for unknown names so callers map it to a Slack error.
 
+    @cached_property
+    def user_index(self) -> dict[str, User]:
+        """Users by id, handle and lower-cased email: every Web API call looks users up."""
+        index: dict[str, User] = {}
+        for user in self.users:
+            index.setdefault(user.id, user)
+            index.setdefault(user.name, user)
+            if user.email:
+                index.setdefault(user.email.lower(), user)
+        return index
+
     def user(self, key: str) -> User | None:
         """By id, handle (with or without @) or email."""
         key = key.removeprefix("@")
-        for user in self.users:
-            if key in (user.id, user.name) or (user.email and key.lower() == user.email.lower()):
-                return user
-        return None
+        return self.user_index.get(key) or self.user_index.get(key.lower())
 
     def channel(self, key: str) -> Channel | None:
         """By id or name (with or without #)."""
