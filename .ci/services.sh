@@ -27,4 +27,10 @@ ensure() {
 
 status=0
 ensure PostgreSQL 5432 bash -c 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start' || status=1
+ensure MariaDB 3306 start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || status=1
+ensure Redis 6379 redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log || status=1
+# RabbitMQ boots for longer than wait_port's 30 s on a busy 2-core machine: the start command
+# itself waits (up to 2 min) until the node answers rabbitmqctl.
+ensure RabbitMQ 5672 bash -c 'rabbitmq-server -detached; for _ in $(seq 1 120); do rabbitmqctl -q await_startup && exit 0; sleep 1; done; exit 1' || status=1
+ensure NATS 4222 start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log || status=1
 exit $status

@@ -9,17 +9,19 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl
 
-from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.request.internals import build_context
 from slack_sdk import WebClient
 
+from bot import scheduled_jobs
 from bot.errors import PlatformError
 from bot.identity import IdentityService
 from bot.router import CommandRouter
 from bot.router_views import error_text, unexpected_error_text
 from bot.services import Services
 from bot.slack_ids import BotEvent, SlashCommand
-from commands import whoami
+from commands import lookup, new_db, whoami
+from surveys import csat, nps, office_hours
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,33 @@ def reparse_misread_form(req: BoltRequest, next: Callable[[], BoltResponse]) -> 
         if "payload" not in fields:
             req.body = fields
             req.context = build_context(req.context, req.body)
+    return next()
+
+
+class StickyAck(Ack):
+    """An `ack` whose answer, once given, stays given.
+
+    When a listener raises after acking, Bolt's thread runner sets `ack.response` back to
+    None; if that lands before the request thread's next 10 ms poll, the answer the user was
+    already given is lost and Slack shows a timeout. The error still reaches `handle_error`.
+    """
+
+    def __init__(self) -> None:
+        self._answer: BoltResponse | None = None
+        super().__init__()  # type: ignore[no-untyped-call]
+
+    @property
+    def response(self) -> BoltResponse | None:
+        return self._answer
+
+    @response.setter
+    def response(self, value: BoltResponse | None) -> None:
+        if value is not None or self._answer is None:
+            self._answer = value
+
+
+def keep_acks(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
+    context["ack"] = StickyAck()
     return next()
 
 
@@ -69,6 +98,23 @@ def build_router(services: Services) -> CommandRouter:
 def register_features(app: App, router: CommandRouter, services: Services) -> None:
     """The feature table: every feature package, and the services and values it gets."""
     whoami.register(router, policy=services.policy, actions=router.actions)
+    if services.lookup is not None:
+        lookup.register(
+            app,
+            router,
+            service=services.lookup,
+            policy=services.policy,
+            identity=services.identity,
+            jobs=services.jobs,
+        )
+    if services.new_db is not None:
+        new_db.register(app, router, feature=services.new_db, identity=services.identity)
+    scheduled_jobs.register(router, scheduler=services.scheduler)
+    if services.surveys is not None:
+        surveys = services.surveys
+        nps.register(app, router, service=surveys.nps, csat=surveys.csat, policy=services.policy)
+        csat.register(app, service=surveys.csat)
+        office_hours.register(app, router, service=surveys.office_hours)
 
 
 def build_app(
@@ -92,6 +138,7 @@ def build_app(
             max_workers=listener_threads, thread_name_prefix="listener"
         ),
     )
+    app.use(keep_acks)
     app.error(handle_error)
     router = build_router(services)
     register_features(app, router, services)

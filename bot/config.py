@@ -16,6 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.yaml_source import SourceError, load_yaml
+from commands.lookup.config import CatalogSection, OnCallSection
+from commands.new_db.config import DatabasesSection
+from surveys.config import SurveysSection
 
 SUBJECT_PATTERN = re.compile(r"^(everyone|(role|team|lead|user|usergroup):[^\s:]+)$")
 Subject = Annotated[str, Field(pattern=SUBJECT_PATTERN.pattern)]
@@ -101,6 +104,10 @@ class PlatformConfig(_Section):
     policies: list[PolicyRule] = Field(default_factory=list)
     identity: IdentitySection = Field(default_factory=IdentitySection)
     jobs: JobsSection = Field(default_factory=JobsSection)
+    catalog: CatalogSection = Field(default_factory=CatalogSection)
+    oncall: OnCallSection = Field(default_factory=OnCallSection)
+    databases: DatabasesSection = Field(default_factory=DatabasesSection)
+    surveys: SurveysSection = Field(default_factory=SurveysSection)
 
     @field_validator("teams", "roles")
     @classmethod

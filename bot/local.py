@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from socketserver import ThreadingMixIn
@@ -54,6 +54,7 @@ def local_bot(
     *,
     emulator: Emulator | None = None,
     background: bool = True,
+    build: Callable[..., Services] = build_services,
 ) -> Iterator[LocalBot]:
     """Start the emulator (unless given), migrate the database, serve the app on loopback."""
     own_emulator = emulator is None
@@ -70,7 +71,7 @@ def local_bot(
     )
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    services = build_services(settings, config, engine=engine)
+    services = build(settings, config, engine=engine)
     web = WebApp(build_app(services), engine, services.jobs.counts_by_status)
     server = make_server(
         "127.0.0.1", 0, web, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
+from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -16,7 +20,7 @@ from sqlalchemy import Engine
 
 from bot.audit import AuditLog
 from bot.config import PlatformConfig
-from bot.db import SessionFactory, make_engine, make_session_factory
+from bot.db import SessionFactory, is_postgres, make_engine, make_session_factory, utcnow
 from bot.idempotency import IdempotencyStore
 from bot.identity import IdentityService
 from bot.jobs import JobQueue, JobRunner
@@ -26,7 +30,26 @@ from bot.policy import Policy
 from bot.scheduler import ScheduledTask, Scheduler, housekeeping_task
 from bot.settings import Settings
 from bot.usage import UsageLog
+from commands.lookup.catalog_index import CatalogIndex
+from commands.lookup.config import CatalogKind, OnCallKind
+from commands.lookup.ids import JobKind as LookupJob
+from commands.lookup.jobs import PageJob, RefreshJob
+from commands.lookup.oncall import OnCallDirectory
+from commands.lookup.service import LookupService
+from commands.new_db.config import DatabasesSection, EngineKind
+from commands.new_db.feature import NewDbFeature, build_feature
+from commands.new_db.ids import JobKind as NewDbJob
+from commands.new_db.notifier import SlackNotifier
+from integrations.backstage import BackstageCatalog
+from integrations.catalog_files import CatalogFiles
+from integrations.charts import MatplotlibCharts
+from integrations.opsgenie import Opsgenie
+from integrations.pagerduty import PagerDuty
+from integrations.protocols import CatalogProvider, OnCallProvider, Provisioner, SecretStore
+from integrations.rotation import RotationProvider
 from integrations.slack_directory import SlackDirectory
+from integrations.slack_messaging import SlackMessenger, SlackRoster
+from surveys.feature import SurveyServices, build_surveys, register_job_handlers, scheduled_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -68,20 +91,31 @@ class Services:
     runner: JobRunner
     scheduler: Scheduler
     tasks: list[ScheduledTask] = field(default_factory=list)
+    new_db: NewDbFeature | None = None
+    lookup: LookupService | None = None
+    surveys: SurveyServices | None = None
+    # Clients the services own (e.g. the Vault HTTP client), closed with them.
+    http_clients: list[httpx.Client] = field(default_factory=list)
 
     def start_background(self) -> None:
         """Start the job runner (every replica) and the scheduler (on the leader only)."""
         self.runner.start()
         self.scheduler.start()
+        if self.lookup is not None:
+            self.lookup.start()  # loads the catalog index (and refreshes it) in the background
 
     def stop_background(self) -> None:
         self.scheduler.stop()
+        if self.lookup is not None:
+            self.lookup.stop()
         self.runner.stop(timeout=10)
 
     def close(self) -> None:
         self.stop_background()
         self.usage.close()
         self.engine.dispose()
+        for client in self.http_clients:
+            client.close()
 
 
 def build_services(
@@ -90,11 +124,15 @@ def build_services(
     *,
     engine: Engine | None = None,
     slack: WebClient | None = None,
+    provisioners: Mapping[str, Provisioner] | None = None,
+    secret_store: SecretStore | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> Services:
+    """Build everything; tests pass `provisioners` / `secret_store` to replace the real ones."""
     engine = engine or make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     slack = slack or build_slack_client(settings)
-    jobs = JobQueue(sessions)
+    jobs = JobQueue(sessions, clock=clock)
     runner = JobRunner(
         sessions,
         engine,
@@ -104,9 +142,78 @@ def build_services(
         max_attempts=config.jobs.max_attempts,
         on_outcome=record_job_outcome,
         wakeup=jobs.wakeup,
+        clock=clock,
     )
     idempotency = IdempotencyStore(sessions)
     tasks = [housekeeping_task(jobs, config.jobs.keep_finished_days, idempotency)]
+    identity = IdentityService(SlackDirectory(slack), config, sessions)
+    lookup = build_lookup(settings, config, sessions=sessions, identity=identity)
+    runner.register(
+        LookupJob.PAGE,
+        PageJob(service=lookup, identity=identity, slack=slack, audit=AuditLog(sessions)),
+    )
+    runner.register(LookupJob.REFRESH, RefreshJob(service=lookup, slack=slack))
+    tasks.append(
+        ScheduledTask(
+            id="catalog-refresh",
+            func=lookup.refresh_quietly,
+            trigger=IntervalTrigger(minutes=config.catalog.refresh_minutes),
+            description="Refresh the local catalog index from the service catalog",
+        )
+    )
+    # Survey DMs go through a client that retries nothing: the fan-out paces itself and must
+    # see every 429, and a retried chat.postMessage could post twice.
+    messaging = SlackMessenger(
+        WebClient(token=slack.token, base_url=slack.base_url, timeout=SLACK_TIMEOUT_SECONDS)
+    )
+    surveys = build_surveys(
+        config.surveys,
+        sessions=sessions,
+        postgres=is_postgres(engine),
+        roster=SlackRoster(slack),
+        messenger=messaging,
+        charts=MatplotlibCharts(),
+        identity=identity,
+        jobs=jobs,
+        audit=AuditLog(sessions),
+        clock=clock,
+    )
+    register_job_handlers(runner, surveys)
+    tasks.extend(
+        scheduled_tasks(config.surveys, nps=surveys.nps, office_hours=surveys.office_hours)
+    )
+    policy = Policy(config)
+    audit = AuditLog(sessions)
+    http_clients: list[httpx.Client] = []
+    new_db = None
+    if config.databases.engines:
+        new_db = build_feature(
+            config,
+            sessions=sessions,
+            policy=policy,
+            audit=audit,
+            jobs=jobs,
+            notifier=SlackNotifier(slack),
+            provisioners=build_provisioners(config.databases)
+            if provisioners is None
+            else provisioners,
+            secrets=build_secret_store(config.databases, http_clients)
+            if secret_store is None
+            else secret_store,
+        )
+        runner.register(NewDbJob.PROVISION, new_db.provision_job)
+        runner.register(NewDbJob.DROP, new_db.drop_job)
+        lifecycle = new_db.lifecycle
+        tasks.append(
+            ScheduledTask(
+                id="new-db-sweep",
+                func=lambda: logger.info("new-db sweep: %s", lifecycle.sweep()),
+                trigger=IntervalTrigger(seconds=new_db.sweep_interval.total_seconds()),
+                description="Expire unanswered database approvals; warn about and drop "
+                "databases past their time-to-live",
+            )
+        )
+    # Built last: the scheduler takes the complete task list.
     scheduler = Scheduler(
         engine,
         timezone=ZoneInfo(config.platform.timezone),
@@ -119,13 +226,159 @@ def build_services(
         engine=engine,
         sessions=sessions,
         slack=slack,
-        identity=IdentityService(SlackDirectory(slack), config, sessions),
-        policy=Policy(config),
-        audit=AuditLog(sessions),
+        identity=identity,
+        policy=policy,
+        audit=audit,
         idempotency=idempotency,
         usage=UsageLog(sessions),
         jobs=jobs,
         runner=runner,
         scheduler=scheduler,
         tasks=tasks,
+        new_db=new_db,
+        http_clients=http_clients,
+        lookup=lookup,
+        surveys=surveys,
+    )
+
+
+def build_provisioners(section: DatabasesSection) -> dict[str, Provisioner]:
+    """One provisioner per configured engine; each client library is imported only if used."""
+    built: dict[str, Provisioner] = {}
+    for kind, engine in section.engines.items():
+        password = engine.admin_password.get_secret_value() if engine.admin_password else ""
+        if kind is EngineKind.POSTGRES:
+            from integrations.provisioning.postgres import PostgresProvisioner
+
+            built[kind] = PostgresProvisioner(
+                host=engine.host,
+                port=engine.port or 5432,
+                admin_user=engine.admin_user or "postgres",
+                admin_password=password,
+            )
+        elif kind is EngineKind.MARIADB:
+            from integrations.provisioning.mariadb import MariaDBProvisioner
+
+            built[kind] = MariaDBProvisioner(
+                host=engine.host,
+                port=engine.port or 3306,
+                admin_user=engine.admin_user or "root",
+                admin_password=password,
+            )
+        elif kind is EngineKind.REDIS:
+            from integrations.provisioning.redis import RedisProvisioner
+
+            built[kind] = RedisProvisioner(
+                host=engine.host,
+                port=engine.port or 6379,
+                admin_user=engine.admin_user,
+                admin_password=password or None,
+            )
+        elif kind is EngineKind.RABBITMQ:
+            from integrations.provisioning.rabbitmq import RabbitMQProvisioner
+
+            built[kind] = RabbitMQProvisioner(host=engine.host, port=engine.port or 5672)
+        elif kind is EngineKind.NATS:
+            from integrations.provisioning.nats import NatsProvisioner
+
+            built[kind] = NatsProvisioner(
+                host=engine.host,
+                port=engine.port or 4222,
+                admin_user=engine.admin_user,
+                admin_password=password or None,
+            )
+        else:
+            from integrations.provisioning.sqlite import SqliteProvisioner
+
+            # The config refuses a sqlite engine without data_dir.
+            assert kind is EngineKind.SQLITE and engine.data_dir is not None
+            built[kind] = SqliteProvisioner(data_dir=engine.data_dir)
+    return built
+
+
+def build_secret_store(
+    section: DatabasesSection, http_clients: list[httpx.Client]
+) -> SecretStore | None:
+    """The Vault/OpenBao store for the credential hand-off, from `databases.vault`.
+
+    None when no vault section is configured: that is the one-time reveal mode (credentials
+    kept encrypted in the app database until the requester's one Reveal click), not a gap.
+    """
+    vault = section.vault
+    if vault is None:
+        return None
+    from integrations.vault import VaultSecretStore
+
+    client = httpx.Client(
+        base_url=vault.address, timeout=httpx.Timeout(vault.timeout_seconds, connect=3)
+    )
+    http_clients.append(client)  # closed by Services.close
+    return VaultSecretStore(
+        client,
+        mount=vault.mount,
+        token=vault.token.get_secret_value(),
+        address_for_users=vault.address,
+    )
+
+
+def build_lookup(
+    settings: Settings,
+    config: PlatformConfig,
+    *,
+    sessions: SessionFactory,
+    identity: IdentityService,
+) -> LookupService:
+    """The catalog and on-call providers named in the config; paths are relative to it."""
+    base = settings.platform_config.resolve().parent
+    catalog = config.catalog
+    catalog_provider: CatalogProvider
+    if catalog.provider is CatalogKind.BACKSTAGE and catalog.backstage is not None:
+        backstage = catalog.backstage
+        catalog_provider = BackstageCatalog(
+            httpx.Client(
+                base_url=backstage.base_url,
+                timeout=httpx.Timeout(backstage.timeout_seconds, connect=5),
+            ),
+            token=backstage.token.get_secret_value() if backstage.token else None,
+            filters=backstage.filters,
+            page_size=backstage.page_size,
+        )
+    else:
+        catalog_provider = CatalogFiles(base / catalog.files.path)
+    oncall = config.oncall
+    oncall_provider: OnCallProvider
+    if oncall.provider is OnCallKind.PAGERDUTY and oncall.pagerduty is not None:
+        pagerduty = oncall.pagerduty
+        oncall_provider = PagerDuty(
+            httpx.Client(
+                base_url=pagerduty.base_url,
+                timeout=httpx.Timeout(pagerduty.timeout_seconds, connect=3),
+            ),
+            token=pagerduty.token.get_secret_value(),
+            from_email=pagerduty.from_email,
+        )
+    elif oncall.provider is OnCallKind.OPSGENIE and oncall.opsgenie is not None:
+        opsgenie = oncall.opsgenie
+        oncall_provider = Opsgenie(
+            httpx.Client(
+                base_url=opsgenie.base_url,
+                timeout=httpx.Timeout(opsgenie.timeout_seconds, connect=3),
+            ),
+            api_key=opsgenie.api_key.get_secret_value(),
+        )
+    else:
+        oncall_provider = RotationProvider(base / oncall.rotation.path)
+    return LookupService(
+        index=CatalogIndex(sessions, catalog_provider),
+        oncall=OnCallDirectory(
+            oncall_provider,
+            cache_seconds=oncall.cache_seconds,
+            local=oncall.provider is OnCallKind.ROTATION,
+        ),
+        identity=identity,
+        audit=AuditLog(sessions),
+        team_channels={key: team.channel for key, team in config.teams.items() if team.channel},
+        ui_url=catalog.ui_url,
+        refresh_interval=timedelta(minutes=catalog.refresh_minutes),
+        reload_check_seconds=catalog.reload_check_seconds,
     )

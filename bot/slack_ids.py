@@ -22,4 +22,5 @@ BOT_SCOPES: dict[str, str] = {
     "users:read.email": "mapping Slack users to teams by email (users.lookupByEmail)",
     "usergroups:read": "teams and approvers declared as user groups",
     "channels:read": "channel names and members (conversations.info, conversations.members)",
+    "files:write": "NPS trend charts and answer exports (files.uploadV2)",
 }

@@ -80,9 +80,11 @@ class UsageLog:
         return len(batch)
 
     def close(self) -> None:
-        self._stop.set()
-        if self._writer is not None:
-            self._writer.join(timeout=5)
+        with self._lock:
+            self._stop.set()
+            writer = self._writer
+        if writer is not None:
+            writer.join(timeout=5)
         while self.flush():
             pass
 
@@ -107,8 +109,9 @@ class UsageLog:
             return
         with self._lock:
             if self._writer is None and not self._stop.is_set():
-                self._writer = threading.Thread(target=self._run, name="usage-writer", daemon=True)
-                self._writer.start()
+                writer = threading.Thread(target=self._run, name="usage-writer", daemon=True)
+                writer.start()
+                self._writer = writer
 
     def _run(self) -> None:
         while not self._stop.wait(_FLUSH_SECONDS):

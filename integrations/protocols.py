@@ -6,8 +6,10 @@ real provider is built in exactly one place and everything else can run on a fak
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,4 +40,338 @@ class UserDirectory(Protocol):
 
     def usergroup_members(self, handle: str) -> list[str]:
         """User ids in the usergroup with this handle; empty for an unknown handle."""
+        ...
+
+
+# --- Service catalog ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EntityLink:
+    """One of an entity's `metadata.links`."""
+
+    url: str
+    title: str | None = None
+    icon: str | None = None
+    type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntityRelation:
+    """A relation the catalog computed, e.g. ("ownedBy", "group:default/payments")."""
+
+    type: str
+    target_ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntity:
+    """A catalog entity (Backstage's format), reduced to what the bot reads.
+
+    `spec` keeps the kind-specific fields as the catalog sent them; entity references in it
+    are in whatever short form the author wrote (`payments`, `group:payments`, …).
+    """
+
+    kind: str
+    namespace: str
+    name: str
+    title: str | None = None
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    links: tuple[EntityLink, ...] = ()
+    spec: dict[str, Any] = field(default_factory=dict)
+    relations: tuple[EntityRelation, ...] = ()
+    source: str | None = None
+    """Where it came from: a file path and document number, or the catalog's location."""
+
+    @property
+    def ref(self) -> str:
+        """The full entity reference, lowercased: `component:default/payments-api`."""
+        return f"{self.kind}:{self.namespace}/{self.name}".lower()
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogProblem:
+    """An entity the provider could not read, and why (shown to admins, never fatal)."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogSnapshot:
+    entities: tuple[CatalogEntity, ...]
+    problems: tuple[CatalogProblem, ...] = ()
+
+
+class CatalogProvider(Protocol):
+    """A source of catalog entities; the bot copies them all into its own index.
+
+    `fetch_all` raises `ProviderUnavailable` when the catalog cannot be reached and
+    `ProviderRejected` when it refuses (bad token); entities it cannot read are returned as
+    `problems` beside the rest.
+    """
+
+    name: str
+
+    def fetch_all(self) -> CatalogSnapshot: ...
+
+
+# --- On-call ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OnCallTarget:
+    """What to ask an on-call provider about.
+
+    `kind` is one of "service", "escalation_policy", "schedule" (PagerDuty), "schedule"
+    (Opsgenie, `id` is the schedule name) or "rotation" (rotation file, `id` is its key).
+    """
+
+    kind: str
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OnCallPerson:
+    name: str
+    email: str | None = None
+    provider_id: str | None = None
+    slack_user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OnCallShift:
+    """A person on call; `start`/`end` None means open-ended or unknown to the provider."""
+
+    person: OnCallPerson
+    start: datetime | None = None
+    end: datetime | None = None
+    level: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class OnCallStatus:
+    """Who is on call now and who is next, as the provider saw it at `as_of`."""
+
+    target: OnCallTarget
+    current: tuple[OnCallShift, ...]
+    next: tuple[OnCallShift, ...]
+    as_of: datetime
+    schedule_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """Page the on-call of `target`. `dedup_key` makes a repeated request page only once."""
+
+    target: OnCallTarget
+    title: str
+    details: str
+    dedup_key: str
+    requester_email: str | None
+    service_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class PageResult:
+    """What the provider did. `notify` lists people the bot itself must message (rotation)."""
+
+    reference: str
+    url: str | None = None
+    notify: tuple[OnCallPerson, ...] = ()
+
+
+class OnCallProvider(Protocol):
+    """An on-call tool: who is on call for a target, and paging them.
+
+    Failures raise `ProviderUnavailable` (down, timeout, 5xx), `ProviderRejected` (4xx) or
+    `ProviderNotFound` (no such service/schedule).
+    """
+
+    name: str
+
+    def on_call(self, target: OnCallTarget, *, at: datetime) -> OnCallStatus: ...
+
+    def page(self, request: PageRequest) -> PageResult: ...
+
+
+# --- Provisioning and secrets ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlanLimits:
+    """A plan's limits as each engine can enforce them; None means "the server's default".
+
+    What each engine does with them is in its provisioner's docstring; a limit an engine has
+    no equivalent for is ignored there, never approximated by something else.
+    """
+
+    connection_limit: int | None = None
+    """PostgreSQL role and database CONNECTION LIMIT, MariaDB MAX_USER_CONNECTIONS,
+    RabbitMQ vhost max-connections."""
+    max_bytes: int | None = None
+    """NATS stream max_bytes, RabbitMQ max-length-bytes per queue, SQLite max_page_count."""
+    max_messages: int | None = None
+    """NATS stream max_msgs, RabbitMQ max-length per queue."""
+    max_age_seconds: int | None = None
+    """NATS stream max_age, RabbitMQ message-ttl."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceSpec:
+    """What to provision: the engine, a name already validated by the caller, the limits."""
+
+    engine: str
+    """"postgres" | "mariadb" | "redis" | "rabbitmq" | "nats" | "sqlite"."""
+    name: str
+    """^[a-z][a-z0-9-]{1,29}[a-z0-9]$; each provisioner validates it again before any I/O."""
+    limits: PlanLimits = field(default_factory=PlanLimits)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """How the resource's owner connects; `password` and `url` never appear in a repr."""
+
+    engine: str
+    host: str
+    port: int
+    database: str
+    """Database name, vhost, key prefix, stream subject prefix or file path."""
+    username: str
+    password: str = field(repr=False)
+    url: str = field(repr=False)
+    """Connection URL including the password."""
+    notes: str = ""
+    """How to use it (no secret), e.g. "keys must start with orders-db:"."""
+
+
+class Provisioner(Protocol):
+    """Creates and removes one engine's resources and their least-privilege users.
+
+    Every method is idempotent and validates `spec.name` before any I/O. Failures to reach
+    the server raise `ProviderUnavailable`, refusals `ProviderRejected`; messages never
+    contain a password, a password hash or a DSN.
+    """
+
+    engine: str
+
+    def check(self) -> None:
+        """Raise `ProviderUnavailable` when the server cannot be reached."""
+        ...
+
+    def exists(self, spec: ResourceSpec) -> bool:
+        """True when the resource or its user already exists (the name is taken)."""
+        ...
+
+    def create_resource(self, spec: ResourceSpec) -> None:
+        """Create the database / vhost / stream / file, with the plan's limits."""
+        ...
+
+    def create_user(self, spec: ResourceSpec, password: str) -> None:
+        """Create the resource's user; re-running sets the password."""
+        ...
+
+    def grant(self, spec: ResourceSpec) -> None:
+        """Give the user least privilege on that resource only."""
+        ...
+
+    def credentials(self, spec: ResourceSpec, password: str) -> Credentials: ...
+
+    def drop(self, spec: ResourceSpec) -> None:
+        """Remove the resource and its user/ACL; anything already missing is fine."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class WrappedSecret:
+    """A one-time, time-limited token that unwraps to a stored secret."""
+
+    token: str = field(repr=False)
+    ttl_seconds: int
+    unwrap_command: str
+    """How the user unwraps it, with the literal placeholder `TOKEN` where the token goes."""
+
+
+class SecretStore(Protocol):
+    """A Vault-compatible KV v2 store that hands secrets over by response wrapping."""
+
+    def write(self, path: str, data: Mapping[str, str]) -> int:
+        """Write a new version at `path`; returns the version number."""
+        ...
+
+    def wrap(self, path: str, *, ttl_seconds: int) -> WrappedSecret:
+        """A response-wrapped read of `path`: a token that unwraps to the data once."""
+        ...
+
+    def delete(self, path: str) -> None:
+        """Remove every version and the metadata; a missing path is fine."""
+        ...
+
+    def check(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PostedMessage:
+    """Where a message landed: the conversation id (a DM's D… id) and its ts."""
+
+    channel: str
+    ts: str
+
+
+class WorkspaceRoster(Protocol):
+    """Whole-workspace listings for audiences: everyone, a channel's or a usergroup's members."""
+
+    def all_users(self) -> list[DirectoryUser]:
+        """Every member of the workspace, bots, guests and deactivated accounts included."""
+        ...
+
+    def channel_members(self, channel_id: str) -> list[str]: ...
+
+    def usergroup_members(self, handle: str) -> list[str]: ...
+
+
+class Messenger(Protocol):
+    """Posting, editing and uploading into conversations.
+
+    `post` to a user id delivers to the app's DM with that person. Refusals raise
+    `ProviderRejected`; `ProviderRateLimited` means the call was not carried out; any other
+    `ProviderUnavailable` leaves it unknown whether the message was posted.
+    """
+
+    def post(
+        self,
+        channel: str,
+        *,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
+    ) -> PostedMessage: ...
+
+    def update(
+        self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]] | None = None
+    ) -> None: ...
+
+    def open_dm(self, user_id: str) -> str:
+        """The id of the app's DM conversation with the user."""
+        ...
+
+    def upload(
+        self, channel: str, *, filename: str, content: bytes, title: str, comment: str
+    ) -> None: ...
+
+
+class ChartRenderer(Protocol):
+    def line_chart(
+        self,
+        *,
+        title: str,
+        labels: list[str],
+        values: list[float],
+        y_label: str,
+        y_range: tuple[float, float],
+    ) -> bytes:
+        """A PNG of `values` over `labels`."""
         ...

@@ -65,9 +65,9 @@ def test_a_tampered_body_is_refused(bot: LocalBot) -> None:
 
 
 def test_a_command_mentioning_payload_is_answered_not_404(bot: LocalBot) -> None:
-    response = bot.signer.slash_command("U0BOB", "owner payload-svc")
+    response = bot.signer.slash_command("U0BOB", "ownr payload-svc")
     assert response.status == 200
-    assert "I don't know `/platform owner`" in response.json["text"]
+    assert "I don't know `/platform ownr`" in response.json["text"]
 
 
 def test_whoami_knows_teams_from_usergroups_and_emails(bot: LocalBot) -> None:

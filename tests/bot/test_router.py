@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -168,8 +168,10 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 3.0) -> None:
 
 
 @pytest.fixture
-def harness(engine: Engine) -> Harness:
-    return Harness(engine)
+def harness(engine: Engine) -> Iterator[Harness]:
+    harness = Harness(engine)
+    yield harness
+    harness.usage_log.close()  # its writer must not outlive this test's tables
 
 
 def test_help_lists_only_what_the_caller_may_run(harness: Harness) -> None:

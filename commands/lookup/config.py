@@ -1,0 +1,136 @@
+"""The `catalog:` and `oncall:` sections of the platform config (documented in README)."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+_URL = re.compile(r"^https?://[^\s]+$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _http_url(value: str) -> str:
+    if not _URL.fullmatch(value):
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value.rstrip("/")
+
+
+class CatalogKind(StrEnum):
+    FILES = "files"
+    BACKSTAGE = "backstage"
+
+
+class CatalogFilesConfig(_Section):
+    path: Path = Field(default=Path("examples/catalog"), description="relative to the config")
+
+
+class BackstageConfig(_Section):
+    base_url: str = Field(description="the catalog API, e.g. https://backstage.acme.io/api/catalog")
+    token: SecretStr | None = Field(default=None, description="static external-access token")
+    filters: list[str] = Field(
+        default_factory=lambda: [
+            "kind=component",
+            "kind=api",
+            "kind=resource",
+            "kind=system",
+            "kind=domain",
+            "kind=group",
+            "kind=user",
+        ],
+        min_length=1,
+    )
+    page_size: int = Field(default=500, ge=1, le=10_000)
+    timeout_seconds: float = Field(default=10, gt=0, le=120)
+
+    _url = field_validator("base_url")(classmethod(lambda cls, v: _http_url(v)))
+
+    @field_validator("filters")
+    @classmethod
+    def _filters(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not item.strip() or any(c.isspace() for c in item.strip()):
+                raise ValueError(f"{item!r} is not a catalog filter such as kind=component")
+        return value
+
+
+class CatalogSection(_Section):
+    provider: CatalogKind = CatalogKind.FILES
+    files: CatalogFilesConfig = Field(default_factory=CatalogFilesConfig)
+    backstage: BackstageConfig | None = None
+    refresh_minutes: int = Field(default=15, ge=1, le=1440)
+    reload_check_seconds: float = Field(default=30, gt=0, le=3600)
+    ui_url: str | None = Field(
+        default=None,
+        description="link for 'Open in catalog', with {kind}, {namespace} and {name}",
+    )
+
+    @field_validator("ui_url")
+    @classmethod
+    def _ui_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        _http_url(value)
+        try:
+            value.format(kind="k", namespace="n", name="x")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError(
+                "may only use the placeholders {kind}, {namespace} and {name}"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _provider_configured(self) -> CatalogSection:
+        if self.provider is CatalogKind.BACKSTAGE and self.backstage is None:
+            raise ValueError("provider backstage needs a backstage: section with base_url")
+        return self
+
+
+class OnCallKind(StrEnum):
+    ROTATION = "rotation"
+    PAGERDUTY = "pagerduty"
+    OPSGENIE = "opsgenie"
+
+
+class RotationConfig(_Section):
+    path: Path = Field(default=Path("examples/oncall/rotations.yaml"))
+
+
+class PagerDutyConfig(_Section):
+    token: SecretStr
+    base_url: str = "https://api.pagerduty.com"
+    from_email: str | None = Field(
+        default=None, description="PagerDuty user email for incidents when the requester has none"
+    )
+    timeout_seconds: float = Field(default=5, gt=0, le=60)
+
+    _url = field_validator("base_url")(classmethod(lambda cls, v: _http_url(v)))
+
+
+class OpsgenieConfig(_Section):
+    api_key: SecretStr
+    base_url: str = Field(default="https://api.opsgenie.com", description="EU: api.eu.opsgenie.com")
+    timeout_seconds: float = Field(default=5, gt=0, le=60)
+
+    _url = field_validator("base_url")(classmethod(lambda cls, v: _http_url(v)))
+
+
+class OnCallSection(_Section):
+    provider: OnCallKind = OnCallKind.ROTATION
+    rotation: RotationConfig = Field(default_factory=RotationConfig)
+    pagerduty: PagerDutyConfig | None = None
+    opsgenie: OpsgenieConfig | None = None
+    cache_seconds: int = Field(default=60, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _provider_configured(self) -> OnCallSection:
+        if self.provider is OnCallKind.PAGERDUTY and self.pagerduty is None:
+            raise ValueError("provider pagerduty needs a pagerduty: section with a token")
+        if self.provider is OnCallKind.OPSGENIE and self.opsgenie is None:
+            raise ValueError("provider opsgenie needs an opsgenie: section with an api_key")
+        return self

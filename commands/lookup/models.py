@@ -1,0 +1,63 @@
+"""The local catalog index: entities, their resolved relations, and each refresh's outcome.
+
+Lookups never read these tables on the request path: every process loads them into an
+in-memory read model (`catalog_index.ReadModel`) after a refresh and swaps it in whole.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db import Base, JsonDocument, UtcDateTime
+
+_Id = BigInteger().with_variant(Integer(), "sqlite")
+REF_LENGTH = 300  # kind (≤ 63) + ':' + namespace (≤ 63) + '/' + name (≤ 63), with headroom
+
+
+class CatalogEntityRow(Base):
+    """One entity as last read from the catalog; `document` keeps the fields lookups show."""
+
+    __tablename__ = "catalog_entity"
+    __table_args__ = (Index("ix_catalog_entity_name", "name"),)
+
+    ref: Mapped[str] = mapped_column(String(REF_LENGTH), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(63))
+    namespace: Mapped[str] = mapped_column(String(63))
+    name: Mapped[str] = mapped_column(String(63))
+    title: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    document: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    source: Mapped[str | None] = mapped_column(String(500))
+    refreshed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CatalogRelationRow(Base):
+    """A resolved relation: (`source_ref`, ownedBy|partOf|memberOf|hasMember|…, `target_ref`)."""
+
+    __tablename__ = "catalog_relation"
+    __table_args__ = (Index("ix_catalog_relation_target_ref", "target_ref"),)
+
+    source_ref: Mapped[str] = mapped_column(String(REF_LENGTH), primary_key=True)
+    type: Mapped[str] = mapped_column(String(63), primary_key=True)
+    target_ref: Mapped[str] = mapped_column(String(REF_LENGTH), primary_key=True)
+
+
+class CatalogRefreshRow(Base):
+    """One refresh: the newest succeeded row is the index's generation."""
+
+    __tablename__ = "catalog_refresh"
+    __table_args__ = (Index("ix_catalog_refresh_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(_Id, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(63))
+    status: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    entity_count: Mapped[int] = mapped_column(Integer, default=0)
+    problem_count: Mapped[int] = mapped_column(Integer, default=0)
+    problems: Mapped[list[dict[str, str]]] = mapped_column(JsonDocument)
+    error: Mapped[str | None] = mapped_column(String(500))

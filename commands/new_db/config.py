@@ -1,0 +1,196 @@
+"""The `databases:` section of the platform config: engines, plans, tiers, quotas, Vault.
+
+`bot.config.PlatformConfig` validates this section, so this module imports nothing but
+pydantic: importing the rest of the feature from here would be an import cycle.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+_SLUG = re.compile(r"[a-z][a-z0-9_-]{0,30}")
+
+
+class EngineKind(StrEnum):
+    """The engines a provisioner exists for; an `engines` key must be one of these."""
+
+    POSTGRES = "postgres"
+    MARIADB = "mariadb"
+    REDIS = "redis"
+    RABBITMQ = "rabbitmq"
+    NATS = "nats"
+    SQLITE = "sqlite"
+
+
+ENGINE_LABELS = {
+    EngineKind.POSTGRES: "PostgreSQL",
+    EngineKind.MARIADB: "MariaDB",
+    EngineKind.REDIS: "Redis",
+    EngineKind.RABBITMQ: "RabbitMQ",
+    EngineKind.NATS: "NATS JetStream",
+    EngineKind.SQLITE: "SQLite",
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PlanConfig(_Section):
+    """A size: the limits the provisioner applies, and the tiers that may use it."""
+
+    label: str | None = Field(default=None, max_length=60, description="shown in the modal")
+    tiers: list[str] = Field(min_length=1, description="tiers this plan is allowed for")
+    connection_limit: int | None = Field(default=None, ge=1, le=10_000)
+    max_bytes: int | None = Field(default=None, ge=1)
+    max_messages: int | None = Field(default=None, ge=1)
+    max_age_seconds: int | None = Field(default=None, ge=1)
+
+
+class EngineConfig(_Section):
+    """One server the bot provisions on, reached with admin credentials."""
+
+    label: str | None = Field(default=None, description="defaults to the engine's name")
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=1, le=65535, description="the engine's default")
+    admin_user: str | None = None
+    admin_password: SecretStr | None = Field(default=None, description="use ${VAR}")
+    data_dir: Path | None = Field(default=None, description="sqlite: where database files go")
+    plans: dict[str, PlanConfig] = Field(min_length=1)
+
+    @field_validator("plans")
+    @classmethod
+    def _plan_keys(cls, value: dict[str, PlanConfig]) -> dict[str, PlanConfig]:
+        for key in value:
+            if not _SLUG.fullmatch(key):
+                raise ValueError(f"plan {key!r} must be a lowercase slug")
+        return value
+
+
+class TierConfig(_Section):
+    """An environment tier. A tier without `max_ttl_hours` keeps its resources until dropped."""
+
+    label: str | None = None
+    default_ttl_hours: float | None = Field(default=None, gt=0)
+    max_ttl_hours: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _default_within_max(self) -> TierConfig:
+        if (self.default_ttl_hours is None) != (self.max_ttl_hours is None):
+            raise ValueError("set both default_ttl_hours and max_ttl_hours, or neither")
+        if (
+            self.default_ttl_hours is not None
+            and self.max_ttl_hours is not None
+            and self.default_ttl_hours > self.max_ttl_hours
+        ):
+            raise ValueError("default_ttl_hours is larger than max_ttl_hours")
+        return self
+
+    @property
+    def expires(self) -> bool:
+        return self.max_ttl_hours is not None
+
+
+class QuotaConfig(_Section):
+    """Active resources a team may own per tier; a team entry overrides the default."""
+
+    default: dict[str, int] = Field(default_factory=dict, description="tier → max resources")
+    teams: dict[str, dict[str, int]] = Field(default_factory=dict)
+
+    def limit(self, team: str, tier: str) -> int | None:
+        override = self.teams.get(team, {})
+        if tier in override:
+            return override[tier]
+        return self.default.get(tier)
+
+
+class VaultConfig(_Section):
+    """A Vault-compatible secrets manager (Vault or OpenBao) for the credential hand-off."""
+
+    address: str = Field(min_length=1, description="e.g. http://127.0.0.1:8200")
+    token: SecretStr = Field(description="use ${VAR}")
+    mount: str = Field(default="secret", description="the KV v2 mount")
+    path_template: str = Field(
+        default="platform/{team}/{engine}/{name}",
+        description="KV path; {team}, {engine}, {name} and {tier} are filled in",
+    )
+    wrap_ttl_seconds: int = Field(default=900, ge=60, le=7 * 24 * 3600)
+    timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
+    @field_validator("path_template")
+    @classmethod
+    def _known_fields(cls, value: str) -> str:
+        unknown = set(re.findall(r"{(\w*)}", value)) - {"team", "engine", "name", "tier"}
+        if unknown:
+            raise ValueError(f"unknown placeholder(s): {', '.join(sorted(unknown))}")
+        if "{name}" not in value:
+            raise ValueError("the path must contain {name}, or resources would share a secret")
+        return value
+
+
+def _default_tiers() -> dict[str, TierConfig]:
+    return {
+        "dev": TierConfig(default_ttl_hours=72, max_ttl_hours=336),
+        "staging": TierConfig(default_ttl_hours=168, max_ttl_hours=720),
+        "prod": TierConfig(),
+    }
+
+
+class DatabasesSection(_Section):
+    """`/platform new-db`: what may be provisioned where, and how credentials are handed over."""
+
+    engines: dict[EngineKind, EngineConfig] = Field(default_factory=dict)
+    default_engine: EngineKind | None = Field(default=None, description="preselected in the modal")
+    tiers: dict[str, TierConfig] = Field(default_factory=_default_tiers, min_length=1)
+    quotas: QuotaConfig = Field(default_factory=QuotaConfig)
+    vault: VaultConfig | None = None
+    data_dir: Path = Field(
+        default=Path("platform-bot-data"),
+        description="the credential key file (when secret_key is unset) lives here",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="Fernet key for credentials at rest; use ${VAR}"
+    )
+    warn_before_hours: float = Field(default=24, gt=0)
+    sweep_interval_minutes: float = Field(default=5, gt=0, le=1440)
+    provision_attempts: int = Field(default=3, ge=1, le=20)
+
+    @field_validator("tiers")
+    @classmethod
+    def _tier_keys(cls, value: dict[str, TierConfig]) -> dict[str, TierConfig]:
+        for key in value:
+            if not _SLUG.fullmatch(key):
+                raise ValueError(f"tier {key!r} must be a lowercase slug")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DatabasesSection:
+        problems = []
+        for engine, config in self.engines.items():
+            for plan, plan_config in config.plans.items():
+                unknown = sorted(set(plan_config.tiers) - set(self.tiers))
+                if unknown:
+                    problems.append(
+                        f"engines.{engine}.plans.{plan}.tiers: unknown tier(s) {', '.join(unknown)}"
+                    )
+            if engine is EngineKind.SQLITE and config.data_dir is None:
+                problems.append(f"engines.{engine}.data_dir: required for sqlite")
+        for tier in {*self.quotas.default, *(t for q in self.quotas.teams.values() for t in q)}:
+            if tier not in self.tiers:
+                problems.append(f"quotas: unknown tier {tier!r}")
+        if self.default_engine is not None and self.default_engine not in self.engines:
+            problems.append(f"default_engine: {self.default_engine} is not under engines")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def label(self, engine: str) -> str:
+        """The engine's display name, e.g. "PostgreSQL"."""
+        for kind, config in self.engines.items():
+            if kind.value == engine:
+                return config.label or ENGINE_LABELS[kind]
+        return engine

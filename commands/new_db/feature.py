@@ -1,0 +1,90 @@
+"""The feature's object graph, built once by the composition root from plain values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.audit import AuditLog
+from bot.config import PlatformConfig
+from bot.db import SessionFactory
+from bot.jobs import JobQueue
+from bot.policy import Policy
+from commands.new_db.approvals import ApprovalService
+from commands.new_db.credentials import CredentialBox, load_or_create_key
+from commands.new_db.domain import Notifier
+from commands.new_db.drop_job import DropJob
+from commands.new_db.drops import DropService
+from commands.new_db.lifecycle import Lifecycle
+from commands.new_db.provisioning_job import ProvisionJob
+from commands.new_db.reveal import CredentialReveal
+from commands.new_db.service import DatabaseService
+from integrations.protocols import Provisioner, SecretStore
+
+
+@dataclass
+class NewDbFeature:
+    service: DatabaseService
+    approvals: ApprovalService
+    drops: DropService
+    reveals: CredentialReveal
+    lifecycle: Lifecycle
+    provision_job: ProvisionJob
+    drop_job: DropJob
+    sweep_interval: timedelta
+
+
+def build_feature(
+    config: PlatformConfig,
+    *,
+    sessions: SessionFactory,
+    policy: Policy,
+    audit: AuditLog,
+    jobs: JobQueue,
+    notifier: Notifier,
+    provisioners: Mapping[str, Provisioner],
+    secrets: SecretStore | None,
+) -> NewDbFeature:
+    section = config.databases
+    key = (
+        section.secret_key.get_secret_value().encode()
+        if section.secret_key is not None
+        else load_or_create_key(section.data_dir)
+    )
+    box = CredentialBox(key)
+    service = DatabaseService(
+        config=section,
+        team_names={k: t.name or k for k, t in config.teams.items()},
+        team_channels={k: t.channel for k, t in config.teams.items()},
+        sessions=sessions,
+        policy=policy,
+        audit=audit,
+        jobs=jobs,
+        notifier=notifier,
+    )
+    approvals = ApprovalService(
+        service=service, sessions=sessions, policy=policy, audit=audit, notifier=notifier
+    )
+    lifecycle = Lifecycle(
+        service=service, approvals=approvals, sessions=sessions, audit=audit, notifier=notifier
+    )
+    common = {
+        "config": section,
+        "sessions": sessions,
+        "audit": audit,
+        "notifier": notifier,
+        "provisioners": provisioners,
+        "secrets": secrets,
+        "box": box,
+    }
+    return NewDbFeature(
+        service=service,
+        approvals=approvals,
+        drops=DropService(service=service, sessions=sessions, policy=policy, audit=audit),
+        reveals=CredentialReveal(sessions=sessions, audit=audit, box=box),
+        lifecycle=lifecycle,
+        provision_job=ProvisionJob(**common),  # type: ignore[arg-type]
+        drop_job=DropJob(**common),  # type: ignore[arg-type]
+        sweep_interval=timedelta(minutes=section.sweep_interval_minutes),
+    )

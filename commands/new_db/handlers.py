@@ -1,0 +1,237 @@
+"""Slack listeners of `/platform new-db`, `dbs`, `drop-db` and their buttons and modals.
+
+Each acks first (or acks with field errors), then makes one service call and renders.
+Button handlers answer a refusal themselves (`_refused`) instead of raising it: Bolt resets
+its ack when a listener raises after acking, and the HTTP answer can then be lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
+
+from bot.errors import PlatformError
+from bot.identity import IdentityService
+from bot.router import CommandContext
+from bot.router_views import error_text
+from commands.new_db import messages, views
+from commands.new_db.approvals import ApprovalService
+from commands.new_db.drops import DropService
+from commands.new_db.ids import ActionId, BlockId
+from commands.new_db.lifecycle import Lifecycle
+from commands.new_db.models import Decision
+from commands.new_db.reveal import CredentialReveal
+from commands.new_db.service import DatabaseService, FormInvalid
+
+logger = logging.getLogger(__name__)
+# slack_sdk logs request and response bodies at DEBUG; the reveal modal's body holds the
+# credentials, so its client logs through a logger that never goes below WARNING.
+_reveal_logger = logging.getLogger(f"{__name__}.reveal")
+_reveal_logger.setLevel(logging.WARNING)
+
+JSON = dict[str, Any]
+
+
+def _button_value(body: JSON) -> str:
+    return str(body["actions"][0].get("value") or "")
+
+
+def _refused(respond: Respond, error: PlatformError) -> None:
+    respond(text=error_text(error), response_type="ephemeral", replace_original=False)
+
+
+class NewDbHandlers:
+    def __init__(
+        self,
+        *,
+        service: DatabaseService,
+        approvals: ApprovalService,
+        drops: DropService,
+        reveals: CredentialReveal,
+        lifecycle: Lifecycle,
+        identity: IdentityService,
+    ) -> None:
+        self._service = service
+        self._approvals = approvals
+        self._drops = drops
+        self._reveals = reveals
+        self._lifecycle = lifecycle
+        self._identity = identity
+
+    # -- slash subcommands -----------------------------------------------------------------
+
+    def handle_new_db(self, ctx: CommandContext) -> None:
+        prefill = views.parse_args(ctx.args)
+        choices = self._service.choices(
+            ctx.principal, engine=prefill.get("engine"), tier=prefill.get("tier")
+        )
+        modal = views.build_request_modal(
+            choices, name=str(prefill.get("name", "")), metadata={"channel": ctx.channel_id}
+        )
+        ctx.ack()
+        ctx.client.views_open(trigger_id=ctx.trigger_id, view=modal)
+
+    def handle_dbs(self, ctx: CommandContext) -> None:
+        resources = self._service.visible_resources(ctx.principal)
+        ctx.ack(f"{len(resources)} database(s)", blocks=messages.build_listing(resources))
+
+    def handle_drop_db(self, ctx: CommandContext) -> None:
+        if not ctx.args:
+            ctx.ack("Which one? `/platform drop-db NAME` (see `/platform dbs`).")
+            return
+        resource = self._drops.find_droppable(ctx.principal, ctx.args[0])
+        ctx.ack()
+        ctx.client.views_open(trigger_id=ctx.trigger_id, view=views.build_drop_modal(resource))
+
+    # -- the request modal -----------------------------------------------------------------
+
+    def handle_form_change(self, ack: Ack, body: JSON, client: WebClient) -> None:
+        """Engine or tier picked: rebuild the plans and the time-to-live field."""
+        ack()
+        view = body["view"]
+        entered = views.parse_partial(view)
+        principal = self._identity.principal(body["user"]["id"])
+        choices = self._service.choices(principal, engine=entered["engine"], tier=entered["tier"])
+        plan = entered["plan"] if entered["plan"] in {p.value for p in choices.plans} else None
+        modal = views.build_request_modal(
+            choices,
+            name=entered["name"],
+            plan=plan,
+            ttl=entered["ttl"] or None,
+            reason=entered["reason"],
+            metadata=json.loads(view.get("private_metadata") or "{}"),
+        )
+        client.views_update(view_id=view["id"], hash=view.get("hash"), view=modal)
+
+    def handle_request_submission(self, ack: Ack, body: JSON, view: JSON) -> None:
+        form, errors = views.parse_request(view)
+        if errors:
+            ack(response_action="errors", errors=views.field_errors(errors, view))
+            return
+        principal = self._identity.principal(body["user"]["id"])
+        try:
+            submitted = self._service.submit(
+                principal, form, idempotency_key=f"db.create:{view['id']}"
+            )
+        except FormInvalid as invalid:
+            ack(response_action="errors", errors=views.field_errors(invalid.errors, view))
+            return
+        except PlatformError as error:
+            ack(response_action="errors", errors={BlockId.NAME: error.message[:150]})
+            return
+        ack()
+        self._service.announce(submitted)
+
+    # -- approvals ---------------------------------------------------------------------------
+
+    def handle_approve(self, ack: Ack, body: JSON, respond: Respond) -> None:
+        ack()
+        approver = self._identity.principal(body["user"]["id"])
+        try:
+            self._approvals.decide(approver, _button_value(body), Decision.APPROVE)
+        except PlatformError as error:
+            _refused(respond, error)
+
+    def handle_deny(self, ack: Ack, body: JSON, client: WebClient, respond: Respond) -> None:
+        ack()
+        approver = self._identity.principal(body["user"]["id"])
+        try:
+            request = self._approvals.check_approver(approver, _button_value(body))
+        except PlatformError as error:
+            _refused(respond, error)
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=views.build_deny_modal(request.id))
+
+    def handle_deny_submission(self, ack: Ack, body: JSON, view: JSON) -> None:
+        reason = views.parse_text_field(view, BlockId.DENY_REASON, ActionId.DENY_REASON)
+        approver = self._identity.principal(body["user"]["id"])
+        try:
+            self._approvals.decide(
+                approver, str(view["private_metadata"]), Decision.DENY, reason=reason
+            )
+        except PlatformError as error:
+            ack(response_action="errors", errors={BlockId.DENY_REASON: error.message[:150]})
+            return
+        ack()
+
+    # -- credentials and lifecycle -------------------------------------------------------------
+
+    def handle_reveal(self, ack: Ack, body: JSON, client: WebClient, respond: Respond) -> None:
+        ack()
+        principal = self._identity.principal(body["user"]["id"])
+        resource_id = _button_value(body)
+        try:
+            credentials = self._reveals.reveal(principal, resource_id)
+        except PlatformError as error:
+            _refused(respond, error)
+            return
+        resource = self._service.resource(resource_id)
+        quiet = WebClient(
+            token=client.token,
+            base_url=client.base_url,
+            timeout=client.timeout,
+            logger=_reveal_logger,
+        )
+        quiet.views_open(
+            trigger_id=body["trigger_id"], view=views.build_reveal_modal(resource, credentials)
+        )
+
+    def handle_extend(self, ack: Ack, body: JSON, client: WebClient, respond: Respond) -> None:
+        ack()
+        try:
+            resource = self._service.resource(_button_value(body))
+        except PlatformError as error:
+            _refused(respond, error)
+            return
+        tier = self._service.config.tiers.get(resource.tier)
+        max_hours = tier.max_ttl_hours if tier is not None and tier.max_ttl_hours else 24.0
+        client.views_open(
+            trigger_id=body["trigger_id"], view=views.build_extend_modal(resource, max_hours)
+        )
+
+    def handle_extend_submission(self, ack: Ack, body: JSON, view: JSON) -> None:
+        text = views.parse_text_field(view, BlockId.EXTEND_HOURS, ActionId.EXTEND_HOURS)
+        principal = self._identity.principal(body["user"]["id"])
+        try:
+            self._lifecycle.extend(principal, str(view["private_metadata"]), hours=float(text))
+        except ValueError:
+            ack(response_action="errors", errors={BlockId.EXTEND_HOURS: "Give a number of hours."})
+            return
+        except PlatformError as error:
+            ack(response_action="errors", errors={BlockId.EXTEND_HOURS: error.message[:150]})
+            return
+        ack()
+
+    def handle_drop_now(self, ack: Ack, body: JSON, client: WebClient, respond: Respond) -> None:
+        ack()
+        try:
+            resource = self._service.resource(_button_value(body))
+        except PlatformError as error:
+            _refused(respond, error)
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=views.build_drop_modal(resource))
+
+    def handle_drop_submission(self, ack: Ack, body: JSON, view: JSON) -> None:
+        principal = self._identity.principal(body["user"]["id"])
+        try:
+            submitted = self._drops.request_drop(
+                principal,
+                str(view["private_metadata"]),
+                typed_name=views.parse_text_field(
+                    view, BlockId.CONFIRM_NAME, ActionId.CONFIRM_NAME
+                ),
+                reason=views.parse_text_field(view, BlockId.REASON, ActionId.REASON) or None,
+                idempotency_key=f"db.drop:{view['id']}",
+            )
+        except FormInvalid as invalid:
+            ack(response_action="errors", errors=views.field_errors(invalid.errors, view))
+            return
+        except PlatformError as error:
+            ack(response_action="errors", errors={BlockId.CONFIRM_NAME: error.message[:150]})
+            return
+        ack()
+        self._service.announce(submitted)

@@ -1,0 +1,118 @@
+"""`Notifier` on Slack: DMs, the approval message and the threaded progress message.
+
+Every call swallows (and logs) Slack errors: a message that cannot be posted must not undo
+or repeat the provisioning it reports on. No method receives a password; the wrapped token
+goes only to the requester's DM, by design of the hand-off.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from commands.new_db import messages
+from commands.new_db.domain import MessageRef, RequestInfo, ResourceInfo, Step
+from integrations.protocols import WrappedSecret
+
+logger = logging.getLogger(__name__)
+
+
+class SlackNotifier:
+    def __init__(self, client: WebClient) -> None:
+        self._client = client
+
+    def _post(
+        self, channel: str, text: str, blocks: list[Any] | None, thread: MessageRef | None = None
+    ) -> MessageRef | None:
+        try:
+            response = self._client.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                thread_ts=thread.ts if thread is not None else None,
+            )
+        except (SlackApiError, SlackClientError) as exc:
+            logger.warning("new-db: could not post to %s: %s", channel, exc)
+            return None
+        return MessageRef(str(response["channel"]), str(response["ts"]))
+
+    def _edit(self, ref: MessageRef, text: str, blocks: list[Any]) -> None:
+        try:
+            self._client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
+        except (SlackApiError, SlackClientError) as exc:
+            logger.warning("new-db: could not update message %s: %s", ref.ts, exc)
+
+    def post_request_card(self, request: RequestInfo) -> MessageRef | None:
+        # A user id as the channel posts to the app's DM with that user.
+        return self._post(
+            request.requester_id,
+            f"Your request: {request.resource.engine_label} {request.resource.name}",
+            messages.build_request_card(request),
+        )
+
+    def update_request_card(self, request: RequestInfo) -> None:
+        if request.progress_message is not None:
+            self._edit(
+                request.progress_message,
+                f"Your request: {request.resource.engine_label} {request.resource.name}",
+                messages.build_request_card(request),
+            )
+
+    def post_approval(self, request: RequestInfo, channel: str) -> MessageRef | None:
+        return self._post(
+            channel, messages.approval_text(request), messages.build_approval(request)
+        )
+
+    def update_approval(self, request: RequestInfo) -> None:
+        if request.approval_message is not None:
+            self._edit(
+                request.approval_message,
+                messages.approval_text(request),
+                messages.build_approval(request),
+            )
+
+    def post_progress(self, request: RequestInfo, step: Step) -> MessageRef | None:
+        thread = request.progress_message
+        channel = thread.channel if thread is not None else request.requester_id
+        return self._post(
+            channel,
+            messages.progress_text(request, step),
+            messages.build_progress(request, step),
+            thread=thread,
+        )
+
+    def edit_progress(
+        self, ref: MessageRef, request: RequestInfo, step: Step, *, failure: str | None = None
+    ) -> None:
+        self._edit(
+            ref,
+            messages.progress_text(request, step, failure),
+            messages.build_progress(request, step, failure),
+        )
+
+    def tell(self, user_id: str, text: str, *, thread: MessageRef | None = None) -> None:
+        self._post(thread.channel if thread else user_id, text, None, thread=thread)
+
+    def deliver_wrapped(self, request: RequestInfo, wrapped: WrappedSecret, path: str) -> None:
+        self._post(
+            request.requester_id,
+            f"{request.resource.engine_label} {request.resource.name} is ready",
+            messages.build_wrapped_delivery(request, wrapped, path),
+        )
+
+    def deliver_reveal(self, request: RequestInfo) -> None:
+        self._post(
+            request.requester_id,
+            f"{request.resource.engine_label} {request.resource.name} is ready",
+            messages.build_reveal_offer(request),
+        )
+
+    def warn_expiry(self, resource: ResourceInfo, *, hours_left: float) -> None:
+        self._post(
+            resource.owner_id,
+            f"{resource.engine_label} {resource.name} expires soon",
+            messages.build_expiry_warning(resource, hours_left),
+        )

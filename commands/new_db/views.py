@@ -1,0 +1,310 @@
+"""The modals of `/platform new-db`, `dbs` and `drop-db`: pure builders and their parsers.
+
+Messages (cards, approvals, progress, listings) are built in messages.py. Credentials
+appear in exactly one builder, `build_reveal_modal`, which is only ever opened for the
+requester by the Reveal button; no other builder takes a secret.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    SectionBlock,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from commands.new_db.domain import ResourceInfo
+from commands.new_db.ids import ActionId, BlockId, CallbackId
+from commands.new_db.service import FormChoices, NewDbForm
+
+JSON = dict[str, Any]
+
+FIELD_BLOCKS = {
+    "engine": BlockId.ENGINE,
+    "name": BlockId.NAME,
+    "tier": BlockId.TIER,
+    "team": BlockId.TEAM,
+    "plan": BlockId.PLAN,
+    "ttl": BlockId.TTL,
+    "reason": BlockId.REASON,
+    "confirm_name": BlockId.CONFIRM_NAME,
+    "extend_hours": BlockId.EXTEND_HOURS,
+}
+
+
+def _options(pairs: Sequence[Any]) -> list[Option]:
+    return [Option(value=p.value, text=p.label[:75]) for p in pairs]
+
+
+def _select(action_id: str, options: list[Option], initial: str | None) -> StaticSelectElement:
+    chosen = next((o for o in options if o.value == initial), None)
+    return StaticSelectElement(action_id=action_id, options=options, initial_option=chosen)
+
+
+# -- the request modal -----------------------------------------------------------------------
+
+
+def build_request_modal(
+    choices: FormChoices,
+    *,
+    name: str = "",
+    plan: str | None = None,
+    ttl: str | None = None,
+    reason: str = "",
+    metadata: JSON | None = None,
+) -> JSON:
+    """The request form; the plan list follows the engine, the TTL field the tier."""
+    blocks: list[Any] = [
+        InputBlock(
+            block_id=BlockId.ENGINE,
+            label="Engine",
+            dispatch_action=True,
+            element=_select(ActionId.ENGINE, _options(choices.engines), choices.engine),
+        ),
+        InputBlock(
+            block_id=BlockId.NAME,
+            label="Name",
+            hint="3-31 characters: lowercase letters, digits and '-', starting with a letter.",
+            element=PlainTextInputElement(
+                action_id=ActionId.NAME, initial_value=name or None, max_length=64
+            ),
+        ),
+        InputBlock(
+            block_id=BlockId.TIER,
+            label="Environment tier",
+            dispatch_action=True,
+            element=_select(ActionId.TIER, _options(choices.tiers), choices.tier),
+        ),
+        InputBlock(
+            block_id=BlockId.TEAM,
+            label="Owning team",
+            element=_select(ActionId.TEAM, _options(choices.teams), choices.team),
+        ),
+        InputBlock(
+            block_id=BlockId.PLAN,
+            label="Plan",
+            element=_select(ActionId.PLAN, _options(choices.plans), plan or choices.plans[0].value),
+        ),
+    ]
+    if choices.max_ttl_hours is not None:
+        default = ttl or (f"{choices.ttl_hours:g}" if choices.ttl_hours else "")
+        blocks.append(
+            InputBlock(
+                block_id=BlockId.TTL,
+                label="Time to live (hours)",
+                hint=f"Dropped automatically after this; at most {choices.max_ttl_hours:g} h.",
+                element=PlainTextInputElement(
+                    action_id=ActionId.TTL, initial_value=default or None
+                ),
+            )
+        )
+    blocks.append(
+        InputBlock(
+            block_id=BlockId.REASON,
+            label="Reason",
+            optional=True,
+            hint="Required for some tiers; approvers and the audit log see it.",
+            element=PlainTextInputElement(
+                action_id=ActionId.REASON, multiline=True, initial_value=reason or None
+            ),
+        )
+    )
+    return View(
+        type="modal",
+        callback_id=CallbackId.NEW_DB,
+        title="New database",
+        submit="Request",
+        close="Cancel",
+        blocks=blocks,
+        private_metadata=json.dumps(metadata or {}),
+    ).to_dict()
+
+
+def _value(values: JSON, block: str, action: str) -> str:
+    entry = values.get(block, {}).get(action, {})
+    if "selected_option" in entry:
+        option = entry["selected_option"] or {}
+        return str(option.get("value") or "")
+    return str(entry.get("value") or "").strip()
+
+
+def parse_request(view: JSON) -> tuple[NewDbForm, dict[str, str]]:
+    """The submitted form, and errors for fields that are not even well-formed."""
+    values = view.get("state", {}).get("values", {})
+    errors: dict[str, str] = {}
+    ttl_text = _value(values, BlockId.TTL, ActionId.TTL)
+    ttl: float | None = None
+    if ttl_text:
+        try:
+            ttl = float(ttl_text)
+        except ValueError:
+            errors["ttl"] = "Give a number of hours, e.g. 72."
+    form = NewDbForm(
+        engine=_value(values, BlockId.ENGINE, ActionId.ENGINE),
+        name=_value(values, BlockId.NAME, ActionId.NAME),
+        tier=_value(values, BlockId.TIER, ActionId.TIER),
+        team=_value(values, BlockId.TEAM, ActionId.TEAM),
+        plan=_value(values, BlockId.PLAN, ActionId.PLAN),
+        ttl_hours=ttl,
+        reason=_value(values, BlockId.REASON, ActionId.REASON) or None,
+    )
+    return form, errors
+
+
+def parse_partial(view: JSON) -> JSON:
+    """What is entered so far, to carry over when the modal is rebuilt."""
+    values = view.get("state", {}).get("values", {})
+    return {
+        "engine": _value(values, BlockId.ENGINE, ActionId.ENGINE),
+        "tier": _value(values, BlockId.TIER, ActionId.TIER),
+        "name": _value(values, BlockId.NAME, ActionId.NAME),
+        "plan": _value(values, BlockId.PLAN, ActionId.PLAN),
+        "ttl": _value(values, BlockId.TTL, ActionId.TTL),
+        "reason": _value(values, BlockId.REASON, ActionId.REASON),
+    }
+
+
+def field_errors(errors: dict[str, str], view: JSON) -> dict[str, str]:
+    """Service field names → the modal's input block ids (only blocks the modal has)."""
+    present = {b.get("block_id") for b in view.get("blocks", [])}
+    mapped: dict[str, str] = {}
+    for field, message in errors.items():
+        block = str(FIELD_BLOCKS.get(field, field))
+        target = block if block in present else next(iter(present - {None}), block)
+        mapped[str(target)] = message[:150] if target not in mapped else mapped[str(target)]
+    return mapped
+
+
+def parse_args(args: list[str]) -> JSON:
+    """`[engine] [name] [--env tier]` → prefill values (validated when submitted)."""
+    prefill: JSON = {}
+    rest: list[str] = []
+    tokens = iter(args)
+    for token in tokens:
+        if token in ("--env", "--tier", "-e"):
+            prefill["tier"] = next(tokens, "")
+        elif token.startswith(("--env=", "--tier=")):
+            prefill["tier"] = token.partition("=")[2]
+        else:
+            rest.append(token)
+    if rest:
+        prefill["engine"] = rest[0].lower()
+    if len(rest) > 1:
+        prefill["name"] = rest[1]
+    return prefill
+
+
+# -- modals --------------------------------------------------------------------------------
+
+
+def build_reveal_modal(resource: ResourceInfo, credentials: dict[str, str]) -> JSON:
+    # Engines without a server or users (SQLite, NATS here) leave some fields empty: skip them.
+    fields = [
+        ("Host", "host"),
+        ("Port", "port"),
+        ("Database", "database"),
+        ("User", "username"),
+        ("Password", "password"),
+        ("URL", "url"),
+    ]
+    rows = [
+        f"*{label}:* `{credentials[key]}`"
+        for label, key in fields
+        if credentials.get(key) and credentials[key] != "0"
+    ]
+    blocks: list[Any] = [SectionBlock(text=MarkdownTextObject(text="\n".join(rows)[:3000]))]
+    if credentials.get("notes"):
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=credentials["notes"][:1900])]))
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text="Shown once: the bot has deleted its copy. Closing this loses them."
+                )
+            ]
+        )
+    )
+    return View(type="modal", title=f"{resource.name}"[:24], close="Done", blocks=blocks).to_dict()
+
+
+def build_deny_modal(request_id: str) -> JSON:
+    return View(
+        type="modal",
+        callback_id=CallbackId.DENY,
+        title="Deny request",
+        submit="Deny",
+        close="Cancel",
+        private_metadata=request_id,
+        blocks=[
+            InputBlock(
+                block_id=BlockId.DENY_REASON,
+                label="Why? The requester sees this.",
+                element=PlainTextInputElement(
+                    action_id=ActionId.DENY_REASON, multiline=True, max_length=500
+                ),
+            )
+        ],
+    ).to_dict()
+
+
+def build_drop_modal(resource: ResourceInfo) -> JSON:
+    return View(
+        type="modal",
+        callback_id=CallbackId.DROP,
+        title="Drop database",
+        submit="Drop",
+        close="Cancel",
+        private_metadata=resource.id,
+        blocks=[
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=f"This drops *{resource.engine_label}* `{resource.name}` "
+                    f"({resource.tier}, {resource.team}) with its data and its user. "
+                    "It cannot be undone."
+                )
+            ),
+            InputBlock(
+                block_id=BlockId.CONFIRM_NAME,
+                label=f"Type {resource.name} to confirm",
+                element=PlainTextInputElement(action_id=ActionId.CONFIRM_NAME),
+            ),
+            InputBlock(
+                block_id=BlockId.REASON,
+                label="Reason",
+                optional=True,
+                element=PlainTextInputElement(action_id=ActionId.REASON, multiline=True),
+            ),
+        ],
+    ).to_dict()
+
+
+def parse_text_field(view: JSON, block: str, action: str) -> str:
+    return _value(view.get("state", {}).get("values", {}), block, action)
+
+
+def build_extend_modal(resource: ResourceInfo, max_hours: float) -> JSON:
+    return View(
+        type="modal",
+        callback_id=CallbackId.EXTEND,
+        title="Extend time to live",
+        submit="Extend",
+        close="Cancel",
+        private_metadata=resource.id,
+        blocks=[
+            InputBlock(
+                block_id=BlockId.EXTEND_HOURS,
+                label=f"Extend {resource.name} by (hours)",
+                hint=f"At most {max_hours:g} hours from now.",
+                element=PlainTextInputElement(action_id=ActionId.EXTEND_HOURS, initial_value="24"),
+            )
+        ],
+    ).to_dict()

@@ -1,0 +1,160 @@
+"""Slack listeners for NPS: `/platform nps …`, the DM buttons and the survey modal."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
+
+from bot.errors import InvalidInput, NotAllowed
+from bot.policy import Policy
+from bot.router import CommandContext
+from surveys.csat.service import CsatService
+from surveys.nps import views
+from surveys.nps.ids import BlockId
+from surveys.nps.service import AnswerOutcome, NpsService
+
+logger = logging.getLogger(__name__)
+
+MANAGE_ACTION = "nps.manage"
+EXPORT_ACTION = "nps.export"
+USAGE = "/platform nps [CAMPAIGN] | list | pause NAME | resume NAME | run NAME | export [NAME]"
+
+
+class NpsHandlers:
+    def __init__(self, *, service: NpsService, csat: CsatService, policy: Policy) -> None:
+        self._service = service
+        self._csat = csat
+        self._policy = policy
+
+    # -- /platform nps ----------------------------------------------------------------------
+
+    def handle_nps(self, ctx: CommandContext) -> None:
+        verb = ctx.args[0].lower() if ctx.args else None
+        rest = ctx.args[1:]
+        if verb in ("list", "pause", "resume", "run"):
+            self._require(ctx, MANAGE_ACTION)
+        if verb == "list":
+            ctx.ack("NPS campaigns", blocks=views.build_campaign_list(self._service.campaigns()))
+        elif verb in ("pause", "resume"):
+            name = self._one_name(rest, verb)
+            changed = self._service.set_paused(name, paused=verb == "pause", actor=ctx.user_id)
+            done = "paused" if verb == "pause" else "resumed"
+            ctx.ack(
+                f"Campaign `{name}` {done}."
+                if changed
+                else f"Campaign `{name}` was already {done}."
+            )
+        elif verb == "run":
+            name = self._one_name(rest, verb)
+            round_ = self._service.run_now(name, actor=ctx.user_id)
+            ctx.ack(f"Round {round_.id} of `{name}` is open; the DMs are on their way.")
+        elif verb == "export":
+            self._require(ctx, EXPORT_ACTION)
+            export_name = rest[0] if rest else None
+            if export_name is not None:
+                self._service.campaign(export_name)
+            ctx.ack("Preparing the CSV export; it will arrive in a DM.")
+            filename, content = self._service.export_csv(export_name, actor=ctx.user_id)
+            self._upload_to_dm(ctx, filename, content, "NPS answers export")
+        else:
+            if len(ctx.args) > 1:
+                raise InvalidInput(f"Usage: `{USAGE}`")
+            results = self._service.results(verb)
+            ctx.ack(
+                f"NPS results for {results.campaign}",
+                blocks=views.build_results(results, self._csat.summary()),
+            )
+            chart = self._service.trend_chart(results)
+            if chart is not None:
+                self._upload_to_dm(ctx, f"nps-{results.campaign}-trend.png", chart, "NPS trend")
+
+    def _require(self, ctx: CommandContext, action: str) -> None:
+        decision = self._policy.can(ctx.principal, action)
+        if not decision.allowed:
+            raise NotAllowed(decision.reason)
+
+    @staticmethod
+    def _one_name(rest: list[str], verb: str) -> str:
+        if len(rest) != 1:
+            raise InvalidInput(f"Usage: `/platform nps {verb} CAMPAIGN`")
+        return rest[0]
+
+    @staticmethod
+    def _upload_to_dm(ctx: CommandContext, filename: str, content: bytes, title: str) -> None:
+        # Files go to the caller's DM: the bot may not be a member of the channel the command
+        # came from, and results are for the person who asked.
+        try:
+            dm = ctx.client.conversations_open(users=ctx.user_id)["channel"]["id"]
+            ctx.client.files_upload_v2(
+                channel=dm, filename=filename, content=content, title=title, initial_comment=title
+            )
+        except Exception:
+            logger.exception("could not upload %s", filename)
+            ctx.respond(
+                text=f"I could not upload {filename}; try again.", response_type="ephemeral"
+            )
+
+    # -- DM buttons and the modal -----------------------------------------------------------
+
+    def handle_take(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        round_id = int(body["actions"][0]["value"])
+        round_, refusal = self._service.round_for_answer(round_id, user_id)
+        if refusal is AnswerOutcome.CLOSED:
+            view = views.build_notice_modal(_closed_text(round_.closes_at))
+        elif refusal is AnswerOutcome.ALREADY_ANSWERED:
+            view = views.build_notice_modal(ALREADY_ANSWERED)
+        else:
+            container = body.get("container") or {}
+            message = (
+                (str(container["channel_id"]), str(container["message_ts"]))
+                if container.get("channel_id") and container.get("message_ts")
+                else None
+            )
+            view = views.build_survey_modal(round_, message)
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    def handle_snooze(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        at = self._service.snooze(int(body["actions"][0]["value"]), body["user"]["id"])
+        respond(
+            text=f"OK, I'll send it again <!date^{int(at.timestamp())}^{{date_short_pretty}} at "
+            f"{{time}}|{at:%Y-%m-%d %H:%M} UTC>.",
+            response_type="ephemeral",
+            replace_original=False,
+        )
+
+    def handle_answer(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        parsed = views.parse_answer(view)
+        if parsed.score is None:
+            ack(response_action="errors", errors={BlockId.SCORE: "Pick a score from 0 to 10."})
+            return
+        outcome, round_ = self._service.answer(
+            round_id=parsed.round_id,
+            user_id=body["user"]["id"],
+            score=parsed.score,
+            comment=parsed.comment,
+        )
+        if outcome is AnswerOutcome.CLOSED and round_ is not None:
+            ack(
+                response_action="update",
+                view=views.build_notice_modal(_closed_text(round_.closes_at)),
+            )
+            return
+        if outcome is AnswerOutcome.ALREADY_ANSWERED:
+            ack(response_action="update", view=views.build_notice_modal(ALREADY_ANSWERED))
+            return
+        ack()
+        if parsed.message is not None and round_ is not None:
+            self._service.thank(round_, score=parsed.score, message=parsed.message)
+
+
+ALREADY_ANSWERED = "You have already answered this round; your first answer stands. Thank you!"
+
+
+def _closed_text(closes_at: Any) -> str:
+    return f"This survey is closed: it took answers until {closes_at:%Y-%m-%d %H:%M} UTC."

@@ -1,0 +1,61 @@
+"""A provisioning runner process for the kill -9 test; it blocks inside "creating user".
+
+    python -m tests.commands.new_db.provision_worker DATABASE_URL API_URL TOKEN STATE_FILE DATA_DIR
+
+The test kills it with SIGKILL once the fake provisioner reports reaching create_user.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+from slack_sdk import WebClient
+
+from bot.audit import AuditLog
+from bot.db import make_engine, make_session_factory
+from bot.jobs import JobQueue, JobRunner
+from bot.policy import Policy
+from commands.new_db.feature import build_feature
+from commands.new_db.ids import JobKind
+from commands.new_db.notifier import SlackNotifier
+from tests.commands.new_db.conftest import example_config
+from tests.commands.new_db.fakes import FileProvisioner
+
+LEASE_SECONDS = 1
+
+
+def main() -> None:
+    database_url, api_url, token, state_file, data_dir = sys.argv[1:6]
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    config = example_config(Path(data_dir).parent)
+    provisioner = FileProvisioner("sqlite", Path(state_file))
+    provisioner.block_at = "create_user"
+    provisioner.reached_file = Path(state_file).with_suffix(".reached")
+    feature = build_feature(
+        config,
+        sessions=sessions,
+        policy=Policy(config),
+        audit=AuditLog(sessions),
+        jobs=JobQueue(sessions),
+        notifier=SlackNotifier(WebClient(token=token, base_url=api_url)),
+        provisioners={"sqlite": provisioner},
+        secrets=None,
+    )
+    runner = JobRunner(
+        sessions,
+        engine,
+        handlers={JobKind.PROVISION: feature.provision_job},
+        workers=1,
+        poll_interval=0.05,
+        lease_seconds=LEASE_SECONDS,
+        worker_id="kill-test-process",
+    )
+    runner.start()
+    threading.Event().wait(60)
+
+
+if __name__ == "__main__":
+    main()

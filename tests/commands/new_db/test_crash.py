@@ -1,0 +1,95 @@
+"""kill -9 in the middle of provisioning: another runner finishes the job and tells the user."""
+
+from __future__ import annotations
+
+import functools
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.local import local_bot
+from bot.services import build_services
+from bot.settings import Settings
+from commands.new_db.config import EngineKind
+from commands.new_db.models import DbResource
+from tests.commands.new_db.conftest import example_config
+from tests.commands.new_db.fakes import FileProvisioner
+from tests.conftest import REPO_ROOT, SPECS_DIR
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("attempts", [3, 1])
+def test_a_killed_provisioning_finishes_or_rolls_back_and_the_requester_is_told(
+    tmp_path: Path, attempts: int
+) -> None:
+    """With attempts left the job resumes after its checkpoint; without, it rolls back."""
+    database_url = f"sqlite:///{tmp_path / 'bot.db'}"
+    settings = Settings(
+        database_url=database_url,
+        platform_config=REPO_ROOT / "platform.example.yaml",
+        platform_bot_specs_dir=SPECS_DIR,
+    )
+    provisioners = {
+        k.value: FileProvisioner(k.value, tmp_path / f"{k.value}.json") for k in EngineKind
+    }
+    build = functools.partial(build_services, provisioners=provisioners)
+    # No background runner here: the job must be claimed by the process we kill.
+    with local_bot(
+        settings,
+        example_config(tmp_path, provision_attempts=attempts),
+        build=build,
+        background=False,
+    ) as bot:
+        bot.signer.slash_command("U0BOB", "new-db sqlite survivor --env dev")
+        assert bot.emulator.wait_for(lambda: bool(bot.emulator.state.modal_stack("U0BOB")))
+        view = bot.emulator.state.modal_stack("U0BOB")[-1]
+        assert bot.signer.view_submission("U0BOB", view.id).body == ""
+        reached = tmp_path / "sqlite.reached"
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.commands.new_db.provision_worker",
+                database_url,
+                bot.emulator.api_url,
+                bot.emulator.bot_token,
+                str(tmp_path / "sqlite.json"),
+                str(tmp_path / "data"),
+            ],
+            cwd=REPO_ROOT,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not reached.exists():
+                assert worker.poll() is None, "the worker process died on its own"
+                assert time.monotonic() < deadline, "the worker never reached create_user"
+                time.sleep(0.05)
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(10)
+        with bot.services.sessions() as session:
+            assert session.scalars(select(DbResource.status)).one() == "provisioning"
+        time.sleep(1.2)  # the killed worker's one-second lease runs out
+        assert bot.services.runner.run_once()
+        channel = bot.emulator.state.dm_channel("U0BOB")
+        assert channel is not None
+        texts = [m.text + json.dumps(m.blocks) for m in bot.emulator.state.messages(channel)]
+        calls = provisioners["sqlite"].state()["calls"]
+        assert calls.count("create_resource") == 1  # resumed after the checkpoint, not redone
+        with bot.services.sessions() as session:
+            status = session.scalars(select(DbResource.status)).one()
+        if attempts > 1:
+            assert status == "active"
+            assert calls.count("create_user") == 2  # the interrupted step runs again
+            assert any("Reveal credentials" in t for t in texts)
+            assert any(": ready" in t for t in texts)
+        else:
+            assert status == "failed"
+            assert provisioners["sqlite"].state()["resources"] == {}
+            assert any("failed while creating user" in t and "removed" in t for t in texts)

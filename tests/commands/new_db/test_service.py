@@ -1,0 +1,272 @@
+"""The feature's services on the app database, SQLite and PostgreSQL (the `engine` fixture).
+
+Jobs run in the test's thread (`JobRunner.run_once`); provisioners are in-memory fakes and
+the notifier records what it would have said.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from bot.audit import AuditLog, AuditRecord
+from bot.db import make_session_factory
+from bot.errors import NotFound
+from bot.identity import Principal
+from bot.jobs import JobQueue, JobRunner
+from bot.policy import Policy
+from commands.new_db.domain import MessageRef, RequestInfo, ResourceInfo, Step
+from commands.new_db.feature import NewDbFeature, build_feature
+from commands.new_db.ids import JobKind
+from commands.new_db.models import DbCredentialDrop, DbRequest, DbResource, Decision
+from commands.new_db.service import FormInvalid, NewDbForm
+from integrations.fakes import FakeProvisioner
+from integrations.protocols import WrappedSecret
+from tests.commands.new_db.conftest import example_config
+
+
+class RecordingNotifier:
+    def __init__(self) -> None:
+        self.said: list[tuple[str, str]] = []
+
+    def _note(self, what: str, detail: str = "") -> MessageRef:
+        self.said.append((what, detail))
+        return MessageRef("D0BOB", str(len(self.said)))
+
+    def post_request_card(self, request: RequestInfo) -> MessageRef | None:
+        return self._note("card", request.resource.name)
+
+    def update_request_card(self, request: RequestInfo) -> None:
+        self._note("card updated", request.status)
+
+    def post_approval(self, request: RequestInfo, channel: str) -> MessageRef | None:
+        return self._note("approval", channel)
+
+    def update_approval(self, request: RequestInfo) -> None:
+        self._note("approval updated", request.status)
+
+    def post_progress(self, request: RequestInfo, step: Step) -> MessageRef | None:
+        return self._note("progress", step)
+
+    def edit_progress(
+        self, ref: MessageRef, request: RequestInfo, step: Step, *, failure: str | None = None
+    ) -> None:
+        self._note("progress edited", failure or step)
+
+    def tell(self, user_id: str, text: str, *, thread: MessageRef | None = None) -> None:
+        self._note(f"tell {user_id}", text)
+
+    def deliver_wrapped(self, request: RequestInfo, wrapped: WrappedSecret, path: str) -> None:
+        self._note("wrapped", path)
+
+    def deliver_reveal(self, request: RequestInfo) -> None:
+        self._note("reveal offer", request.resource.id)
+
+    def warn_expiry(self, resource: ResourceInfo, *, hours_left: float) -> None:
+        self._note("expiry warning", resource.name)
+
+
+def person(user_id: str, *, teams: set[str], lead: bool = False, admin: bool = False) -> Principal:
+    return Principal(
+        user_id=user_id,
+        name=user_id,
+        email=None,
+        tz="UTC",
+        is_bot=False,
+        is_guest=False,
+        deleted=False,
+        teams=frozenset(teams),
+        lead_of=frozenset(teams if lead else ()),
+        roles=frozenset({"admin"} if admin else ()),
+        usergroups=frozenset({"platform-team"} if admin else ()),
+    )
+
+
+BOB = person("U0BOB", teams={"payments"})
+CAROL = person("U0CAROL", teams={"payments"}, lead=True)
+ALICE = person("U0ALICE", teams={"platform"}, admin=True)
+
+
+@dataclass
+class Harness:
+    feature: NewDbFeature
+    runner: JobRunner
+    notifier: RecordingNotifier
+    provisioners: dict[str, FakeProvisioner]
+    sessions: Callable[..., Any]
+
+    def run_jobs(self) -> int:
+        ran = 0
+        while self.runner.run_once():
+            ran += 1
+        return ran
+
+    def count(self, model: Any, *where: Any) -> int:
+        with self.sessions() as session:
+            return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+@pytest.fixture
+def harness(engine: Engine, tmp_path: Path) -> Harness:
+    config = example_config(tmp_path)
+    sessions = make_session_factory(engine)
+    notifier = RecordingNotifier()
+    provisioners = {kind: FakeProvisioner(kind) for kind in ("postgres", "sqlite", "redis")}
+    feature = build_feature(
+        config,
+        sessions=sessions,
+        policy=Policy(config),
+        audit=AuditLog(sessions),
+        jobs=JobQueue(sessions),
+        notifier=notifier,
+        provisioners=provisioners,
+        secrets=None,
+    )
+    runner = JobRunner(
+        sessions,
+        engine,
+        handlers={JobKind.PROVISION: feature.provision_job, JobKind.DROP: feature.drop_job},
+        workers=1,
+    )
+    return Harness(feature, runner, notifier, provisioners, sessions)
+
+
+def form(name: str, **changes: Any) -> NewDbForm:
+    base = NewDbForm(
+        engine="postgres", name=name, tier="staging", team="payments", plan="small", ttl_hours=48
+    )
+    return replace(base, **changes)
+
+
+def test_a_request_is_queued_provisioned_once_and_its_name_held(harness: Harness) -> None:
+    service = harness.feature.service
+    first = service.submit(BOB, form("orders-db"), idempotency_key="view-1")
+    again = service.submit(BOB, form("orders-db"), idempotency_key="view-1")
+    assert again.duplicate and again.request.id == first.request.id
+    with pytest.raises(FormInvalid) as taken:
+        service.submit(CAROL, form("orders-db"), idempotency_key="view-2")
+    assert "named orders-db exists" in taken.value.errors["name"]
+    assert harness.run_jobs() == 1
+    resource = service.resource(first.request.resource.id)
+    assert resource.status == "active" and resource.expires_at is not None
+    assert harness.provisioners["postgres"].calls.count(("create_resource", "orders-db")) == 1
+    assert ("reveal offer", resource.id) in harness.notifier.said
+    assert [r.name for r in service.visible_resources(CAROL)] == ["orders-db"]
+    assert service.visible_resources(person("U0DAVE", teams={"search"})) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "text"),
+    [
+        ({"plan": "large", "tier": "dev"}, "plan", "not available for dev"),
+        ({"ttl_hours": 10_000}, "ttl", "At most 720 hours"),
+        ({"team": "search"}, "team", "team you belong to"),
+        ({"engine": "oracle"}, "engine", "engines offered"),
+        ({"tier": "prod", "plan": "large", "ttl_hours": None}, "reason", "reason is required"),
+    ],
+)
+def test_each_guardrail_names_its_field_and_writes_nothing(
+    harness: Harness, changes: dict[str, Any], field: str, text: str
+) -> None:
+    with pytest.raises(FormInvalid) as invalid:
+        harness.feature.service.submit(BOB, form("guarded", **changes), idempotency_key="k")
+    assert text in invalid.value.errors[field]
+    assert harness.count(DbResource) == 0 and harness.count(AuditRecord) == 0
+
+
+def test_a_prod_drop_waits_for_approval_and_a_second_drop_is_refused(harness: Harness) -> None:
+    service, drops = harness.feature.service, harness.feature.drops
+    created = service.submit(
+        BOB,
+        form("ledger", tier="prod", plan="large", ttl_hours=None, reason="launch"),
+        idempotency_key="c",
+    )
+    approvals = harness.feature.approvals
+    approvals.decide(CAROL, created.request.id, Decision.APPROVE)
+    approvals.decide(ALICE, created.request.id, Decision.APPROVE)
+    harness.run_jobs()
+    resource_id = created.request.resource.id
+    dropping = drops.request_drop(
+        BOB, resource_id, typed_name="ledger", reason="retired", idempotency_key="d1"
+    )
+    assert dropping.request.status == "pending_approval"
+    assert drops.request_drop(
+        BOB, resource_id, typed_name="ledger", reason="retired", idempotency_key="d1"
+    ).duplicate
+    with pytest.raises(FormInvalid, match="already requested"):
+        drops.request_drop(
+            CAROL, resource_id, typed_name="ledger", reason="x", idempotency_key="d2"
+        )
+    approvals.decide(CAROL, dropping.request.id, Decision.APPROVE)
+    approvals.decide(ALICE, dropping.request.id, Decision.APPROVE)
+    harness.run_jobs()
+    assert service.resource(resource_id).status == "dropped"
+    assert "ledger" not in harness.provisioners["postgres"].resources
+
+
+def _together(*calls: Callable[[], Any]) -> list[Any]:
+    """Run the calls in threads released at once; each result, or the exception it raised."""
+    start = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        start.wait()
+        try:
+            results[index] = calls[index]()
+        except Exception as exc:  # the outcome under test
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_concurrent_drops_of_one_resource_record_one(harness: Harness) -> None:
+    created = harness.feature.service.submit(BOB, form("racy"), idempotency_key="c")
+    harness.run_jobs()
+    resource_id = created.request.resource.id
+    drops = harness.feature.drops
+
+    def drop(user: Principal, key: str) -> Callable[[], Any]:
+        return lambda: drops.request_drop(
+            user, resource_id, typed_name="racy", reason=None, idempotency_key=key
+        )
+
+    results = _together(drop(BOB, "d1"), drop(CAROL, "d2"))
+    refused = [r for r in results if isinstance(r, FormInvalid)]
+    assert len(refused) == 1, results
+    assert refused[0].errors["confirm_name"] in (
+        "A drop of this resource is already requested.",
+        "This resource is not active any more.",
+    )
+    assert harness.count(DbRequest, DbRequest.action == "db.drop") == 1
+    assert harness.run_jobs() == 1
+    assert harness.provisioners["postgres"].calls.count(("drop", "racy")) == 1
+
+
+def test_concurrent_reveals_give_the_credentials_once(harness: Harness) -> None:
+    created = harness.feature.service.submit(BOB, form("secret-db"), idempotency_key="c")
+    harness.run_jobs()
+    resource_id = created.request.resource.id
+    reveals = harness.feature.reveals
+    with pytest.raises(Exception, match="Only the person"):
+        reveals.reveal(CAROL, resource_id)
+    results = _together(*(lambda: reveals.reveal(BOB, resource_id) for _ in range(3)))
+    shown = [r for r in results if isinstance(r, dict)]
+    assert len(shown) == 1, results
+    assert shown[0]["username"] and shown[0]["password"]
+    assert all(
+        isinstance(r, NotFound) and "already revealed" in r.message
+        for r in results
+        if not isinstance(r, dict)
+    )
+    assert harness.count(DbCredentialDrop) == 0

@@ -1,0 +1,467 @@
+"""`/platform new-db` driven over signed HTTP through the Slack emulator (Slack tier)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.audit import AuditRecord
+from bot.db import utcnow
+from bot.errors import Conflict
+from commands.new_db.ids import ActionId, BlockId
+from commands.new_db.models import DbRequest, DbResource
+from tests.commands.new_db.conftest import DbBot
+from tests.commands.new_db.driving import (
+    ALICE,
+    BOB,
+    CAROL,
+    DAVE,
+    dm_texts,
+    open_modal,
+    request,
+    resources,
+    submit,
+    told,
+    wait_status,
+)
+
+
+def test_the_modal_opens_prefilled_and_follows_the_engine(dbbot: DbBot) -> None:
+    view = open_modal(dbbot, BOB, "new-db postgres orders-db --env staging")
+    blocks = {b["block_id"]: b for b in view.spec["blocks"]}
+    assert blocks["name"]["element"]["initial_value"] == "orders-db"
+    assert blocks["engine"]["element"]["initial_option"]["value"] == "postgres"
+    assert blocks["tier"]["element"]["initial_option"]["value"] == "staging"
+    assert blocks["team"]["element"]["initial_option"]["value"] == "payments"
+    assert "large" in json.dumps(blocks["plan"])
+    response = dbbot.bot.signer.block_action(
+        BOB, action_id=ActionId.ENGINE, selected_option="redis", view_id=view.id
+    )
+    assert response.status == 200
+    assert dbbot.bot.emulator.wait_for(
+        lambda: "large" not in json.dumps(dbbot.bot.emulator.state.modal_stack(BOB)[-1].spec)
+    )
+    updated = dbbot.bot.emulator.state.modal_stack(BOB)[-1]
+    assert updated.id == view.id
+    name = next(b for b in updated.spec["blocks"] if b["block_id"] == "name")
+    assert name["element"]["initial_value"] == "orders-db"  # what was typed survives
+    dbbot.bot.signer.block_action(
+        BOB, action_id=ActionId.TIER, selected_option="prod", view_id=view.id
+    )
+    assert dbbot.bot.emulator.wait_for(
+        lambda: "ttl" not in json.dumps(dbbot.bot.emulator.state.modal_stack(BOB)[-1].spec)
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ('x"; DROP TABLE', "Only lowercase letters, digits and '-' are allowed"),
+        ("a" * 64, "At most 31 characters"),
+        ("Orders", "Use lowercase letters only"),
+        ("1orders", "Start with a letter"),
+        ("pg-orders", "reserved by a database server"),
+        ("postgres", "reserved by a database server"),
+    ],
+)
+def test_bad_names_get_their_own_message_and_create_nothing(
+    dbbot: DbBot, name: str, message: str
+) -> None:
+    response = request(dbbot, BOB, "new-db postgres", name=name, tier="staging", plan="small")
+    assert response.json["response_action"] == "errors"
+    assert message in response.json["errors"]["name"]
+    assert resources(dbbot) == []
+    assert dbbot.provisioners["postgres"].state()["calls"] == []
+
+
+def test_guardrails_plan_tier_team_and_quota(dbbot: DbBot) -> None:
+    response = request(dbbot, BOB, "new-db postgres", name="orders", tier="dev", plan="large")
+    assert "not available for dev" in response.json["errors"]["plan"]
+    response = request(dbbot, BOB, "new-db postgres", name="orders", tier="prod", plan="large")
+    assert "reason is required" in response.json["errors"]["reason"]
+    view = open_modal(dbbot, DAVE, "new-db postgres")
+    team = next(b for b in view.spec["blocks"] if b["block_id"] == "team")
+    assert [o["value"] for o in team["element"]["options"]] == ["search"]
+    # The quota: staging allows 5 per team in the example config.
+    for index in range(5):
+        response = request(dbbot, DAVE, "new-db sqlite", name=f"cache-{index}", tier="staging")
+        assert response.body == "", response.body
+    response = request(dbbot, DAVE, "new-db sqlite", name="cache-9", tier="staging")
+    assert "quota of 5 staging" in response.json["errors"]["team"]
+    assert len(resources(dbbot)) == 5
+
+
+def test_staging_request_is_provisioned_and_revealed_once_to_the_requester(dbbot: DbBot) -> None:
+    response = request(
+        dbbot, BOB, "new-db postgres orders-db --env staging", plan="small", ttl="48"
+    )
+    assert response.body == ""  # the modal closes
+    resource = wait_status(dbbot, "active")
+    assert resource.expires_at is not None
+    assert timedelta(hours=47) < resource.expires_at - utcnow() <= timedelta(hours=48)
+    state = dbbot.provisioners["postgres"].state()
+    assert "orders-db" in state["resources"] and state["grants"] == ["orders-db"]
+    channel = dbbot.bot.emulator.state.dm_channel(BOB)
+    assert channel is not None
+    assert dbbot.bot.emulator.wait_for(
+        lambda: any(
+            m.thread_ts and m.text.endswith(": ready")
+            for m in dbbot.bot.emulator.state.messages(channel)
+        )
+    )
+    progress = [m for m in dbbot.bot.emulator.state.messages(channel) if m.thread_ts]
+    assert progress and progress[0].edited is not None  # one message, edited per step
+    assert "ready" in progress[0].text
+    offer = next(
+        m for m in dbbot.bot.emulator.state.messages(channel) if "Reveal" in json.dumps(m.blocks)
+    )
+    # Someone else clicking is refused and sees nothing.
+    dbbot.bot.signer.block_action(
+        CAROL, action_id=ActionId.REVEAL, value=resource.id, message=(channel, offer.ts)
+    )
+    assert not dbbot.bot.emulator.state.modal_stack(CAROL)
+    assert told(dbbot, CAROL, "Only the person")
+    dbbot.bot.signer.block_action(
+        BOB, action_id=ActionId.REVEAL, value=resource.id, message=(channel, offer.ts)
+    )
+    assert dbbot.bot.emulator.wait_for(lambda: bool(dbbot.bot.emulator.state.modal_stack(BOB)))
+    shown = dbbot.bot.emulator.state.modal_stack(BOB)[-1]
+    assert "orders-db_app" in json.dumps(shown.spec) and "Password" in json.dumps(shown.spec)
+    dbbot.bot.emulator.state.clear_views(BOB)
+    dbbot.bot.signer.block_action(
+        BOB, action_id=ActionId.REVEAL, value=resource.id, message=(channel, offer.ts)
+    )
+    assert not dbbot.bot.emulator.state.modal_stack(BOB)
+    assert told(dbbot, BOB, "already revealed")
+
+
+def _approval_message(db: DbBot) -> Any:
+    assert db.bot.emulator.wait_for(lambda: bool(db.bot.emulator.state.messages("C0APPROVALS")))
+    return db.bot.emulator.state.messages("C0APPROVALS")[-1]
+
+
+def _click(db: DbBot, user: str, action: str, message: Any, value: str) -> None:
+    response = db.bot.signer.block_action(
+        user, action_id=action, value=value, message=(message.channel, message.ts)
+    )
+    assert response.status == 200
+
+
+def test_prod_waits_for_two_distinct_approvals_and_never_the_requester(dbbot: DbBot) -> None:
+    response = request(
+        dbbot,
+        ALICE,
+        "new-db postgres ledger --env prod",
+        team="payments",
+        plan="large",
+        reason="ledger service launch",
+    )
+    assert response.body == ""
+    resource = wait_status(dbbot, "awaiting_approval")
+    with dbbot.services.sessions() as session:
+        request_id = session.scalars(select(DbRequest.id)).one()
+    message = _approval_message(dbbot)
+    assert "ledger service launch" in json.dumps(message.blocks)
+    _click(dbbot, ALICE, ActionId.APPROVE, message, request_id)  # the requester
+    assert told(dbbot, ALICE, "own request")
+    _click(dbbot, DAVE, ActionId.APPROVE, message, request_id)  # lead of another team
+    assert told(dbbot, DAVE, "Only")
+    _click(dbbot, CAROL, ActionId.APPROVE, message, request_id)
+    _click(dbbot, CAROL, ActionId.APPROVE, message, request_id)  # a double click counts once
+    assert told(dbbot, CAROL, "count once")
+    assert resources(dbbot)[0].status == "awaiting_approval"
+    assert dbbot.bot.emulator.wait_for(lambda: any("1 of 2" in t for t in dm_texts(dbbot, ALICE)))
+    assert resources(dbbot)[0].status == "awaiting_approval"
+    assert resource.active_key == "postgres:ledger"
+
+
+def test_prod_is_provisioned_after_two_approvals_exactly_once(dbbot: DbBot) -> None:
+    request(
+        dbbot,
+        BOB,
+        "new-db postgres ledger --env prod",
+        plan="large",
+        reason="ledger service launch",
+    )
+    wait_status(dbbot, "awaiting_approval")
+    with dbbot.services.sessions() as session:
+        request_id = session.scalars(select(DbRequest.id)).one()
+    message = _approval_message(dbbot)
+    _click(dbbot, BOB, ActionId.APPROVE, message, request_id)
+    assert told(dbbot, BOB, "own request")
+    _click(dbbot, CAROL, ActionId.APPROVE, message, request_id)
+    _click(dbbot, ALICE, ActionId.APPROVE, message, request_id)
+    _click(dbbot, ALICE, ActionId.APPROVE, message, request_id)
+    wait_status(dbbot, "active")
+    assert dbbot.provisioners["postgres"].state()["calls"].count("create_resource") == 1
+    assert dbbot.bot.emulator.wait_for(
+        lambda: (
+            "new_db_approve"
+            not in json.dumps(dbbot.bot.emulator.state.messages("C0APPROVALS")[-1].blocks)
+        )
+    )
+    texts = dm_texts(dbbot, BOB)
+    assert any("<@U0CAROL> approved" in t for t in texts)
+    assert any("<@U0ALICE> approved" in t for t in texts)
+
+
+def test_deny_asks_for_a_reason_and_tells_the_requester(dbbot: DbBot) -> None:
+    request(dbbot, BOB, "new-db postgres ledger --env prod", plan="large", reason="launch")
+    with dbbot.services.sessions() as session:
+        request_id = session.scalars(select(DbRequest.id)).one()
+    message = _approval_message(dbbot)
+    _click(dbbot, CAROL, ActionId.DENY, message, request_id)
+    assert dbbot.bot.emulator.wait_for(lambda: bool(dbbot.bot.emulator.state.modal_stack(CAROL)))
+    deny = dbbot.bot.emulator.state.modal_stack(CAROL)[-1]
+    response = dbbot.bot.signer.view_submission(
+        CAROL, deny.id, {BlockId.DENY_REASON: {ActionId.DENY_REASON: "use the shared cluster"}}
+    )
+    assert response.body == ""
+    assert wait_status(dbbot, "cancelled").active_key is None
+    assert dbbot.bot.emulator.wait_for(
+        lambda: any("use the shared cluster" in t for t in dm_texts(dbbot, BOB))
+    )
+    assert dbbot.bot.emulator.wait_for(
+        lambda: (
+            "new_db_approve"
+            not in json.dumps(dbbot.bot.emulator.state.messages("C0APPROVALS")[-1].blocks)
+        )
+    )
+    assert dbbot.services.new_db is not None
+    with pytest.raises(Conflict, match="was denied"):
+        dbbot.services.new_db.approvals.check_approver(
+            dbbot.services.identity.principal(ALICE), request_id
+        )
+
+
+def test_an_expired_approval_is_denied_and_everyone_is_told(dbbot: DbBot) -> None:
+    request(dbbot, BOB, "new-db postgres ledger --env prod", plan="large", reason="launch")
+    message = _approval_message(dbbot)
+    with dbbot.services.sessions.begin() as session:
+        request_id = session.scalars(select(DbRequest.id)).one()
+        session.execute(update(DbRequest).values(expires_at=utcnow() - timedelta(minutes=1)))
+    _click(dbbot, CAROL, ActionId.APPROVE, message, request_id)
+    assert told(dbbot, CAROL, "expired")
+    assert dbbot.services.new_db is not None
+    assert dbbot.services.new_db.lifecycle.sweep()["expired_requests"] == 1
+    assert resources(dbbot)[0].status == "cancelled"
+    assert dbbot.bot.emulator.wait_for(lambda: any("expired" in t for t in dm_texts(dbbot, BOB)))
+    updated = dbbot.bot.emulator.state.messages("C0APPROVALS")[-1]
+    assert "Expired" in json.dumps(updated.blocks) and "new_db_approve" not in json.dumps(
+        updated.blocks
+    )
+
+
+def test_double_submit_and_slack_retry_give_one_database(dbbot: DbBot) -> None:
+    signer = dbbot.bot.signer
+    sent: list[dict[str, Any]] = []
+    original = signer._interaction
+
+    def recording(payload: dict[str, Any]) -> Any:
+        sent.append(payload)
+        return original(payload)
+
+    signer._interaction = recording  # type: ignore[method-assign]
+    view = open_modal(dbbot, BOB, "new-db sqlite twice --env dev")
+    assert submit(dbbot, BOB, view).body == ""
+    # The same submission again: a double click, and Slack retrying the delivery.
+    assert original(sent[-1]).body == ""
+    signer.send({"payload": json.dumps(sent[-1])}, retry_num=1, retry_reason="http_timeout")
+    wait_status(dbbot, "active")
+    assert len(resources(dbbot)) == 1
+    assert dbbot.provisioners["sqlite"].state()["calls"].count("create_resource") == 1
+
+
+def test_a_duplicate_name_is_refused(dbbot: DbBot) -> None:
+    assert request(dbbot, BOB, "new-db sqlite shared-db --env dev").body == ""
+    response = request(dbbot, DAVE, "new-db sqlite shared-db --env dev")
+    assert "named shared-db exists" in response.json["errors"]["name"]
+    assert len(resources(dbbot)) == 1
+
+
+def test_a_failing_step_rolls_back_and_says_why(dbbot: DbBot) -> None:
+    dbbot.provisioners["postgres"].fail_at = "grant"
+    request(dbbot, BOB, "new-db postgres flaky --env staging", plan="small")
+    failed = wait_status(dbbot, "failed")
+    assert failed.active_key is None
+    state = dbbot.provisioners["postgres"].state()
+    assert state["resources"] == {} and state["users"] == {}
+    assert "drop" in state["calls"]
+    assert dbbot.bot.emulator.wait_for(
+        lambda: any("failed while granting" in t and "removed" in t for t in dm_texts(dbbot, BOB))
+    )
+
+
+def test_server_down_fails_cleanly(dbbot: DbBot) -> None:
+    dbbot.provisioners["mariadb"].down = True
+    request(dbbot, BOB, "new-db mariadb down-db --env staging", plan="small")
+    wait_status(dbbot, "failed")
+    assert dbbot.bot.emulator.wait_for(
+        lambda: any("unavailable while checking the server" in t for t in dm_texts(dbbot, BOB))
+    )
+    assert "create_resource" not in dbbot.provisioners["mariadb"].state()["calls"]
+
+
+def test_dbs_lists_and_drop_db_removes_everything(dbbot: DbBot) -> None:
+    request(dbbot, BOB, "new-db sqlite gone-soon --env dev")
+    wait_status(dbbot, "active")
+    listing = dbbot.bot.signer.slash_command(CAROL, "dbs")  # same team
+    assert "gone-soon" in json.dumps(listing.json)
+    assert "gone-soon" not in json.dumps(dbbot.bot.signer.slash_command(DAVE, "dbs").json)
+    view = open_modal(dbbot, BOB, "drop-db gone-soon")
+    wrong = dbbot.bot.signer.view_submission(
+        BOB, view.id, {BlockId.CONFIRM_NAME: {ActionId.CONFIRM_NAME: "gone"}}
+    )
+    assert "Type gone-soon" in wrong.json["errors"]["confirm_name"]
+    right = dbbot.bot.signer.view_submission(
+        BOB, view.id, {BlockId.CONFIRM_NAME: {ActionId.CONFIRM_NAME: "gone-soon"}}
+    )
+    assert right.body == ""
+    dropped = wait_status(dbbot, "dropped")
+    assert dropped.active_key is None
+    assert dbbot.provisioners["sqlite"].state()["resources"] == {}
+    assert dbbot.bot.emulator.wait_for(
+        lambda: any("was dropped" in t for t in dm_texts(dbbot, BOB))
+    )
+
+
+def test_the_scheduled_sweep_warns_offers_extend_and_then_drops(dbbot: DbBot) -> None:
+    request(dbbot, BOB, "new-db sqlite short-lived --env dev", ttl="1")
+    resource = wait_status(dbbot, "active")
+    assert resource.expires_at is not None
+    sweep = next(t for t in dbbot.services.tasks if t.id == "new-db-sweep")
+    sweep.func()
+    sweep.func()  # warns once
+    state = dbbot.bot.emulator.state
+    channel = state.dm_channel(BOB)
+    assert channel is not None
+    warnings = [m for m in state.messages(channel) if "Drop now" in json.dumps(m.blocks)]
+    assert len(warnings) == 1 and "Extend" in json.dumps(warnings[0].blocks)
+
+    dbbot.bot.signer.block_action(
+        BOB, action_id=ActionId.EXTEND, value=resource.id, message=(channel, warnings[0].ts)
+    )
+    assert dbbot.bot.emulator.wait_for(lambda: bool(state.modal_stack(BOB)))
+    extend = state.modal_stack(BOB)[-1]
+    assert "At most 336 hours" in json.dumps(extend.spec)
+    hours = {BlockId.EXTEND_HOURS: {ActionId.EXTEND_HOURS: "soon"}}
+    refused = dbbot.bot.signer.view_submission(BOB, extend.id, hours)
+    assert refused.json["errors"]["extend_hours"] == "Give a number of hours."
+    hours = {BlockId.EXTEND_HOURS: {ActionId.EXTEND_HOURS: "500"}}
+    refused = dbbot.bot.signer.view_submission(BOB, extend.id, hours)
+    assert "1 to 336 hours" in refused.json["errors"]["extend_hours"]
+    hours = {BlockId.EXTEND_HOURS: {ActionId.EXTEND_HOURS: "24"}}
+    assert dbbot.bot.signer.view_submission(BOB, extend.id, hours).body == ""
+    extended = resources(dbbot)[0]
+    assert extended.expires_at is not None and extended.warned_at is None
+    assert timedelta(hours=23) < extended.expires_at - resource.expires_at <= timedelta(hours=24)
+
+    with dbbot.services.sessions.begin() as session:
+        session.execute(
+            update(DbResource)
+            .where(DbResource.id == resource.id)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    sweep.func()
+    wait_status(dbbot, "dropped")
+    assert dbbot.provisioners["sqlite"].state()["resources"] == {}
+
+
+def test_the_password_appears_nowhere_but_the_reveal_modal(dbbot: DbBot) -> None:
+    request(dbbot, BOB, "new-db postgres secretive --env staging", plan="small")
+    resource = wait_status(dbbot, "active")
+    channel = dbbot.bot.emulator.state.dm_channel(BOB)
+    assert channel is not None
+    offer = next(
+        m for m in dbbot.bot.emulator.state.messages(channel) if "Reveal" in json.dumps(m.blocks)
+    )
+    dbbot.bot.signer.block_action(
+        BOB, action_id=ActionId.REVEAL, value=resource.id, message=(channel, offer.ts)
+    )
+    assert dbbot.bot.emulator.wait_for(lambda: bool(dbbot.bot.emulator.state.modal_stack(BOB)))
+    shown = json.dumps(dbbot.bot.emulator.state.modal_stack(BOB)[-1].spec)
+    password = shown.split("*Password:* `")[1].split("`")[0]
+    assert len(password) >= 24
+    state = dbbot.bot.emulator.state
+    for conversation in [channel, "C0GENERAL", "C0APPROVALS", "C0PAYMENTS"]:
+        for message in state.messages(conversation):
+            assert password not in message.text + json.dumps(message.blocks)
+    for user in (BOB, CAROL, ALICE):
+        for ephemeral in state.ephemerals(user):
+            assert password not in ephemeral.text + json.dumps(ephemeral.blocks)
+    for record in dbbot.logs:
+        if record.name.startswith("bot.emulator"):
+            continue  # the emulator plays Slack, which does receive the modal
+        assert password not in record.getMessage() + str(record.exc_info or "")
+    with dbbot.services.sessions() as session:
+        for row in session.scalars(select(AuditRecord)).all():
+            assert password not in json.dumps(row.inputs) + (row.detail or "") + (row.target or "")
+        for row in session.scalars(select(DbResource)).all():
+            assert row.password_ciphertext is None
+
+
+def _at_once(*sends: Any) -> list[Any]:
+    """Run each callable in its own thread, released together; their results in order."""
+    start = threading.Barrier(len(sends))
+    results: list[Any] = [None] * len(sends)
+
+    def run(index: int) -> None:
+        start.wait()
+        results[index] = sends[index]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(sends))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_two_reveal_clicks_at_once_show_the_credentials_once(dbbot: DbBot) -> None:
+    request(dbbot, BOB, "new-db postgres twice-shown --env staging", plan="small")
+    resource = wait_status(dbbot, "active")
+    state = dbbot.bot.emulator.state
+    channel = state.dm_channel(BOB)
+    assert channel is not None
+    offer = next(m for m in state.messages(channel) if "Reveal" in json.dumps(m.blocks))
+
+    def click() -> Any:
+        return dbbot.bot.signer.block_action(
+            BOB, action_id=ActionId.REVEAL, value=resource.id, message=(channel, offer.ts)
+        )
+
+    assert [r.status for r in _at_once(click, click)] == [200, 200]
+    assert told(dbbot, BOB, "already revealed")
+    assert dbbot.bot.emulator.wait_for(lambda: bool(state.modal_stack(BOB)))
+    assert len(dbbot.bot.emulator.calls("views.open")) == 2  # the request modal + one reveal
+    assert not any("went wrong" in e.text for e in state.ephemerals(BOB))
+
+
+def test_two_drop_confirmations_at_once_drop_once(dbbot: DbBot) -> None:
+    request(dbbot, BOB, "new-db sqlite dropped-once --env dev")
+    wait_status(dbbot, "active")
+    first = open_modal(dbbot, BOB, "drop-db dropped-once")
+    second = open_modal(dbbot, CAROL, "drop-db dropped-once")  # same team
+    assert first.id != second.id
+    confirm = {BlockId.CONFIRM_NAME: {ActionId.CONFIRM_NAME: "dropped-once"}}
+    answers = _at_once(
+        lambda: dbbot.bot.signer.view_submission(BOB, first.id, confirm),
+        lambda: dbbot.bot.signer.view_submission(CAROL, second.id, confirm),
+    )
+    bodies = sorted(a.body for a in answers)
+    assert bodies[0] == ""  # one of them closed its modal
+    refused = json.loads(bodies[1])["errors"]["confirm_name"]
+    assert refused in (
+        "A drop of this resource is already requested.",
+        "This resource is not active any more.",
+    )
+    wait_status(dbbot, "dropped")
+    with dbbot.services.sessions() as session:
+        drops = session.scalars(select(DbRequest).where(DbRequest.action == "db.drop")).all()
+    assert len(drops) == 1
+    assert dbbot.provisioners["sqlite"].state()["calls"].count("drop") == 1

@@ -1,0 +1,161 @@
+"""catalog-info.yaml files: the example catalog, bad files, and agreement with Backstage's
+official entity schemas (draft-07, from @backstage/catalog-model)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT7
+
+from integrations.catalog_files import CatalogFiles
+from integrations.catalog_model import EntityInvalid, parse_entity
+from integrations.errors import ProviderUnavailable
+from tests.conftest import REPO_ROOT, SPECS_DIR
+
+EXAMPLE = REPO_ROOT / "examples" / "catalog"
+SCHEMA_DIR = SPECS_DIR / "backstage" / "catalog-model-schema"
+
+
+@pytest.fixture(scope="module")
+def official() -> dict[str, jsonschema.Draft7Validator]:
+    """A validator per kind, from Backstage's own JSON schemas."""
+    if not SCHEMA_DIR.is_dir():
+        pytest.skip(f"Backstage's entity schemas are not at {SCHEMA_DIR}")
+    resources = []
+    for path in SCHEMA_DIR.rglob("*.schema.json"):
+        contents = json.loads(path.read_text())
+        resources.append((contents["$id"], Resource.from_contents(contents, DRAFT7)))
+    registry: Registry[Any] = Registry().with_resources(resources)
+    validators = {}
+    for path in (SCHEMA_DIR / "kinds").glob("*.schema.json"):
+        contents = json.loads(path.read_text())
+        kind = path.name.split(".")[0].lower()
+        validators[kind] = jsonschema.Draft7Validator(contents, registry=registry)
+    validators["entity"] = jsonschema.Draft7Validator(
+        registry["Entity"].contents, registry=registry
+    )
+    return validators
+
+
+def _documents() -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for path in sorted(EXAMPLE.rglob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            found.append((f"{path.relative_to(EXAMPLE)}:{document['metadata']['name']}", document))
+    return found
+
+
+def test_the_example_catalog_reads_without_problems() -> None:
+    snapshot = CatalogFiles(EXAMPLE).fetch_all()
+    assert snapshot.problems == ()
+    refs = {e.ref for e in snapshot.entities}
+    assert {"component:default/payments-api", "component:default/orders-api",
+            "component:default/search-service", "group:default/payments",
+            "user:default/carol"} <= refs  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("where", "document"), _documents(), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_every_example_entity_is_valid_by_backstages_schemas(
+    official: dict[str, jsonschema.Draft7Validator], where: str, document: dict[str, Any]
+) -> None:
+    official[document["kind"].lower()].validate(document)
+
+
+def _component(**changes: Any) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Component",
+        "metadata": {"name": "orders"},
+        "spec": {"type": "service", "lifecycle": "production", "owner": "team-a"},
+    }
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        if value is None:
+            del document[section][field]
+        else:
+            document[section][field] = value
+    return document
+
+
+CASES = [
+    _component(),
+    _component(spec__owner=None),
+    _component(spec__lifecycle=None),
+    _component(spec__type=""),
+    _component(metadata__title=""),
+    _component(metadata__tags=["a", "b"]),
+    _component(metadata__links=[{"url": "https://x.example", "title": "X"}]),
+    _component(metadata__links=[{"title": "no url"}]),
+    _component(spec__providesApis=["api-a"]),
+    {"apiVersion": "backstage.io/v1alpha1", "kind": "Group", "metadata": {"name": "team-a"},
+     "spec": {"type": "team", "children": []}},
+    {"apiVersion": "backstage.io/v1alpha1", "kind": "Group", "metadata": {"name": "team-a"},
+     "spec": {"type": "team"}},
+    {"apiVersion": "backstage.io/v1alpha1", "kind": "User", "metadata": {"name": "jo"},
+     "spec": {"memberOf": ["team-a"]}},
+    {"apiVersion": "backstage.io/v1alpha1", "kind": "User", "metadata": {"name": "jo"}, "spec": {}},
+    {"apiVersion": "backstage.io/v1alpha1", "kind": "System", "metadata": {"name": "s"}},
+    {"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "spec": {}},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("document", CASES)
+def test_our_checks_agree_with_the_official_schemas(
+    official: dict[str, jsonschema.Draft7Validator], document: dict[str, Any]
+) -> None:
+    validator = official.get(document["kind"].lower(), official["entity"])
+    official_ok = validator.is_valid(document)
+    try:
+        parse_entity(document)
+        ours_ok = True
+    except EntityInvalid:
+        ours_ok = False
+    assert ours_ok == official_ok
+
+
+def test_names_follow_the_catalogs_naming_rule_that_the_schema_does_not_check() -> None:
+    with pytest.raises(EntityInvalid, match="not a valid name"):
+        parse_entity(_component(metadata__name="Orders Service!"))
+
+
+def test_a_bad_file_is_reported_with_its_path_and_reason_and_the_rest_is_read(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "good").mkdir()
+    (tmp_path / "good" / "catalog-info.yaml").write_text(yaml.safe_dump(_component()))
+    (tmp_path / "broken.yaml").write_text("apiVersion: backstage.io/v1alpha1\nkind: [oops\n")
+    (tmp_path / "multi.yml").write_text(
+        yaml.safe_dump(_component(metadata__name="billing"))
+        + "---\n"
+        + yaml.safe_dump(_component(metadata__name="refunds", spec__owner=None))
+        + "---\n"
+        + yaml.safe_dump(_component())  # the same entity as good/catalog-info.yaml
+        + "---\n"
+        + "- just\n- a list\n"
+    )
+    (tmp_path / "notes.txt").write_text("not read")
+
+    snapshot = CatalogFiles(tmp_path).fetch_all()
+
+    assert sorted(e.name for e in snapshot.entities) == ["billing", "orders"]
+    reasons = {p.source: p.reason for p in snapshot.problems}
+    assert reasons["broken.yaml"].startswith("not valid YAML at line 3: ")
+    assert reasons["multi.yml#2"] == "spec.owner: required for kind Component"
+    assert (
+        "component:default/orders is already defined in good/catalog-info.yaml"
+        in (reasons["multi.yml#3"])
+    )
+    assert "not a mapping" in reasons["multi.yml#4"]
+
+
+def test_a_missing_directory_is_unavailable(tmp_path: Path) -> None:
+    with pytest.raises(ProviderUnavailable, match="is not a directory"):
+        CatalogFiles(tmp_path / "missing").fetch_all()
