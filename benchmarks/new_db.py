@@ -206,7 +206,12 @@ def _feature_bot(database_url: str, tmp: Path, fake: bool) -> Iterator[Services]
         build = functools.partial(
             build_services, provisioners={e: FakeProvisioner(e) for e in ENGINES}
         )
-    with local_bot(settings, config, background=False, build=build) as bot:
+    # No emulated rate limits: the figure is the provisioning, not Slack's pacing of the
+    # progress edits (which real Slack would apply the same way to every engine).
+    with (
+        Emulator(rate_limits=None) as emulator,
+        local_bot(settings, config, emulator=emulator, background=False, build=build) as bot,
+    ):
         yield bot.services
 
 
