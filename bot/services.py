@@ -1,4 +1,7 @@
-"""The composition root: the one place concrete adapters and core services are built."""
+"""The composition root: core services and features, wired together once per process.
+
+Concrete adapters come from `bot.adapters`; everything here sees their protocols.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +21,12 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from sqlalchemy import Engine
 
+from bot.adapters import (
+    build_catalog_provider,
+    build_oncall_provider,
+    build_provisioners,
+    build_secret_store,
+)
 from bot.audit import AuditLog
 from bot.config import PlatformConfig
 from bot.db import SessionFactory, is_postgres, make_engine, make_session_factory, utcnow
@@ -31,22 +40,16 @@ from bot.scheduler import ScheduledTask, Scheduler, housekeeping_task
 from bot.settings import Settings
 from bot.usage import UsageLog
 from commands.lookup.catalog_index import CatalogIndex
-from commands.lookup.config import CatalogKind, OnCallKind
+from commands.lookup.config import OnCallKind
 from commands.lookup.ids import JobKind as LookupJob
 from commands.lookup.jobs import PageJob, RefreshJob
 from commands.lookup.oncall import OnCallDirectory
 from commands.lookup.service import LookupService
-from commands.new_db.config import DatabasesSection, EngineKind
 from commands.new_db.feature import NewDbFeature, build_feature
 from commands.new_db.ids import JobKind as NewDbJob
 from commands.new_db.notifier import SlackNotifier
-from integrations.backstage import BackstageCatalog
-from integrations.catalog_files import CatalogFiles
 from integrations.charts import MatplotlibCharts
-from integrations.opsgenie import Opsgenie
-from integrations.pagerduty import PagerDuty
-from integrations.protocols import CatalogProvider, OnCallProvider, Provisioner, SecretStore
-from integrations.rotation import RotationProvider
+from integrations.protocols import Provisioner, SecretStore
 from integrations.slack_directory import SlackDirectory
 from integrations.slack_messaging import SlackMessenger, SlackRoster
 from surveys.feature import SurveyServices, build_surveys, register_job_handlers, scheduled_tasks
@@ -145,12 +148,21 @@ def build_services(
         clock=clock,
     )
     idempotency = IdempotencyStore(sessions)
+    audit = AuditLog(sessions)
+    policy = Policy(config)
+    http_clients: list[httpx.Client] = []
     tasks = [housekeeping_task(jobs, config.jobs.keep_finished_days, idempotency)]
     identity = IdentityService(SlackDirectory(slack), config, sessions)
-    lookup = build_lookup(settings, config, sessions=sessions, identity=identity)
+    lookup = build_lookup(
+        settings,
+        config,
+        sessions=sessions,
+        identity=identity,
+        audit=audit,
+        http_clients=http_clients,
+    )
     runner.register(
-        LookupJob.PAGE,
-        PageJob(service=lookup, identity=identity, slack=slack, audit=AuditLog(sessions)),
+        LookupJob.PAGE, PageJob(service=lookup, identity=identity, slack=slack, audit=audit)
     )
     runner.register(LookupJob.REFRESH, RefreshJob(service=lookup, slack=slack))
     tasks.append(
@@ -175,16 +187,13 @@ def build_services(
         charts=MatplotlibCharts(),
         identity=identity,
         jobs=jobs,
-        audit=AuditLog(sessions),
+        audit=audit,
         clock=clock,
     )
     register_job_handlers(runner, surveys)
     tasks.extend(
         scheduled_tasks(config.surveys, nps=surveys.nps, office_hours=surveys.office_hours)
     )
-    policy = Policy(config)
-    audit = AuditLog(sessions)
-    http_clients: list[httpx.Client] = []
     new_db = None
     if config.databases.engines:
         new_db = build_feature(
@@ -242,143 +251,32 @@ def build_services(
     )
 
 
-def build_provisioners(section: DatabasesSection) -> dict[str, Provisioner]:
-    """One provisioner per configured engine; each client library is imported only if used."""
-    built: dict[str, Provisioner] = {}
-    for kind, engine in section.engines.items():
-        password = engine.admin_password.get_secret_value() if engine.admin_password else ""
-        if kind is EngineKind.POSTGRES:
-            from integrations.provisioning.postgres import PostgresProvisioner
-
-            built[kind] = PostgresProvisioner(
-                host=engine.host,
-                port=engine.port or 5432,
-                admin_user=engine.admin_user or "postgres",
-                admin_password=password,
-            )
-        elif kind is EngineKind.MARIADB:
-            from integrations.provisioning.mariadb import MariaDBProvisioner
-
-            built[kind] = MariaDBProvisioner(
-                host=engine.host,
-                port=engine.port or 3306,
-                admin_user=engine.admin_user or "root",
-                admin_password=password,
-            )
-        elif kind is EngineKind.REDIS:
-            from integrations.provisioning.redis import RedisProvisioner
-
-            built[kind] = RedisProvisioner(
-                host=engine.host,
-                port=engine.port or 6379,
-                admin_user=engine.admin_user,
-                admin_password=password or None,
-            )
-        elif kind is EngineKind.RABBITMQ:
-            from integrations.provisioning.rabbitmq import RabbitMQProvisioner
-
-            built[kind] = RabbitMQProvisioner(host=engine.host, port=engine.port or 5672)
-        elif kind is EngineKind.NATS:
-            from integrations.provisioning.nats import NatsProvisioner
-
-            built[kind] = NatsProvisioner(
-                host=engine.host,
-                port=engine.port or 4222,
-                admin_user=engine.admin_user,
-                admin_password=password or None,
-            )
-        else:
-            from integrations.provisioning.sqlite import SqliteProvisioner
-
-            # The config refuses a sqlite engine without data_dir.
-            assert kind is EngineKind.SQLITE and engine.data_dir is not None
-            built[kind] = SqliteProvisioner(data_dir=engine.data_dir)
-    return built
-
-
-def build_secret_store(
-    section: DatabasesSection, http_clients: list[httpx.Client]
-) -> SecretStore | None:
-    """The Vault/OpenBao store for the credential hand-off, from `databases.vault`.
-
-    None when no vault section is configured: that is the one-time reveal mode (credentials
-    kept encrypted in the app database until the requester's one Reveal click), not a gap.
-    """
-    vault = section.vault
-    if vault is None:
-        return None
-    from integrations.vault import VaultSecretStore
-
-    client = httpx.Client(
-        base_url=vault.address, timeout=httpx.Timeout(vault.timeout_seconds, connect=3)
-    )
-    http_clients.append(client)  # closed by Services.close
-    return VaultSecretStore(
-        client,
-        mount=vault.mount,
-        token=vault.token.get_secret_value(),
-        address_for_users=vault.address,
-    )
-
-
 def build_lookup(
     settings: Settings,
     config: PlatformConfig,
     *,
     sessions: SessionFactory,
     identity: IdentityService,
+    audit: AuditLog,
+    http_clients: list[httpx.Client],
 ) -> LookupService:
-    """The catalog and on-call providers named in the config; paths are relative to it."""
+    """The catalog and on-call lookups; provider paths are relative to the config file."""
     base = settings.platform_config.resolve().parent
-    catalog = config.catalog
-    catalog_provider: CatalogProvider
-    if catalog.provider is CatalogKind.BACKSTAGE and catalog.backstage is not None:
-        backstage = catalog.backstage
-        catalog_provider = BackstageCatalog(
-            httpx.Client(
-                base_url=backstage.base_url,
-                timeout=httpx.Timeout(backstage.timeout_seconds, connect=5),
-            ),
-            token=backstage.token.get_secret_value() if backstage.token else None,
-            filters=backstage.filters,
-            page_size=backstage.page_size,
-        )
-    else:
-        catalog_provider = CatalogFiles(base / catalog.files.path)
     oncall = config.oncall
-    oncall_provider: OnCallProvider
-    if oncall.provider is OnCallKind.PAGERDUTY and oncall.pagerduty is not None:
-        pagerduty = oncall.pagerduty
-        oncall_provider = PagerDuty(
-            httpx.Client(
-                base_url=pagerduty.base_url,
-                timeout=httpx.Timeout(pagerduty.timeout_seconds, connect=3),
-            ),
-            token=pagerduty.token.get_secret_value(),
-            from_email=pagerduty.from_email,
-        )
-    elif oncall.provider is OnCallKind.OPSGENIE and oncall.opsgenie is not None:
-        opsgenie = oncall.opsgenie
-        oncall_provider = Opsgenie(
-            httpx.Client(
-                base_url=opsgenie.base_url,
-                timeout=httpx.Timeout(opsgenie.timeout_seconds, connect=3),
-            ),
-            api_key=opsgenie.api_key.get_secret_value(),
-        )
-    else:
-        oncall_provider = RotationProvider(base / oncall.rotation.path)
     return LookupService(
-        index=CatalogIndex(sessions, catalog_provider),
+        index=CatalogIndex(
+            sessions,
+            build_catalog_provider(config.catalog, base=base, http_clients=http_clients),
+        ),
         oncall=OnCallDirectory(
-            oncall_provider,
+            build_oncall_provider(oncall, base=base, http_clients=http_clients),
             cache_seconds=oncall.cache_seconds,
             local=oncall.provider is OnCallKind.ROTATION,
         ),
         identity=identity,
-        audit=AuditLog(sessions),
+        audit=audit,
         team_channels={key: team.channel for key, team in config.teams.items() if team.channel},
-        ui_url=catalog.ui_url,
-        refresh_interval=timedelta(minutes=catalog.refresh_minutes),
-        reload_check_seconds=catalog.reload_check_seconds,
+        ui_url=config.catalog.ui_url,
+        refresh_interval=timedelta(minutes=config.catalog.refresh_minutes),
+        reload_check_seconds=config.catalog.reload_check_seconds,
     )

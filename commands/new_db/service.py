@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,7 +33,13 @@ from commands.new_db.models import (
     RequestStatus,
     ResourceStatus,
 )
-from commands.new_db.records import active_key, new_id, request_info, resource_info
+from commands.new_db.records import (
+    active_key,
+    new_id,
+    request_info,
+    request_info_of,
+    resource_info,
+)
 
 ADMIN_ROLE = "admin"
 REASON_MAX = 500
@@ -75,6 +81,13 @@ class NewDbForm:
     plan: str
     ttl_hours: float | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class _Occupancy:
+    existing_request: str | None
+    taken_by: str | None
+    used: int | None
 
 
 @dataclass(frozen=True)
@@ -153,8 +166,8 @@ class DatabaseService:
             max_ttl_hours=tier_config.max_ttl_hours,
         )
 
-    def validate(self, principal: Principal, form: NewDbForm) -> Decision:
-        """Check everything that can be checked without writing; raise FormInvalid."""
+    def _check_form(self, principal: Principal, form: NewDbForm) -> Decision:
+        """The checks that need no database: fields, team membership and the policy."""
         errors: dict[str, str] = {}
         engine_config = next(
             (c for k, c in self.config.engines.items() if k.value == form.engine), None
@@ -193,45 +206,76 @@ class DatabaseService:
             raise FormInvalid({"tier": decision.reason})
         if decision.require_reason and not (form.reason or "").strip():
             raise FormInvalid({"reason": "A reason is required for this request (it is audited)."})
-        with self._sessions() as session:
-            self._check_free(session, form)
         return decision
 
-    def _check_free(self, session: Session, form: NewDbForm) -> None:
-        taken = session.scalar(
-            select(DbResource.id).where(DbResource.active_key == active_key(form.engine, form.name))
+    def validate(self, principal: Principal, form: NewDbForm) -> Decision:
+        """Check everything that can be checked without writing; raise FormInvalid."""
+        decision = self._check_form(principal, form)
+        with self._sessions() as session:
+            self._check_free(form, self._occupancy(session, form, idempotency_key=None))
+        return decision
+
+    def _occupancy(
+        self, session: Session, form: NewDbForm, *, idempotency_key: str | None
+    ) -> _Occupancy:
+        """What the database says about a submission, in one round trip.
+
+        The request already recorded under `idempotency_key`, the resource holding the name
+        and the team's count in the tier: scalar subqueries of one SELECT, because this runs
+        on the modal's ack path, where every round trip is paid before the user is answered.
+        """
+        existing = (
+            select(DbRequest.id)
+            .where(DbRequest.idempotency_key == idempotency_key)
+            .scalar_subquery()
+            if idempotency_key is not None
+            else null()
         )
-        if taken is not None:
+        taken = (
+            select(DbResource.id)
+            .where(DbResource.active_key == active_key(form.engine, form.name))
+            .scalar_subquery()
+        )
+        counted = self.config.quotas.limit(form.team, form.tier) is not None
+        used = (
+            select(func.count())
+            .select_from(DbResource)
+            .where(
+                DbResource.team == form.team,
+                DbResource.tier == form.tier,
+                DbResource.status.in_(HOLDS_NAME),
+            )
+            .scalar_subquery()
+            if counted
+            else null()
+        )
+        row = session.execute(select(existing, taken, used)).one()
+        return _Occupancy(existing_request=row[0], taken_by=row[1], used=row[2])
+
+    def _check_free(self, form: NewDbForm, occupancy: _Occupancy) -> None:
+        if occupancy.taken_by is not None:
             raise FormInvalid(
                 {"name": f"A {self.config.label(form.engine)} resource named {form.name} exists."}
             )
         limit = self.config.quotas.limit(form.team, form.tier)
-        if limit is not None:
-            count = session.scalar(
-                select(func.count())
-                .select_from(DbResource)
-                .where(
-                    DbResource.team == form.team,
-                    DbResource.tier == form.tier,
-                    DbResource.status.in_(HOLDS_NAME),
-                )
+        if limit is not None and (occupancy.used or 0) >= limit:
+            raise FormInvalid(
+                {
+                    "team": f"{self._team_names.get(form.team, form.team)} has used its "
+                    f"quota of {limit} {form.tier} resource(s); drop one first."
+                }
             )
-            if (count or 0) >= limit:
-                raise FormInvalid(
-                    {
-                        "team": f"{self._team_names.get(form.team, form.team)} has used its "
-                        f"quota of {limit} {form.tier} resource(s); drop one first."
-                    }
-                )
 
     def submit(self, principal: Principal, form: NewDbForm, *, idempotency_key: str) -> Submitted:
-        """Validate and record the request; queue it, or leave it waiting for approval."""
-        existing = self.submitted_for(idempotency_key)
-        if existing is not None:
-            return existing
-        decision = self.validate(principal, form)
+        """Validate and record the request; queue it, or leave it waiting for approval.
+
+        One transaction: the retry lookup, the name and quota checks and the inserts share a
+        connection (the modal waits for this answer). A retry or double submit is answered
+        with the first request before the form is judged again, so a submission that took
+        the last quota slot is not refused on its own retry.
+        """
         try:
-            return self._insert(principal, form, decision, idempotency_key)
+            return self._record(principal, form, idempotency_key)
         except IntegrityError:
             # Lost a race: the same submission (a retry) or another request for the name.
             existing = self.submitted_for(idempotency_key)
@@ -251,69 +295,84 @@ class DatabaseService:
                 return None
             return Submitted(request_info(session, row, self.config), duplicate=True)
 
+    def _record(self, principal: Principal, form: NewDbForm, idempotency_key: str) -> Submitted:
+        with self._sessions.begin() as session:
+            occupancy = self._occupancy(session, form, idempotency_key=idempotency_key)
+            if occupancy.existing_request is not None:
+                row = session.get(DbRequest, occupancy.existing_request)
+                if row is not None:
+                    return Submitted(request_info(session, row, self.config), duplicate=True)
+            decision = self._check_form(principal, form)
+            self._check_free(form, occupancy)
+            return self._insert(session, principal, form, decision, idempotency_key)
+
     def _insert(
-        self, principal: Principal, form: NewDbForm, decision: Decision, idempotency_key: str
+        self,
+        session: Session,
+        principal: Principal,
+        form: NewDbForm,
+        decision: Decision,
+        idempotency_key: str,
     ) -> Submitted:
         now = self._clock()
         approval = decision.approval
-        with self._sessions.begin() as session:
-            self._check_free(session, form)
-            resource = DbResource(
-                id=new_id(),
-                engine=form.engine,
-                name=form.name,
-                tier=form.tier,
-                team=form.team,
-                owner_id=principal.user_id,
-                plan=form.plan,
-                status=ResourceStatus.AWAITING_APPROVAL
-                if approval
-                else ResourceStatus.PROVISIONING,
-                active_key=active_key(form.engine, form.name),
-                created_at=now,
-            )
-            request = DbRequest(
-                id=new_id(),
-                action=PolicyAction.CREATE.value,
-                status=RequestStatus.PENDING if approval else RequestStatus.APPROVED,
-                idempotency_key=idempotency_key,
-                resource_id=resource.id,
-                requester_id=principal.user_id,
-                tier=form.tier,
-                team=form.team,
-                ttl_hours=form.ttl_hours if self.config.tiers[form.tier].expires else None,
-                reason=(form.reason or "").strip() or None,
-                approvals_needed=approval.count if approval else 0,
-                expires_at=now + timedelta(hours=approval.expires_after_hours)
-                if approval
-                else None,
-                created_at=now,
-            )
-            session.add(resource)
-            session.flush()
-            session.add(request)
-            session.flush()
-            self._audit.record(
-                actor=principal.user_id,
-                action=PolicyAction.CREATE,
-                outcome=Outcome.REQUESTED,
-                inputs={
-                    "engine": form.engine,
-                    "name": form.name,
-                    "tier": form.tier,
-                    "team": form.team,
-                    "plan": form.plan,
-                    "ttl_hours": form.ttl_hours,
-                    "reason": request.reason,
-                    "needs_approval": approval is not None,
-                },
-                target=active_key(form.engine, form.name),
-                idempotency_key=idempotency_key,
-                session=session,
-            )
-            if approval is None:
-                self.enqueue(session, JobKind.PROVISION, request.id)
-            info = request_info(session, request, self.config)
+        resource = DbResource(
+            id=new_id(),
+            engine=form.engine,
+            name=form.name,
+            tier=form.tier,
+            team=form.team,
+            owner_id=principal.user_id,
+            plan=form.plan,
+            status=ResourceStatus.AWAITING_APPROVAL
+            if approval
+            else ResourceStatus.PROVISIONING,
+            active_key=active_key(form.engine, form.name),
+            created_at=now,
+        )
+        request = DbRequest(
+            id=new_id(),
+            action=PolicyAction.CREATE.value,
+            status=RequestStatus.PENDING if approval else RequestStatus.APPROVED,
+            idempotency_key=idempotency_key,
+            resource_id=resource.id,
+            requester_id=principal.user_id,
+            tier=form.tier,
+            team=form.team,
+            ttl_hours=form.ttl_hours if self.config.tiers[form.tier].expires else None,
+            reason=(form.reason or "").strip() or None,
+            approvals_needed=approval.count if approval else 0,
+            expires_at=now + timedelta(hours=approval.expires_after_hours)
+            if approval
+            else None,
+            created_at=now,
+        )
+        session.add(resource)
+        session.flush()
+        session.add(request)
+        session.flush()
+        self._audit.record(
+            actor=principal.user_id,
+            action=PolicyAction.CREATE,
+            outcome=Outcome.REQUESTED,
+            inputs={
+                "engine": form.engine,
+                "name": form.name,
+                "tier": form.tier,
+                "team": form.team,
+                "plan": form.plan,
+                "ttl_hours": form.ttl_hours,
+                "reason": request.reason,
+                "needs_approval": approval is not None,
+            },
+            target=active_key(form.engine, form.name),
+            idempotency_key=idempotency_key,
+            session=session,
+        )
+        if approval is None:
+            self.enqueue(session, JobKind.PROVISION, request.id)
+        # Built from the rows just written: a new request has no decisions to read back.
+        info = request_info_of(request, resource, (), self.config)
         channel = None
         if approval is not None:
             channel = approval.channel or self.team_channel(form.team)

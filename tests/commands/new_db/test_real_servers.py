@@ -26,9 +26,10 @@ import redis
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from bot.adapters import build_provisioners
 from bot.config import PlatformConfig
 from bot.local import local_bot
-from bot.services import build_provisioners, build_services
+from bot.services import build_services
 from bot.settings import Settings
 from commands.new_db.config import EngineKind, VaultConfig
 from commands.new_db.ids import ActionId, BlockId
