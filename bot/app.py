@@ -141,8 +141,10 @@ def build_app(
     app.use(keep_acks)
     app.error(handle_error)
     router = build_router(services)
-    register_features(app, router, services)
+    # Bolt tries listeners in registration order and builds arguments for each matcher:
+    # the slash command, the busiest entry point, goes first.
     app.command(SlashCommand.PLATFORM)(router.handle_platform_command)
+    register_features(app, router, services)
     app.event(BotEvent.APP_HOME_OPENED)(HomeTab(router, services.identity).handle_home_opened)
     return app
 

@@ -31,6 +31,7 @@ from bot.usage import UsageLog
 logger = logging.getLogger(__name__)
 
 HELP = "help"
+_VISIBLE_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class CommandRouter:
         self._names: dict[str, str] = {}
         # Help depends only on which subcommands the caller sees: build each variant once.
         self._help_cache: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        self._visible_cache: dict[Principal, list[Subcommand]] = {}
 
     def add(self, subcommand: Subcommand) -> None:
         for name in (subcommand.name, *subcommand.aliases):
@@ -125,6 +127,7 @@ class CommandRouter:
             self._names[name] = subcommand.name
         self._subcommands[subcommand.name] = subcommand
         self._help_cache.clear()
+        self._visible_cache.clear()
         if not subcommand.mutating:
             # Guests and bots may run what changes nothing, if a rule allows it broadly.
             self._policy.declare_read_only([subcommand.action])
@@ -160,7 +163,7 @@ class CommandRouter:
                 principal=principal,
                 client=client,
                 respond=respond,
-                idempotency_key=f"command:{body.get('trigger_id', uuid.uuid4().hex)}",
+                idempotency_key=f"command:{body.get('trigger_id') or uuid.uuid4().hex}",
                 _ack=ack,
             )
             outcome = self._dispatch(context)
@@ -203,10 +206,18 @@ class CommandRouter:
         return "ok"
 
     def _visible(self, principal: Principal) -> list[Subcommand]:
-        allowed = self._policy.allowed_actions(
-            principal, [s.action for s in self._subcommands.values()]
-        )
-        return [s for s in self._subcommands.values() if s.action in allowed]
+        # Principals are immutable and the policy is fixed once wired, so the answer per
+        # principal is cached (a refreshed profile is a new Principal, hence a new entry).
+        visible = self._visible_cache.get(principal)
+        if visible is None:
+            allowed = self._policy.allowed_actions(
+                principal, [s.action for s in self._subcommands.values()]
+            )
+            visible = [s for s in self._subcommands.values() if s.action in allowed]
+            if len(self._visible_cache) >= _VISIBLE_CACHE_SIZE:
+                self._visible_cache.clear()
+            self._visible_cache[principal] = visible
+        return visible
 
     def _help(self, principal: Principal, topic: str | None) -> dict[str, Any]:
         if topic is not None:

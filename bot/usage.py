@@ -13,7 +13,7 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Index, String, func, insert, select
+from sqlalchemy import Index, String, Table, func, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, SessionFactory, UtcDateTime, utcnow
@@ -35,6 +35,9 @@ class CommandUsage(Base):
     subcommand: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(32))
     duration_ms: Mapped[int]
+
+
+_TABLE = Table("command_usage", Base.metadata)
 
 
 class UsageLog:
@@ -72,7 +75,8 @@ class UsageLog:
         if batch:
             try:
                 with self._sessions.begin() as session:
-                    session.execute(insert(CommandUsage), batch)
+                    # Core insert on the table: one multi-row INSERT, no ORM bookkeeping.
+                    session.execute(insert(_TABLE), batch)
             except Exception:
                 for item in batch:  # keep them for the next attempt
                     self._queue.put(item)
