@@ -170,14 +170,18 @@ class RotationSchedule:
         return person, start, end
 
     def status(self, at: datetime) -> tuple[tuple[str, datetime, datetime], ...]:
-        """The segment covering `at` and the next one with a different person."""
+        """The segment covering `at` and the next one with a different person.
+
+        A rotation of one (or a stretch where nobody else comes up) has no different person:
+        then the next segment is simply the following shift of the same person.
+        """
         current = self.segment(at)
-        following = self.segment(current[2])
+        immediate = following = self.segment(current[2])
         guard = 0
         while following[0] == current[0] and guard < 2 * len(self._rotation.participants) + 2:
             following = self.segment(following[2])
             guard += 1
-        return current, following
+        return current, following if following[0] != current[0] else immediate
 
 
 class RotationProvider:

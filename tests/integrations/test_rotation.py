@@ -145,3 +145,20 @@ def test_the_file_is_reread_when_it_changes(tmp_path: Path) -> None:
 def test_rotation_defaults() -> None:
     rotation = Rotation(participants=["a"], start=date(2026, 1, 1))
     assert (rotation.rotation_length, rotation.handoff_time) == ("7d", time(9, 0))
+
+
+def test_a_rotation_of_one_hands_over_to_the_same_person_at_the_next_shift() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from integrations.rotation import RotationSchedule, load_rotations
+
+    rotations = load_rotations(
+        "rotations:\n  search:\n    participants: [dave@example.com]\n"
+        "    rotation_length: 1w\n    handoff_time: '10:00'\n    time_zone: UTC\n"
+        "    start: 2026-11-02\n"
+    )
+    schedule = RotationSchedule("search", rotations.rotations["search"])
+    current, following = schedule.status(datetime(2026, 11, 26, 12, tzinfo=ZoneInfo("UTC")))
+    assert current[0] == following[0] == "dave@example.com"
+    assert following[1] == current[2]  # the very next shift, not one weeks later
