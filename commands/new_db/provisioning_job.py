@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import delete
 
@@ -21,6 +22,7 @@ from commands.new_db.credentials import generate_password
 from commands.new_db.domain import MessageRef, RequestInfo, Step
 from commands.new_db.job_base import JobBase, safe_error
 from commands.new_db.models import DbCredentialDrop, RequestStatus, ResourceStatus
+from commands.new_db.progress import ProgressEdits
 from commands.new_db.records import active_key, load_request, release_name, request_info, spec_of
 from integrations.errors import IntegrationError
 from integrations.protocols import Provisioner, ResourceSpec
@@ -39,32 +41,46 @@ STEP_ORDER = (
 class ProvisionJob(JobBase):
     """Job kind `db.provision`: payload {"request_id": …}."""
 
+    # Seconds: step edits of the progress message closer together than this are coalesced.
+    progress_interval = 1.0
+
     def run(self, ctx: JobContext) -> None:
         request_id = str(ctx.payload["request_id"])
         info, spec, password = self._prepare(request_id)
         if info.resource.status != ResourceStatus.PROVISIONING:
             return  # finished (or rolled back) by an earlier run
         provisioner = self._provisioner(spec.engine)
-        progress = self._progress(ctx, info)
-        info = self._info(request_id)
+        progress, info = self._progress(ctx, info)
+        edits = (
+            ProgressEdits(self._notifier.edit_progress, progress, interval=self.progress_interval)
+            if progress is not None
+            else None
+        )
         label = info.resource.engine_label
         done = int(ctx.state.get("done", 0))
-        for index, step in enumerate(STEP_ORDER):
-            if index < done:
-                continue
-            if progress is not None:
-                self._notifier.edit_progress(progress, info, step)
-            if step is Step.CHECKING:
-                self._check(ctx, provisioner, spec, label)
-            elif step is Step.CREATING_DATABASE:
-                self._call(label, step, lambda: provisioner.create_resource(spec))
-            elif step is Step.CREATING_USER:
-                self._call(label, step, lambda: provisioner.create_user(spec, password), password)
-            elif step is Step.GRANTING:
-                self._call(label, step, lambda: provisioner.grant(spec))
-            else:
-                self._hand_off(info, provisioner, spec, password)
-            ctx.checkpoint(done=index + 1)
+        try:
+            for index, step in enumerate(STEP_ORDER):
+                if index < done:
+                    continue
+                if edits is not None:
+                    edits.show(info, step)
+                reached: dict[str, Any] = {"done": index + 1}
+                if step is Step.CHECKING:
+                    reached.update(self._check(ctx, provisioner, spec, label))
+                elif step is Step.CREATING_DATABASE:
+                    self._call(label, step, lambda: provisioner.create_resource(spec))
+                elif step is Step.CREATING_USER:
+                    self._call(
+                        label, step, lambda: provisioner.create_user(spec, password), password
+                    )
+                elif step is Step.GRANTING:
+                    self._call(label, step, lambda: provisioner.grant(spec))
+                else:
+                    self._hand_off(info, provisioner, spec, password)
+                ctx.checkpoint(**reached)
+        finally:
+            if edits is not None:
+                edits.close()
         self._finish(request_id, progress)
 
     def _prepare(self, request_id: str) -> tuple[RequestInfo, ResourceSpec, str]:
@@ -82,7 +98,10 @@ class ProvisionJob(JobBase):
                 password,
             )
 
-    def _progress(self, ctx: JobContext, info: RequestInfo) -> MessageRef | None:
+    def _progress(
+        self, ctx: JobContext, info: RequestInfo
+    ) -> tuple[MessageRef | None, RequestInfo]:
+        """The progress message (posted on the first run) and the request as now stored."""
         if info.progress_message is None:
             card = self._notifier.post_request_card(info)
             if card is not None:
@@ -93,18 +112,19 @@ class ProvisionJob(JobBase):
                 info = self._info(info.id)
         stored = ctx.state.get("progress")
         if stored:
-            return MessageRef(str(stored[0]), str(stored[1]))
+            return MessageRef(str(stored[0]), str(stored[1])), info
         ref = self._notifier.post_progress(info, Step.QUEUED)
         if ref is not None:
             ctx.checkpoint(progress=[ref.channel, ref.ts])
-        return ref
+        return ref, info
 
     def _check(
         self, ctx: JobContext, provisioner: Provisioner, spec: ResourceSpec, label: str
-    ) -> None:
+    ) -> dict[str, Any]:
+        """Check the server and the name; the state to checkpoint with the step's end."""
         self._call(label, "checking the server", provisioner.check)
         if ctx.state.get("owns"):
-            return
+            return {}
         taken: list[bool] = []
         self._call(label, "checking the name", lambda: taken.append(provisioner.exists(spec)))
         if taken and taken[0]:
@@ -112,8 +132,9 @@ class ProvisionJob(JobBase):
                 f"{label} already has a resource named {spec.name} that this bot did not "
                 "create; it was left alone. Pick another name."
             )
-        # From here on, whatever exists under this name is ours to roll back.
-        ctx.checkpoint(owns=True)
+        # From here on, whatever exists under this name is ours to roll back. Saved with the
+        # step's own checkpoint, which commits before anything is created.
+        return {"owns": True}
 
     def _hand_off(
         self, info: RequestInfo, provisioner: Provisioner, spec: ResourceSpec, password: str

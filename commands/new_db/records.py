@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -58,6 +59,16 @@ def request_info(session: Session, row: DbRequest, config: DatabasesSection) -> 
     decisions = session.scalars(
         select(DbApproval).where(DbApproval.request_id == row.id).order_by(DbApproval.id)
     ).all()
+    return request_info_of(row, resource, decisions, config)
+
+
+def request_info_of(
+    row: DbRequest,
+    resource: DbResource,
+    decisions: Sequence[DbApproval],
+    config: DatabasesSection,
+) -> RequestInfo:
+    """The snapshot of a request whose resource and decisions (in order) are at hand."""
     return RequestInfo(
         id=row.id,
         action=row.action,

@@ -324,9 +324,7 @@ class DatabaseService:
             team=form.team,
             owner_id=principal.user_id,
             plan=form.plan,
-            status=ResourceStatus.AWAITING_APPROVAL
-            if approval
-            else ResourceStatus.PROVISIONING,
+            status=ResourceStatus.AWAITING_APPROVAL if approval else ResourceStatus.PROVISIONING,
             active_key=active_key(form.engine, form.name),
             created_at=now,
         )
@@ -342,9 +340,7 @@ class DatabaseService:
             ttl_hours=form.ttl_hours if self.config.tiers[form.tier].expires else None,
             reason=(form.reason or "").strip() or None,
             approvals_needed=approval.count if approval else 0,
-            expires_at=now + timedelta(hours=approval.expires_after_hours)
-            if approval
-            else None,
+            expires_at=now + timedelta(hours=approval.expires_after_hours) if approval else None,
             created_at=now,
         )
         session.add(resource)
@@ -404,15 +400,23 @@ class DatabaseService:
         approval = None
         if submitted.approval_channel and request.status == RequestStatus.PENDING:
             approval = self._notifier.post_approval(request, submitted.approval_channel)
+        if card is None and approval is None:
+            return
+        # Conditional UPDATEs rather than read-then-write: one round trip each, and the
+        # provisioning job may have posted a card first; the first card stays the one.
         with self._sessions.begin() as session:
-            row = session.get(DbRequest, request.id)
-            if row is None:
-                return
-            # The provisioning job may have posted a card first; keep whichever came first.
-            if card is not None and row.progress_ts is None:
-                row.progress_channel, row.progress_ts = card.channel, card.ts
+            if card is not None:
+                session.execute(
+                    update(DbRequest)
+                    .where(DbRequest.id == request.id, DbRequest.progress_ts.is_(None))
+                    .values(progress_channel=card.channel, progress_ts=card.ts)
+                )
             if approval is not None:
-                row.approval_channel, row.approval_ts = approval.channel, approval.ts
+                session.execute(
+                    update(DbRequest)
+                    .where(DbRequest.id == request.id)
+                    .values(approval_channel=approval.channel, approval_ts=approval.ts)
+                )
 
     # -- reading: listings and snapshots ---------------------------------------------------------
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 
 from bot.audit import AuditLog, AuditRecord
 from bot.db import make_session_factory
@@ -270,3 +270,60 @@ def test_concurrent_reveals_give_the_credentials_once(harness: Harness) -> None:
         if not isinstance(r, dict)
     )
     assert harness.count(DbCredentialDrop) == 0
+
+
+def test_concurrent_submits_for_one_name_record_one_request(harness: Harness) -> None:
+    service = harness.feature.service
+
+    def submit(user: Principal, key: str) -> Callable[[], Any]:
+        return lambda: service.submit(user, form("contested"), idempotency_key=key)
+
+    results = _together(submit(BOB, "v1"), submit(CAROL, "v2"), submit(BOB, "v1"))
+    refused = [r for r in results if isinstance(r, FormInvalid)]
+    accepted = [r for r in results if not isinstance(r, Exception)]
+    assert len(refused) + len(accepted) == 3, results
+    # The two submits of one view are one request, whichever of the names' owners won.
+    assert len({r.request.id for r in accepted}) == 1
+    assert all("named contested exists" in r.errors["name"] for r in refused)
+    assert harness.count(DbRequest) == 1
+    assert harness.count(AuditRecord, AuditRecord.action == "db.create") == 1
+    assert harness.run_jobs() == 1
+
+
+def test_a_submit_is_one_transaction_of_five_statements(harness: Harness, engine: Engine) -> None:
+    # The modal's ack waits for submit: one connection, one lookup for the retry, the name
+    # and the quota, then the four inserts (resource, request, audit, job).
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]).split()[0])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        harness.feature.service.submit(BOB, form("counted"), idempotency_key="v-count")
+        first = list(statements)
+        statements.clear()
+        again = harness.feature.service.submit(BOB, form("counted"), idempotency_key="v-count")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert first == ["SELECT", "INSERT", "INSERT", "INSERT", "INSERT"]
+    assert again.duplicate and statements[0] == "SELECT" and "INSERT" not in statements
+
+
+def test_a_retry_is_answered_even_when_its_request_used_the_last_quota_slot(
+    harness: Harness,
+) -> None:
+    service = harness.feature.service
+    limit = service.config.quotas.limit("payments", "dev")
+    assert limit is not None
+    submitted = [
+        service.submit(BOB, form(f"quota-{n}", tier="dev"), idempotency_key=f"q{n}")
+        for n in range(limit)
+    ]
+    with pytest.raises(FormInvalid) as over:
+        service.submit(BOB, form("quota-over", tier="dev"), idempotency_key="q-over")
+    assert "quota" in over.value.errors["team"]
+    retry = service.submit(
+        BOB, form(f"quota-{limit - 1}", tier="dev"), idempotency_key=f"q{limit - 1}"
+    )
+    assert retry.duplicate and retry.request.id == submitted[-1].request.id
