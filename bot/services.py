@@ -209,6 +209,7 @@ def build_services(
             secrets=build_secret_store(config.databases, http_clients)
             if secret_store is None
             else secret_store,
+            feedback=surveys.csat,
         )
         runner.register(NewDbJob.PROVISION, new_db.provision_job)
         runner.register(NewDbJob.DROP, new_db.drop_job)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from bot.audit import AuditLog
 from bot.config import PlatformConfig
 from bot.db import SessionFactory
+from bot.feedback import ActionFeedback
 from bot.jobs import JobQueue
 from bot.policy import Policy
 from commands.new_db.approvals import ApprovalService
@@ -45,6 +46,7 @@ def build_feature(
     notifier: Notifier,
     provisioners: Mapping[str, Provisioner],
     secrets: SecretStore | None,
+    feedback: ActionFeedback | None = None,
 ) -> NewDbFeature:
     section = config.databases
     key = (
@@ -77,6 +79,7 @@ def build_feature(
         "provisioners": provisioners,
         "secrets": secrets,
         "box": box,
+        "feedback": feedback,
     }
     return NewDbFeature(
         service=service,

@@ -13,6 +13,7 @@ from datetime import datetime
 from bot.audit import SYSTEM_ACTOR, AuditLog
 from bot.db import SessionFactory, utcnow
 from bot.errors import Unavailable
+from bot.feedback import ActionFeedback
 from bot.jobs import PermanentJobError
 from bot.redaction import scrub_text
 from commands.new_db.config import DatabasesSection
@@ -43,6 +44,7 @@ class JobBase:
         provisioners: Mapping[str, Provisioner],
         secrets: SecretStore | None,
         box: CredentialBox,
+        feedback: ActionFeedback | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._config = config
@@ -52,6 +54,7 @@ class JobBase:
         self._provisioners = dict(provisioners)
         self._secrets = secrets
         self._box = box
+        self._feedback = feedback
         self._clock = clock
 
     def _provisioner(self, engine: str) -> Provisioner:

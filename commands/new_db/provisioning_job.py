@@ -226,6 +226,14 @@ class ProvisionJob(JobBase):
         if progress is not None:
             self._notifier.edit_progress(progress, info, Step.READY)
         self._notifier.update_request_card(info)
+        if progress is not None and self._feedback is not None:
+            # One question in the result thread; the survey feature rate-limits it per person.
+            self._feedback.request(
+                user_id=info.requester_id,
+                action=info.action,
+                channel=progress.channel,
+                thread_ts=progress.ts,
+            )
 
     def on_failure(self, ctx: JobContext, error_message: str) -> None:
         request_id = str(ctx.payload["request_id"])

@@ -15,6 +15,7 @@ from bot.db import utcnow
 from bot.errors import Conflict
 from commands.new_db.ids import ActionId, BlockId
 from commands.new_db.models import DbRequest, DbResource
+from surveys.csat.ids import ActionId as CsatActionId
 from tests.commands.new_db.conftest import DbBot
 from tests.commands.new_db.driving import (
     ALICE,
@@ -465,3 +466,26 @@ def test_two_drop_confirmations_at_once_drop_once(dbbot: DbBot) -> None:
         drops = session.scalars(select(DbRequest).where(DbRequest.action == "db.drop")).all()
     assert len(drops) == 1
     assert dbbot.provisioners["sqlite"].state()["calls"].count("drop") == 1
+
+
+def test_a_ready_database_asks_the_requester_for_a_rating_once(dbbot: DbBot) -> None:
+    request(dbbot, BOB, "new-db postgres rated-db --env staging", plan="small", ttl="24")
+    wait_status(dbbot, "active")
+    request(dbbot, BOB, "new-db postgres rated-two --env staging", plan="small", ttl="24")
+    assert dbbot.bot.emulator.wait_for(
+        lambda: [r.status for r in resources(dbbot)] == ["active", "active"], timeout=15
+    )
+    channel = dbbot.bot.emulator.state.dm_channel(BOB)
+    assert channel is not None
+
+    def ratings() -> list[Any]:
+        return [
+            m
+            for m in dbbot.bot.emulator.state.messages(channel)
+            if CsatActionId.RATE_PREFIX in json.dumps(m.blocks)
+        ]
+
+    assert dbbot.bot.emulator.wait_for(lambda: len(ratings()) == 1)
+    assert ratings()[0].thread_ts is not None  # in the request's progress thread
+    dbbot.bot.emulator.wait_idle()
+    assert len(ratings()) == 1  # the second database within the period asks nothing
