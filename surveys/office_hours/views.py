@@ -100,6 +100,14 @@ class OfficeHoursMessageBuilder:
                     for score in range(1, 6)
                 ],
             ),
+            # Said plainly because NPS answers can be anonymous and these are not.
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text="Your rating is stored with your name, for the hosts to follow up."
+                    )
+                ]
+            ),
         ]
         return session.follow_up, _blocks(blocks)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,4 +148,5 @@ def test_an_office_hours_session_from_reminders_to_follow_up(bot: SurveyBot) -> 
     for person in ("U0BOB", "U0CAROL"):
         follow_ups = [m for m in bot.dm_messages(person) if "office hours" in m.text]
         assert len(follow_ups) == 1
+        assert "stored with your name" in json.dumps(follow_ups[0].blocks)
     assert bot.surveys.office_hours.session_info(session_id).hosts == ["U0ALICE"]
