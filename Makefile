@@ -38,4 +38,4 @@ bench: $(STAMP) services
 	$(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache platform-bot.db platform-bot.db-*
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache platform-bot.db platform-bot.db-* platform-bot-data
