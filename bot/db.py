@@ -7,9 +7,9 @@ first-class; code that needs to differ asks `is_postgres(engine)`.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, CursorResult, DateTime, Engine, MetaData, Result, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -98,3 +98,11 @@ def make_session_factory(engine: Engine) -> SessionFactory:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE/DELETE/INSERT touched.
+
+    `Session.execute` is typed for queries (`Result`), but DML returns a `CursorResult`.
+    """
+    return cast(CursorResult[Any], result).rowcount

@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, Result, String, delete, select, update
+from sqlalchemy import String, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base, JsonDocument, SessionFactory, UtcDateTime, utcnow
+from bot.db import Base, JsonDocument, SessionFactory, UtcDateTime, rowcount, utcnow
 from bot.redaction import redact
 
 KEY_MAX_LENGTH = 255
@@ -78,7 +78,7 @@ class IdempotencyStore:
         is not kept; raises LookupError for a key that was never claimed.
         """
         with self._sessions.begin() as session:
-            changed = _rowcount(
+            changed = rowcount(
                 session.execute(
                     update(IdempotencyKey)
                     .where(IdempotencyKey.key == _stored(key))
@@ -97,7 +97,7 @@ class IdempotencyStore:
         """Delete claims older than `older_than`; returns how many were deleted."""
         cutoff = self._clock() - older_than
         with self._sessions.begin() as session:
-            return _rowcount(
+            return rowcount(
                 session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
             )
 
@@ -107,8 +107,3 @@ def _stored(key: str) -> str:
     if len(key) <= KEY_MAX_LENGTH:
         return key
     return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
-
-
-def _rowcount(result: Result[Any]) -> int:
-    # DML statements always return a CursorResult; Session.execute is typed for queries.
-    return cast(CursorResult[Any], result).rowcount

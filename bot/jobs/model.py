@@ -128,8 +128,3 @@ class JobInterrupted(Exception):
     Raised by `JobContext.checkpoint`; handlers let it propagate so the runner stops the run
     without recording an outcome that is no longer theirs to record.
     """
-
-
-def _rowcount(result: Any) -> int:
-    # Session.execute is typed as returning Result, but DML returns a CursorResult.
-    return int(result.rowcount)

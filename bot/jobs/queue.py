@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.db import SessionFactory, utcnow
+from bot.db import SessionFactory, rowcount, utcnow
 from bot.jobs.model import (
     FINISHED,
     KEY_LIMIT,
@@ -28,7 +28,6 @@ from bot.jobs.model import (
     JobInfo,
     JobRef,
     JobStatus,
-    _rowcount,
 )
 
 # One logger for the whole package: operators filter on "bot.jobs".
@@ -147,7 +146,7 @@ class JobQueue:
                     updated_at=now,
                 )
             )
-            return _rowcount(result) == 1
+            return rowcount(result) == 1
 
     def counts_by_status(self) -> dict[str, int]:
         """Number of jobs in each status, every status present (a gauge per status)."""
@@ -166,7 +165,7 @@ class JobQueue:
             result = session.execute(
                 delete(Job).where(Job.status.in_(FINISHED), Job.finished_at < cutoff)
             )
-            return _rowcount(result)
+            return rowcount(result)
 
 
 def _on_commit(session: Session, callback: Callable[[], None]) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy import (
     update,
 )
 
-from bot.db import SessionFactory, is_postgres, utcnow
+from bot.db import SessionFactory, is_postgres, rowcount, utcnow
 from bot.errors import PlatformError
 from bot.jobs.model import (
     LAST_ERROR_LIMIT,
@@ -32,7 +32,6 @@ from bot.jobs.model import (
     JobInterrupted,
     JobStatus,
     PermanentJobError,
-    _rowcount,
 )
 
 # One logger for the whole package: operators filter on "bot.jobs".
@@ -134,7 +133,7 @@ class _Ownership:
         values.setdefault("updated_at", self._clock())
         with self._sessions.begin() as session:
             result = session.execute(update(Job).where(self._held()).values(**values))
-            return _rowcount(result) == 1
+            return rowcount(result) == 1
 
     def save_state(self, state: dict[str, Any]) -> bool:
         return self.update(state=state)
@@ -415,7 +414,7 @@ class JobRunner:
                     )
                     .execution_options(synchronize_session=False)
                 )
-                if _rowcount(result) == 1:
+                if rowcount(result) == 1:
                     return claim
         return None
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.audit import SYSTEM_ACTOR, AuditLog, Outcome
-from bot.db import SessionFactory, utcnow
+from bot.db import SessionFactory, rowcount, utcnow
 from bot.errors import Conflict, NotAllowed
 from bot.identity import Principal
 from bot.policy import Policy
@@ -158,7 +158,7 @@ class ApprovalService:
                 .values(status=new_status, decided_at=now)
                 .execution_options(synchronize_session=False)
             )
-            if won.rowcount != 1:  # type: ignore[attr-defined]
+            if rowcount(won) != 1:
                 return False
             session.refresh(request)
             if new_status is RequestStatus.APPROVED:
@@ -218,7 +218,7 @@ class ApprovalService:
                 .values(status=RequestStatus.EXPIRED, decided_at=now)
                 .execution_options(synchronize_session=False)
             )
-            if won.rowcount != 1:  # type: ignore[attr-defined]
+            if rowcount(won) != 1:
                 return False
             request, resource = load_request(session, request_id)
             if request.action == PolicyAction.CREATE:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from bot.audit import AuditLog, Outcome
-from bot.db import SessionFactory, utcnow
+from bot.db import SessionFactory, rowcount, utcnow
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.identity import Principal
 from bot.policy import Decision, Policy
@@ -134,7 +134,7 @@ class DropService:
                 .values(status=DbResource.status)
                 .execution_options(synchronize_session=False)
             )
-            if locked.rowcount != 1:  # type: ignore[attr-defined]
+            if rowcount(locked) != 1:
                 raise FormInvalid({"confirm_name": NOT_ACTIVE})
             open_drop = session.scalar(
                 select(DbRequest.idempotency_key).where(

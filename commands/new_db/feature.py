@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from bot.audit import AuditLog
 from bot.config import PlatformConfig
@@ -17,6 +18,7 @@ from commands.new_db.credentials import CredentialBox, load_or_create_key
 from commands.new_db.domain import Notifier
 from commands.new_db.drop_job import DropJob
 from commands.new_db.drops import DropService
+from commands.new_db.job_base import JobBase
 from commands.new_db.lifecycle import Lifecycle
 from commands.new_db.provisioning_job import ProvisionJob
 from commands.new_db.reveal import CredentialReveal
@@ -34,6 +36,9 @@ class NewDbFeature:
     provision_job: ProvisionJob
     drop_job: DropJob
     sweep_interval: timedelta
+
+
+_Job = TypeVar("_Job", bound=JobBase)
 
 
 def build_feature(
@@ -71,23 +76,26 @@ def build_feature(
     lifecycle = Lifecycle(
         service=service, approvals=approvals, sessions=sessions, audit=audit, notifier=notifier
     )
-    common = {
-        "config": section,
-        "sessions": sessions,
-        "audit": audit,
-        "notifier": notifier,
-        "provisioners": provisioners,
-        "secrets": secrets,
-        "box": box,
-        "feedback": feedback,
-    }
+
+    def job(kind: type[_Job]) -> _Job:
+        return kind(
+            config=section,
+            sessions=sessions,
+            audit=audit,
+            notifier=notifier,
+            provisioners=provisioners,
+            secrets=secrets,
+            box=box,
+            feedback=feedback,
+        )
+
     return NewDbFeature(
         service=service,
         approvals=approvals,
         drops=DropService(service=service, sessions=sessions, policy=policy, audit=audit),
         reveals=CredentialReveal(sessions=sessions, audit=audit, box=box),
         lifecycle=lifecycle,
-        provision_job=ProvisionJob(**common),  # type: ignore[arg-type]
-        drop_job=DropJob(**common),  # type: ignore[arg-type]
+        provision_job=job(ProvisionJob),
+        drop_job=job(DropJob),
         sweep_interval=timedelta(minutes=section.sweep_interval_minutes),
     )

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from bot.audit import SYSTEM_ACTOR, AuditLog, Outcome
-from bot.db import SessionFactory, utcnow
+from bot.db import SessionFactory, rowcount, utcnow
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.identity import Principal
 from commands.new_db.approvals import ApprovalService
@@ -74,7 +74,7 @@ class Lifecycle:
                     .values(warned_at=now)
                     .execution_options(synchronize_session=False)
                 )
-                if won.rowcount != 1:  # type: ignore[attr-defined]
+                if rowcount(won) != 1:
                     continue
                 row = session.get(DbResource, resource_id)
                 assert row is not None and row.expires_at is not None
@@ -101,7 +101,7 @@ class Lifecycle:
                     .values(status=ResourceStatus.DROPPING)
                     .execution_options(synchronize_session=False)
                 )
-                if won.rowcount != 1:  # type: ignore[attr-defined]
+                if rowcount(won) != 1:
                     continue
                 row = session.get(DbResource, resource_id)
                 assert row is not None

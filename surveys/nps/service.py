@@ -34,7 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.audit import AuditLog, Outcome
-from bot.db import SessionFactory
+from bot.db import SessionFactory, rowcount
 from bot.errors import Conflict, NotFound
 from bot.identity import IdentityService
 from bot.jobs import JobContext, JobQueue
@@ -421,7 +421,7 @@ class NpsService:
                 .where(NpsRound.id == round_id, NpsRound.reminders_sent == number - 1)
                 .values(reminders_sent=number)
             )
-            if _rowcount(claimed) != 1:
+            if rowcount(claimed) != 1:
                 return  # another tick planned it
             answered = select(NpsRespondent.user_id).where(NpsRespondent.round_id == round_id)
             invited = session.execute(
@@ -566,7 +566,7 @@ class NpsService:
                 .values(list(rows[start : start + 500]))
                 .on_conflict_do_nothing(index_elements=["round_id", "user_id", "kind"])
             )
-            inserted += _rowcount(session.execute(statement))
+            inserted += rowcount(session.execute(statement))
         return inserted
 
     def _enqueue_send(self, session: Session, round_id: int, at: datetime, *, label: str) -> None:
@@ -591,7 +591,7 @@ class NpsService:
                 )
                 .values(state=DeliveryState.UNCONFIRMED, error="sender stopped mid-post")
             )
-            count = _rowcount(result)
+            count = rowcount(result)
         if count:
             logger.warning(
                 "NPS round %d: %d DM(s) may or may not have been posted before a restart; "
@@ -784,7 +784,7 @@ class NpsService:
                 .values(round_id=round_id, user_id=user_id)
                 .on_conflict_do_nothing(index_elements=["round_id", "user_id"])
             )
-            if _rowcount(inserted) != 1:
+            if rowcount(inserted) != 1:
                 return AnswerOutcome.ALREADY_ANSWERED, round_
             session.add(
                 NpsAnswer(
@@ -1049,7 +1049,3 @@ def _csv_safe(text: str) -> str:
     # A comment starting with = + - @ would run as a formula when the CSV is opened in a
     # spreadsheet.
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount)

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.db import SessionFactory
+from bot.db import SessionFactory, rowcount
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.jobs import JobContext, JobQueue
 from integrations.errors import IntegrationError
@@ -276,7 +276,7 @@ class OfficeHoursService:
                     )
                     .values(follow_up_state="sending")
                 )
-                if int(claimed.rowcount) != 1:  # type: ignore[attr-defined]
+                if rowcount(claimed) != 1:
                     continue
             try:
                 self._messenger.post(user_id, text=text, blocks=blocks)
@@ -330,7 +330,7 @@ class OfficeHoursService:
                 .values(session_id=session_id, user_id=user_id, created_at=now)
                 .on_conflict_do_nothing(index_elements=["session_id", "user_id"])
             )
-            return int(result.rowcount) == 1  # type: ignore[attr-defined]
+            return rowcount(result) == 1
 
     def rate(self, *, session_id: int, user_id: str, rating: int) -> None:
         if not 1 <= rating <= 5:
