@@ -9,6 +9,7 @@ when the server is missing, because CI starts it.
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,13 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "PLATFORM_BOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 SPECS_DIR = Path(os.environ.get("PLATFORM_BOT_SPECS_DIR", REPO_ROOT.parent / "shared" / "specs"))
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _import_all_models() -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from integrations.backstage import DEFAULT_FILTERS
+
 _URL = re.compile(r"^https?://[^\s]+$")
 
 
@@ -34,15 +36,7 @@ class BackstageConfig(_Section):
     base_url: str = Field(description="the catalog API, e.g. https://backstage.acme.io/api/catalog")
     token: SecretStr | None = Field(default=None, description="static external-access token")
     filters: list[str] = Field(
-        default_factory=lambda: [
-            "kind=component",
-            "kind=api",
-            "kind=resource",
-            "kind=system",
-            "kind=domain",
-            "kind=group",
-            "kind=user",
-        ],
+        default_factory=lambda: list(DEFAULT_FILTERS),
         min_length=1,
     )
     page_size: int = Field(default=500, ge=1, le=10_000)

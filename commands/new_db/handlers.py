@@ -1,8 +1,8 @@
 """Slack listeners of `/platform new-db`, `dbs`, `drop-db` and their buttons and modals.
 
 Each acks first (or acks with field errors), then makes one service call and renders.
-Button handlers answer a refusal themselves (`_refused`) instead of raising it: Bolt resets
-its ack when a listener raises after acking, and the HTTP answer can then be lost.
+A button whose action is refused raises the domain error after acking; `bot.app.handle_error`
+shows it to the clicker only (and `StickyAck` keeps the ack Bolt would otherwise drop).
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt import Ack, Respond
+from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from bot.errors import PlatformError
 from bot.identity import IdentityService
 from bot.router import CommandContext
-from bot.router_views import error_text
 from commands.new_db import messages, views
 from commands.new_db.approvals import ApprovalService
 from commands.new_db.drops import DropService
@@ -38,10 +37,6 @@ JSON = dict[str, Any]
 
 def _button_value(body: JSON) -> str:
     return str(body["actions"][0].get("value") or "")
-
-
-def _refused(respond: Respond, error: PlatformError) -> None:
-    respond(text=error_text(error), response_type="ephemeral", replace_original=False)
 
 
 class NewDbHandlers:
@@ -128,22 +123,15 @@ class NewDbHandlers:
 
     # -- approvals ---------------------------------------------------------------------------
 
-    def handle_approve(self, ack: Ack, body: JSON, respond: Respond) -> None:
+    def handle_approve(self, ack: Ack, body: JSON) -> None:
         ack()
         approver = self._identity.principal(body["user"]["id"])
-        try:
-            self._approvals.decide(approver, _button_value(body), Decision.APPROVE)
-        except PlatformError as error:
-            _refused(respond, error)
+        self._approvals.decide(approver, _button_value(body), Decision.APPROVE)
 
-    def handle_deny(self, ack: Ack, body: JSON, client: WebClient, respond: Respond) -> None:
+    def handle_deny(self, ack: Ack, body: JSON, client: WebClient) -> None:
         ack()
         approver = self._identity.principal(body["user"]["id"])
-        try:
-            request = self._approvals.check_approver(approver, _button_value(body))
-        except PlatformError as error:
-            _refused(respond, error)
-            return
+        request = self._approvals.check_approver(approver, _button_value(body))
         client.views_open(trigger_id=body["trigger_id"], view=views.build_deny_modal(request.id))
 
     def handle_deny_submission(self, ack: Ack, body: JSON, view: JSON) -> None:
@@ -160,15 +148,11 @@ class NewDbHandlers:
 
     # -- credentials and lifecycle -------------------------------------------------------------
 
-    def handle_reveal(self, ack: Ack, body: JSON, client: WebClient, respond: Respond) -> None:
+    def handle_reveal(self, ack: Ack, body: JSON, client: WebClient) -> None:
         ack()
         principal = self._identity.principal(body["user"]["id"])
         resource_id = _button_value(body)
-        try:
-            credentials = self._reveals.reveal(principal, resource_id)
-        except PlatformError as error:
-            _refused(respond, error)
-            return
+        credentials = self._reveals.reveal(principal, resource_id)
         resource = self._service.resource(resource_id)
         quiet = WebClient(
             token=client.token,
@@ -180,13 +164,9 @@ class NewDbHandlers:
             trigger_id=body["trigger_id"], view=views.build_reveal_modal(resource, credentials)
         )
 
-    def handle_extend(self, ack: Ack, body: JSON, client: WebClient, respond: Respond) -> None:
+    def handle_extend(self, ack: Ack, body: JSON, client: WebClient) -> None:
         ack()
-        try:
-            resource = self._service.resource(_button_value(body))
-        except PlatformError as error:
-            _refused(respond, error)
-            return
+        resource = self._service.resource(_button_value(body))
         tier = self._service.config.tiers.get(resource.tier)
         max_hours = tier.max_ttl_hours if tier is not None and tier.max_ttl_hours else 24.0
         client.views_open(
@@ -206,13 +186,9 @@ class NewDbHandlers:
             return
         ack()
 
-    def handle_drop_now(self, ack: Ack, body: JSON, client: WebClient, respond: Respond) -> None:
+    def handle_drop_now(self, ack: Ack, body: JSON, client: WebClient) -> None:
         ack()
-        try:
-            resource = self._service.resource(_button_value(body))
-        except PlatformError as error:
-            _refused(respond, error)
-            return
+        resource = self._service.resource(_button_value(body))
         client.views_open(trigger_id=body["trigger_id"], view=views.build_drop_modal(resource))
 
     def handle_drop_submission(self, ack: Ack, body: JSON, view: JSON) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,6 +27,7 @@ from bot.router import CommandContext, CommandRouter, Subcommand, parse_text
 from bot.usage import CommandUsage, UsageLog
 from integrations.fakes import FakeUserDirectory
 from integrations.protocols import DirectoryUser
+from tests.core.polling import wait_until
 
 SECRET = "router-test-signing-secret"
 CONFIG = """
@@ -159,14 +160,6 @@ def _text(response: BoltResponse) -> str:
     return response.body
 
 
-def _wait_for(condition: Callable[[], bool], timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
 @pytest.fixture
 def harness(engine: Engine) -> Iterator[Harness]:
     harness = Harness(engine)
@@ -272,7 +265,7 @@ def test_every_use_is_recorded_for_adoption_figures(harness: Harness) -> None:
     harness.send("echo hi")
     harness.send("nope")
     harness.send("reindex", user="U0BOB")
-    _wait_for(lambda: len(harness.usage()) == 3)
+    assert wait_until(lambda: len(harness.usage()) == 3)
     assert sorted(harness.usage()) == [
         ("U0BOB", "echo", "ok"),
         ("U0BOB", "nope", "unknown"),
@@ -300,7 +293,7 @@ def test_usage_counts_distinct_users(harness: Harness) -> None:
     harness.send("echo a")
     harness.send("echo b")
     harness.send("echo c", user="U0ALICE")
-    _wait_for(lambda: len(harness.usage()) == 3)
+    assert wait_until(lambda: len(harness.usage()) == 3)
     from datetime import timedelta
 
     assert harness.usage_log.counts(since=timedelta(hours=1))["echo"] == (3, 2)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,9 @@ import httpx
 import pytest
 
 from bot.emulator import Emulator, SlackSigner
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, free_port
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -48,7 +41,7 @@ def test_serve_answers_slack_under_gunicorn_and_stops_on_sigterm(
 ) -> None:
     env = _env(emulator, tmp_path / "bot.db")
     subprocess.run([sys.executable, "-m", "bot", "migrate"], env=env, check=True, timeout=60)
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with log.open("w") as stream:
         server = subprocess.Popen(

