@@ -107,11 +107,23 @@ class State:
         self._homes: dict[str, View] = {}
         self._files: dict[str, JSON] = {}
         self._log: list[Activity] = []
+        # Every text, block list and view ever shown, so tests can check what people saw even
+        # after a message was edited or a view replaced.
+        self._shown: list[JSON] = []
         self._last_ts = 0.0
         self._inflight = 0
         self._last_activity = time.monotonic()
 
     # -- activity -------------------------------------------------------------------------
+
+    def _show(self, kind: str, content: JSON) -> None:
+        self._shown.append({"kind": kind, **copy.deepcopy(content)})
+
+    def shown(self) -> list[JSON]:
+        """Everything the workspace has displayed, in order: message and ephemeral texts and
+        blocks (every edit included) and view specs, each tagged with its kind."""
+        with self._lock:
+            return copy.deepcopy(self._shown)
 
     def record(self, kind: str, **fields: Any) -> Activity:
         with self._lock:
@@ -182,6 +194,7 @@ class State:
     def post(self, message: Message) -> Message:
         with self._lock:
             self._messages.setdefault(message.channel, []).append(message)
+            self._show("message", {"text": message.text, "blocks": message.blocks})
             kind = "reply" if message.thread_ts else "message"
             self.record(kind, channel=message.channel, ts=message.ts, user=message.user)
             return message
@@ -199,6 +212,7 @@ class State:
             if message is None:
                 raise KeyError(ts)
             message.text, message.blocks = text, blocks
+            self._show("message", {"text": text, "blocks": blocks})
             message.edited = {"user": editor, "ts": self.next_ts()}
             self.record("message_changed", channel=channel, ts=ts, user=message.user)
             return message
@@ -219,6 +233,7 @@ class State:
     def post_ephemeral(self, ephemeral: Ephemeral) -> Ephemeral:
         with self._lock:
             self._ephemerals.append(ephemeral)
+            self._show("ephemeral", {"text": ephemeral.text, "blocks": ephemeral.blocks})
             self.record(
                 "ephemeral", channel=ephemeral.channel, user=ephemeral.user, ts=ephemeral.ts
             )
@@ -233,6 +248,7 @@ class State:
             found = self.find_ephemeral(user, ts)
             if found is not None:
                 found.text, found.blocks = text, blocks
+                self._show("ephemeral", {"text": text, "blocks": blocks})
                 self.record("ephemeral_changed", channel=found.channel, user=user, ts=ts)
 
     def delete_ephemeral(self, user: str, ts: str) -> None:
@@ -285,6 +301,7 @@ class State:
         """A new modal replaces whatever stack the user had open, as in the Slack client."""
         with self._lock:
             view = self.new_view(user, spec)
+            self._show("view", {"view": spec})
             self._stacks[user] = [view]
             self.record("view_opened", user=user, view_id=view.id)
             return view
@@ -297,6 +314,7 @@ class State:
             if len(stack) >= MAX_VIEW_STACK:
                 raise OverflowError(user)
             view = self.new_view(user, spec, root=stack[0].id, previous=stack[-1].id)
+            self._show("view", {"view": spec})
             stack.append(view)
             self.record("view_pushed", user=user, view_id=view.id)
             return view
@@ -306,6 +324,7 @@ class State:
             current = self._homes.get(user)
             view = self.new_view(user, spec) if current is None else current
             view.spec, view.hash = spec, new_hash()
+            self._show("view", {"view": spec})
             self._homes[user] = view
             self.record("home_published", user=user, view_id=view.id)
             return view
@@ -330,6 +349,7 @@ class State:
         """Swap a view's content in place; typed values survive for inputs that still exist."""
         with self._lock:
             view.spec, view.hash, view.errors = spec, new_hash(), {}
+            self._show("view", {"view": spec})
             kept_blocks = {b.get("block_id") for b in spec.get("blocks", []) if b.get("block_id")}
             view.values = {k: v for k, v in view.values.items() if k in kept_blocks}
             self.record("view_updated", user=view.user, view_id=view.id)
