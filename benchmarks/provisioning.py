@@ -16,12 +16,18 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import httpx
+
 from integrations.protocols import PlanLimits, Provisioner, ResourceSpec
 from integrations.provisioning import new_password
 from integrations.provisioning.mariadb import MariaDBProvisioner
 from integrations.provisioning.nats import NatsProvisioner
 from integrations.provisioning.postgres import PostgresProvisioner
-from integrations.provisioning.rabbitmq import RabbitMQProvisioner
+from integrations.provisioning.rabbitmq import (
+    MANAGEMENT_TIMEOUT,
+    RabbitMQProvisioner,
+    default_management_url,
+)
 from integrations.provisioning.redis import RedisProvisioner
 from integrations.provisioning.sqlite import SqliteProvisioner
 
@@ -74,13 +80,18 @@ def measure_engine(provisioner: Provisioner, runs: int = RUNS) -> EngineFigures:
 
 
 def measure(runs: int = RUNS) -> list[EngineFigures]:
-    with tempfile.TemporaryDirectory(prefix="bench-sqlite-") as data_dir:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-sqlite-") as data_dir,
+        httpx.Client(
+            base_url=default_management_url("127.0.0.1"), timeout=MANAGEMENT_TIMEOUT
+        ) as rabbitmq_api,
+    ):
         provisioners: list[Provisioner] = [
             SqliteProvisioner(data_dir=data_dir),
             PostgresProvisioner(),
             MariaDBProvisioner(),
             RedisProvisioner(),
-            RabbitMQProvisioner(),
+            RabbitMQProvisioner(rabbitmq_api, admin_user="guest", admin_password="guest"),
             NatsProvisioner(),
         ]
         return [measure_engine(provisioner, runs) for provisioner in provisioners]

@@ -20,7 +20,9 @@ from integrations.protocols import CatalogProvider, OnCallProvider, Provisioner,
 from integrations.rotation import RotationProvider
 
 
-def build_provisioners(section: DatabasesSection) -> dict[str, Provisioner]:
+def build_provisioners(
+    section: DatabasesSection, http_clients: list[httpx.Client]
+) -> dict[str, Provisioner]:
     """One provisioner per configured engine; each client library is imported only if used."""
     built: dict[str, Provisioner] = {}
     for kind, engine in section.engines.items():
@@ -53,9 +55,20 @@ def build_provisioners(section: DatabasesSection) -> dict[str, Provisioner]:
                 admin_password=password or None,
             )
         elif kind is EngineKind.RABBITMQ:
-            from integrations.provisioning.rabbitmq import RabbitMQProvisioner
+            from integrations.provisioning import rabbitmq
 
-            built[kind] = RabbitMQProvisioner(host=engine.host, port=engine.port or 5672)
+            client = httpx.Client(
+                base_url=engine.management_url or rabbitmq.default_management_url(engine.host),
+                timeout=rabbitmq.MANAGEMENT_TIMEOUT,
+            )
+            http_clients.append(client)  # closed by Services.close
+            built[kind] = rabbitmq.RabbitMQProvisioner(
+                client,
+                admin_user=engine.admin_user or "guest",
+                admin_password=password,
+                host=engine.host,
+                port=engine.port or 5672,
+            )
         elif kind is EngineKind.NATS:
             from integrations.provisioning.nats import NatsProvisioner
 

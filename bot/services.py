@@ -203,7 +203,7 @@ def build_services(
             audit=audit,
             jobs=jobs,
             notifier=SlackNotifier(slack),
-            provisioners=build_provisioners(config.databases)
+            provisioners=build_provisioners(config.databases, http_clients)
             if provisioners is None
             else provisioners,
             secrets=build_secret_store(config.databases, http_clients)

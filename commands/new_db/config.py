@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 _SLUG = re.compile(r"[a-z][a-z0-9_-]{0,30}")
+_HTTP_URL = re.compile(r"https?://(?P<authority>[^/?#\s]+)(/[^?#\s]*)?")
 
 
 class EngineKind(StrEnum):
@@ -60,7 +61,25 @@ class EngineConfig(_Section):
     admin_user: str | None = None
     admin_password: SecretStr | None = Field(default=None, description="use ${VAR}")
     data_dir: Path | None = Field(default=None, description="sqlite: where database files go")
+    management_url: str | None = Field(
+        default=None,
+        max_length=500,
+        description="rabbitmq: the management HTTP API; http://{host}:15672",
+    )
     plans: dict[str, PlanConfig] = Field(min_length=1)
+
+    @field_validator("management_url")
+    @classmethod
+    def _plain_http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        url = _HTTP_URL.fullmatch(value)
+        if url is None:
+            raise ValueError("must be an http:// or https:// URL such as http://rabbitmq:15672")
+        if "@" in url["authority"]:
+            # The URL is shown in messages and logs; the login has its own fields.
+            raise ValueError("must not contain a login: use admin_user and admin_password")
+        return value
 
     @field_validator("plans")
     @classmethod
@@ -179,6 +198,8 @@ class DatabasesSection(_Section):
                     )
             if engine is EngineKind.SQLITE and config.data_dir is None:
                 problems.append(f"engines.{engine}.data_dir: required for sqlite")
+            if engine is not EngineKind.RABBITMQ and config.management_url is not None:
+                problems.append(f"engines.{engine}.management_url: only rabbitmq has one")
         for tier in {*self.quotas.default, *(t for q in self.quotas.teams.values() for t in q)}:
             if tier not in self.tiers:
                 problems.append(f"quotas: unknown tier {tier!r}")

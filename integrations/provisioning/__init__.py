@@ -3,7 +3,7 @@
     postgres.PostgresProvisioner   role + database owned by it, CONNECT revoked from PUBLIC
     mariadb.MariaDBProvisioner     database + user with grants on that database only
     redis.RedisProvisioner         ACL user confined to `<name>:*` keys and channels
-    rabbitmq.RabbitMQProvisioner   vhost + user with permissions on that vhost only
+    rabbitmq.RabbitMQProvisioner   vhost + user with permissions on that vhost only (HTTP API)
     nats.NatsProvisioner           JetStream stream on `<name>.>` with the plan's limits
     sqlite.SqliteProvisioner       a file in a data directory, readable by its owner only
 

@@ -65,10 +65,15 @@ def made(tmp_path: Path) -> Iterator[Cleanup]:
     """`made(engine, name)` registers a resource to drop on its server after the test."""
     names: list[tuple[str, str]] = []
     yield lambda engine, name: names.append((engine, name))
-    provisioners = build_provisioners(real_config(tmp_path).databases)
-    for engine, name in names:
-        spec = ResourceSpec(engine=engine, name=name)
-        provisioners[engine].drop(spec)
+    http_clients: list[httpx.Client] = []
+    provisioners = build_provisioners(real_config(tmp_path).databases, http_clients)
+    try:
+        for engine, name in names:
+            spec = ResourceSpec(engine=engine, name=name)
+            provisioners[engine].drop(spec)
+    finally:
+        for client in http_clients:
+            client.close()
 
 
 @contextmanager

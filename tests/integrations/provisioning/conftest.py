@@ -10,6 +10,8 @@ import uuid
 
 import pytest
 
+from integrations.protocols import Provisioner, ResourceSpec
+
 ADMIN_SECRET = "admin-Secret-9f8e7d"
 """A distinctive admin password, searched for in error messages that must not contain it."""
 
@@ -17,6 +19,13 @@ ADMIN_SECRET = "admin-Secret-9f8e7d"
 @pytest.fixture
 def unique_name() -> str:
     return f"t{uuid.uuid4().hex[:10]}-db"
+
+
+def provision(provisioner: Provisioner, spec: ResourceSpec, password: str) -> None:
+    """The steps a provisioning job runs after its checks: resource, user, grant."""
+    provisioner.create_resource(spec)
+    provisioner.create_user(spec, password)
+    provisioner.grant(spec)
 
 
 def unused_port() -> int:

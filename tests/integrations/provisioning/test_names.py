@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from integrations.errors import ProviderRejected
@@ -64,7 +65,7 @@ def _unreachable_provisioners(tmp_path: Path) -> list[Provisioner]:
         PostgresProvisioner(port=port),
         MariaDBProvisioner(port=port),
         RedisProvisioner(port=port),
-        RabbitMQProvisioner(ctl=[str(tmp_path / "no-rabbitmqctl")]),
+        RabbitMQProvisioner(httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=1)),
         NatsProvisioner(port=port),
         # A data directory that cannot be created: under a file.
         SqliteProvisioner(data_dir=tmp_path / "file" / "data"),
