@@ -38,6 +38,7 @@ from bot.db import SessionFactory, rowcount
 from bot.errors import Conflict, NotFound
 from bot.identity import IdentityService
 from bot.jobs import JobContext, JobQueue
+from bot.mrkdwn import escape_truncated
 from integrations.errors import (
     IntegrationError,
     ProviderRateLimited,
@@ -235,7 +236,8 @@ class NpsService:
         found = self._campaigns.get(name)
         if found is None:
             raise NotFound(
-                f"There is no NPS campaign called `{name}`.", suggestions=sorted(self._campaigns)
+                f"There is no NPS campaign called `{escape_truncated(name, 80)}`.",
+                suggestions=sorted(self._campaigns),
             )
         return found
 

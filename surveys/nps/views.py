@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.mrkdwn import escape_truncated
 from surveys.csat.service import CsatSummary
 from surveys.nps.ids import ActionId, BlockId, CallbackId
 from surveys.nps.service import CampaignStatus, Content, NpsResults, RoundRef
@@ -263,7 +264,8 @@ def build_results(results: NpsResults, csat: list[CsatSummary]) -> list[dict[str
             )
     if csat:
         lines = [
-            f"• `{s.action}`: {s.average:.1f}/5 from {s.ratings} rating(s), {s.asked} asked"
+            f"• `{escape_truncated(s.action, 100)}`: {s.average:.1f}/5 from {s.ratings} "
+            f"rating(s), {s.asked} asked"
             for s in csat
         ]
         blocks.append(
@@ -275,8 +277,8 @@ def build_results(results: NpsResults, csat: list[CsatSummary]) -> list[dict[str
 
 
 def _one_line(text: str, limit: int = 280) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    """A comment as one line of literal mrkdwn: typed text never becomes a mention or link."""
+    return escape_truncated(" ".join(text.split()), limit)
 
 
 def build_campaign_list(statuses: list[CampaignStatus]) -> list[dict[str, Any]]:
