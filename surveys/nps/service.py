@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from bot.audit import AuditLog, Outcome
 from bot.db import SessionFactory, rowcount
-from bot.errors import Conflict, NotFound
+from bot.errors import Conflict, NotAllowed, NotFound
 from bot.identity import IdentityService
 from bot.jobs import JobContext, JobQueue
 from bot.mrkdwn import escape_truncated
@@ -55,6 +55,7 @@ from surveys.nps.models import (
     NpsRespondent,
     NpsRound,
 )
+from surveys.nps.recipients import NOT_SENT, latest_dm, was_invited
 from surveys.schedule import Cron, next_working_moment, zone
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class AnswerOutcome(StrEnum):
     RECORDED = "recorded"
     ALREADY_ANSWERED = "already_answered"
     CLOSED = "closed"
+    NOT_INVITED = "not_invited"
 
 
 @dataclass(frozen=True)
@@ -461,6 +463,8 @@ class NpsService:
         hours = self._config.delivery.working_hours
         with self._sessions.begin() as session:
             round_ = self._open_round_row(session, round_id, now)
+            if not was_invited(session, round_id, user_id):
+                raise NotAllowed(NOT_SENT)
             tz = session.scalar(
                 select(NpsDelivery.tz).where(
                     NpsDelivery.round_id == round_id, NpsDelivery.user_id == user_id
@@ -760,6 +764,8 @@ class NpsService:
             if row is None:
                 raise NotFound("This survey no longer exists.")
             round_ = RoundRef.of(row)
+            if not was_invited(session, round_id, user_id):
+                return round_, AnswerOutcome.NOT_INVITED
             if now >= row.closes_at:
                 return round_, AnswerOutcome.CLOSED
             answered = session.get(NpsRespondent, {"round_id": round_id, "user_id": user_id})
@@ -778,6 +784,8 @@ class NpsService:
             if row is None:
                 raise NotFound("This survey no longer exists.")
             round_ = RoundRef.of(row)
+            if not was_invited(session, round_id, user_id):
+                return AnswerOutcome.NOT_INVITED, round_
             if now >= row.closes_at:
                 return AnswerOutcome.CLOSED, round_
             dialect = postgresql if self._postgres else sqlite
@@ -801,8 +809,12 @@ class NpsService:
             )
         return AnswerOutcome.RECORDED, round_
 
-    def thank(self, round_: RoundRef, *, score: int, message: tuple[str, str]) -> None:
-        """Turn the invitation the person answered from into a thank-you."""
+    def thank(self, round_: RoundRef, *, user_id: str, score: int) -> None:
+        """Turn the person's latest survey DM of the round into a thank-you."""
+        with self._sessions() as session:
+            message = latest_dm(session, round_.id, user_id)
+        if message is None:
+            return  # the post's ts was never recorded (see _SentLedger): nothing to edit
         content = self._messages.thank_you(round_, score=score)
         try:
             self._messenger.update(message[0], message[1], text=content.text, blocks=content.blocks)

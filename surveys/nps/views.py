@@ -110,14 +110,13 @@ class NpsMessageBuilder:
         )
 
 
-def build_survey_modal(round_: RoundRef, message: tuple[str, str] | None) -> dict[str, Any]:
-    metadata: dict[str, Any] = {"round": round_.id}
-    if message is not None:
-        metadata.update(channel=message[0], ts=message[1])
+def build_survey_modal(round_: RoundRef) -> dict[str, Any]:
+    # Only the round: who answers comes from the payload's user and which DM to thank from
+    # the delivery ledger, never from metadata a client could edit.
     view = View(
         type="modal",
         callback_id=CallbackId.ANSWER,
-        private_metadata=json.dumps(metadata),
+        private_metadata=json.dumps({"round": round_.id}),
         title=PlainTextObject(text="Platform survey"),
         submit=PlainTextObject(text="Send"),
         close=PlainTextObject(text="Cancel"),
@@ -164,7 +163,6 @@ def build_notice_modal(text: str) -> dict[str, Any]:
 @dataclass(frozen=True)
 class ParsedAnswer:
     round_id: int
-    message: tuple[str, str] | None
     score: int | None
     comment: str | None
 
@@ -178,10 +176,8 @@ def parse_answer(view: dict[str, Any]) -> ParsedAnswer:
         candidate = int(selected["value"])
         score = candidate if 0 <= candidate <= 10 else None
     comment = values.get(BlockId.COMMENT, {}).get(ActionId.COMMENT, {}).get("value")
-    channel, ts = metadata.get("channel"), metadata.get("ts")
     return ParsedAnswer(
         round_id=int(metadata["round"]),
-        message=(str(channel), str(ts)) if channel and ts else None,
         score=score,
         comment=str(comment)[:COMMENT_LIMIT] if comment else None,
     )
