@@ -571,8 +571,10 @@ class NpsService:
                 dialect.insert(NpsDelivery)
                 .values(list(rows[start : start + 500]))
                 .on_conflict_do_nothing(index_elements=["round_id", "user_id", "kind"])
+                # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT.
+                .returning(NpsDelivery.id)
             )
-            inserted += rowcount(session.execute(statement))
+            inserted += len(session.execute(statement).all())
         return inserted
 
     def _enqueue_send(self, session: Session, round_id: int, at: datetime, *, label: str) -> None:
@@ -793,8 +795,9 @@ class NpsService:
                 dialect.insert(NpsRespondent)
                 .values(round_id=round_id, user_id=user_id)
                 .on_conflict_do_nothing(index_elements=["round_id", "user_id"])
-            )
-            if rowcount(inserted) != 1:
+                .returning(NpsRespondent.user_id)  # psycopg's rowcount is -1 here
+            ).first()
+            if inserted is None:
                 return AnswerOutcome.ALREADY_ANSWERED, round_
             session.add(
                 NpsAnswer(

@@ -332,8 +332,10 @@ class OfficeHoursService:
                 dialect.insert(OfficeHoursAttendee)
                 .values(session_id=session_id, user_id=user_id, created_at=now)
                 .on_conflict_do_nothing(index_elements=["session_id", "user_id"])
+                # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT.
+                .returning(OfficeHoursAttendee.user_id)
             )
-            return rowcount(result) == 1
+            return result.first() is not None
 
     def rate(self, *, session_id: int, user_id: str, rating: int) -> None:
         if not 1 <= rating <= 5:
