@@ -16,8 +16,6 @@ Delivery guarantee (per round, person and message kind):
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import threading
 import time
@@ -48,6 +46,7 @@ from integrations.errors import (
 from integrations.protocols import ChartRenderer, DirectoryUser, Messenger, WorkspaceRoster
 from surveys.config import Campaign, SurveysSection
 from surveys.delivery import Pacer, run_paced
+from surveys.nps.export import export_answers
 from surveys.nps.models import (
     NpsAnswer,
     NpsCampaignState,
@@ -936,49 +935,16 @@ class NpsService:
         return summaries
 
     def export_csv(self, name: str | None = None, *, actor: str) -> tuple[str, bytes]:
-        """All answers (of one campaign or all) as CSV; user ids only in attributed mode."""
+        """All answers (of one campaign or all) as CSV, as anonymous as each round promised."""
         if name is not None:
             self.campaign(name)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(
-            [
-                "campaign",
-                "round",
-                "scheduled_for",
-                "answered_on",
-                "score",
-                "team",
-                "user_id",
-                "comment",
-            ]
-        )
+        sizes = {c.name: c.min_group_size for c in self._campaigns.values()}
         with self._sessions() as session:
-            query = (
-                select(NpsRound.campaign, NpsRound.id, NpsRound.scheduled_for, NpsAnswer)
-                .join(NpsAnswer, NpsAnswer.round_id == NpsRound.id)
-                .order_by(NpsRound.scheduled_for, NpsAnswer.answered_on, NpsAnswer.id)
-            )
-            if name is not None:
-                query = query.where(NpsRound.campaign == name)
-            for campaign, round_id, scheduled_for, answer in session.execute(query):
-                writer.writerow(
-                    [
-                        campaign,
-                        round_id,
-                        scheduled_for.isoformat(),
-                        answer.answered_on.isoformat(),
-                        answer.score,
-                        answer.team or "",
-                        answer.user_id or "",
-                        _csv_safe(answer.comment or ""),
-                    ]
-                )
+            content = export_answers(session, name, min_group_sizes=sizes)
         self._audit.record(
             actor=actor, action="nps.export", outcome=Outcome.SUCCEEDED, target=name or "all"
         )
-        filename = f"nps-{name or 'all'}-{self._clock():%Y%m%d}.csv"
-        return filename, buffer.getvalue().encode("utf-8")
+        return f"nps-{name or 'all'}-{self._clock():%Y%m%d}.csv", content
 
     def _open_round_row(self, session: Session, round_id: int, now: datetime) -> NpsRound:
         row = session.get(NpsRound, round_id)
@@ -1060,9 +1026,3 @@ def _describe_audience(campaign: Campaign) -> str:
     if audience.kind == "usergroup":
         return f"usergroup @{audience.usergroup}"
     return f"{len(audience.users)} listed people"
-
-
-def _csv_safe(text: str) -> str:
-    # A comment starting with = + - @ would run as a formula when the CSV is opened in a
-    # spreadsheet.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
