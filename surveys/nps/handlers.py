@@ -51,7 +51,11 @@ class NpsHandlers:
         elif verb == "run":
             name = self._one_name(rest, verb)
             round_ = self._service.run_now(name, actor=ctx.user_id)
-            ctx.ack(f"Round {round_.id} of `{name}` is open; the DMs are on their way.")
+            ctx.ack(
+                f"Round {round_.number} of `{name}` is open until "
+                f"{round_.closes_at:%Y-%m-%d %H:%M} UTC. Invitations go out in each person's "
+                f"working hours; `/platform nps {name}` shows how many have gone out."
+            )
         elif verb == "export":
             self._require(ctx, EXPORT_ACTION)
             export_name = rest[0] if rest else None

@@ -48,13 +48,17 @@ from surveys.config import Campaign, SurveysSection
 from surveys.delivery import Pacer, run_paced
 from surveys.nps.export import export_answers
 from surveys.nps.models import (
+    REACHED,
+    DeliveryState,
     NpsAnswer,
     NpsCampaignState,
     NpsDelivery,
     NpsRespondent,
     NpsRound,
 )
+from surveys.nps.progress import DeliveryProgress, delivery_progress
 from surveys.nps.recipients import NOT_SENT, latest_dm, was_invited
+from surveys.nps.rounds import check_can_run, describe_round, next_number
 from surveys.schedule import Cron, next_working_moment, zone
 
 logger = logging.getLogger(__name__)
@@ -63,18 +67,6 @@ FANOUT_JOB = "nps.fanout"
 SNOOZE = timedelta(hours=4)
 STALE_SEND = timedelta(seconds=60)  # longer than one chat.postMessage can take
 LATEST_COMMENTS = 5
-
-
-class DeliveryState(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    UNCONFIRMED = "unconfirmed"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-
-REACHED = (DeliveryState.SENT, DeliveryState.UNCONFIRMED)
 
 
 class AnswerOutcome(StrEnum):
@@ -87,6 +79,7 @@ class AnswerOutcome(StrEnum):
 @dataclass(frozen=True)
 class RoundRef:
     id: int
+    number: int
     campaign: str
     question: str
     follow_up: str
@@ -99,6 +92,7 @@ class RoundRef:
     def of(cls, row: NpsRound) -> RoundRef:
         return cls(
             id=row.id,
+            number=row.number,
             campaign=row.campaign,
             question=row.question,
             follow_up=row.follow_up,
@@ -140,13 +134,19 @@ class CampaignStatus:
 @dataclass(frozen=True)
 class RoundSummary:
     id: int
+    number: int
     scheduled_for: datetime
     closes_at: datetime
-    invited: int
+    delivery: DeliveryProgress
     responded: int
     answers: int
     nps: float | None
     distribution: list[int]
+
+    @property
+    def invited(self) -> int:
+        """People the invitation reached (or may have: it is never posted twice)."""
+        return self.delivery.reached
 
     @property
     def response_rate(self) -> float | None:
@@ -283,22 +283,20 @@ class NpsService:
         return changed
 
     def run_now(self, name: str, *, actor: str) -> RoundRef:
-        """Open a round of `name` at once (paused or not) and start its fan-out."""
+        """Open a round of `name` at once and start its fan-out; `Conflict` when the campaign
+        is paused or a round of it is still open."""
         campaign = self.campaign(name)
         now = self._clock().replace(microsecond=0)
         with self._sessions.begin() as session:
-            exists = session.scalar(
-                select(NpsRound.id).where(NpsRound.campaign == name, NpsRound.scheduled_for == now)
-            )
-            if exists is not None:
-                raise Conflict(f"A round of `{name}` was opened a moment ago.")
+            state = self._state(session, name, now)  # locked: one run at a time
+            check_can_run(session, name, paused=state.paused, now=now)
             round_ = self._open_round(session, campaign, now, now, trigger="manual")
             self._audit.record(
                 actor=actor,
                 action="nps.run",
                 outcome=Outcome.SUCCEEDED,
                 target=name,
-                inputs={"round": round_.id},
+                inputs={"round": round_.number},
                 session=session,
             )
         return round_
@@ -370,6 +368,7 @@ class NpsService:
     ) -> RoundRef:
         row = NpsRound(
             campaign=campaign.name,
+            number=next_number(session, campaign.name),
             scheduled_for=scheduled_for,
             opened_at=now,
             closes_at=now + timedelta(days=campaign.open_days),
@@ -507,7 +506,7 @@ class NpsService:
             if round_ is None:
                 raise NotFound(f"NPS round {round_id} does not exist.")
             campaign = self._campaigns.get(round_.campaign)
-            opened_at = round_.opened_at
+            opened_at, number = round_.opened_at, round_.number
         if campaign is None:
             logger.warning("NPS round %d: campaign no longer configured; no fan-out", round_id)
             return 0
@@ -534,7 +533,7 @@ class NpsService:
         if not rows:
             self.notify_admins(
                 f"The NPS campaign `{campaign.name}` has an empty audience "
-                f"({_describe_audience(campaign)}): round {round_id} reached nobody. "
+                f"({_describe_audience(campaign)}): round {number} reached nobody. "
                 "Check the audience in the platform config."
             )
         logger.info("NPS round %d: %d recipient(s)", round_id, len(rows))
@@ -742,6 +741,10 @@ class NpsService:
                 .values(**values)
             )
 
+    def describe_round(self, round_id: int) -> str:
+        with self._sessions() as session:
+            return describe_round(session, round_id)
+
     def notify_admins(self, text: str) -> None:
         channel = self._config.admin_channel
         if channel is None:
@@ -886,23 +889,13 @@ class NpsService:
     def _summaries(self, name: str, *, last_only: bool = False) -> list[RoundSummary]:
         with self._sessions() as session:
             query = select(NpsRound).where(NpsRound.campaign == name)
-            query = query.order_by(
-                NpsRound.scheduled_for.desc() if last_only else NpsRound.scheduled_for
-            )
+            query = query.order_by(NpsRound.number.desc() if last_only else NpsRound.number)
             if last_only:
                 query = query.limit(1)
             rounds = list(session.scalars(query))
             ids = [r.id for r in rounds]
-            invited: dict[int, int] = dict(
-                session.execute(
-                    select(NpsDelivery.round_id, func.count())
-                    .where(
-                        NpsDelivery.round_id.in_(ids),
-                        NpsDelivery.kind == "invite",
-                        NpsDelivery.state.in_(list(REACHED)),
-                    )
-                    .group_by(NpsDelivery.round_id)
-                ).all()
+            delivery = delivery_progress(
+                session, rounds, now=self._clock(), fallback_tz=self.campaign(name).timezone
             )
             responded: dict[int, int] = dict(
                 session.execute(
@@ -923,9 +916,10 @@ class NpsService:
             summaries.append(
                 RoundSummary(
                     id=r.id,
+                    number=r.number,
                     scheduled_for=r.scheduled_for,
                     closes_at=r.closes_at,
-                    invited=invited.get(r.id, 0),
+                    delivery=delivery[r.id],
                     responded=responded.get(r.id, 0),
                     answers=len(values),
                     nps=nps_of(values),
@@ -1012,9 +1006,8 @@ class NpsFanOut:
         self._service.schedule_rest(round_id)
 
     def on_failure(self, ctx: JobContext, error_message: str) -> None:
-        self._service.notify_admins(
-            f"Delivering NPS round {ctx.payload.get('round_id')} failed: {error_message}"
-        )
+        which = self._service.describe_round(int(ctx.payload["round_id"]))
+        self._service.notify_admins(f"Delivering {which} failed: {error_message}")
 
 
 def _describe_audience(campaign: Campaign) -> str:

@@ -25,7 +25,8 @@ from slack_sdk.models.views import View
 from bot.mrkdwn import escape_truncated
 from surveys.csat.service import CsatSummary
 from surveys.nps.ids import ActionId, BlockId, CallbackId
-from surveys.nps.service import CampaignStatus, Content, NpsResults, RoundRef
+from surveys.nps.progress import DeliveryProgress
+from surveys.nps.service import CampaignStatus, Content, NpsResults, RoundRef, RoundSummary
 
 COMMENT_LIMIT = 2000
 _KIND_INTRO = {
@@ -204,21 +205,7 @@ def build_results(results: NpsResults, csat: list[CsatSummary]) -> list[dict[str
     if latest is None:
         blocks.append(SectionBlock(text=MarkdownTextObject(text="No rounds yet.")))
     else:
-        blocks.append(
-            SectionBlock(
-                fields=[
-                    MarkdownTextObject(
-                        text="*NPS*\n" + ("hidden" if results.suppressed else _nps(latest.nps))
-                    ),
-                    MarkdownTextObject(
-                        text=f"*Response rate*\n{_pct(latest.response_rate)} "
-                        f"({latest.responded} of {latest.invited})"
-                    ),
-                    MarkdownTextObject(text=f"*Round of*\n{latest.scheduled_for:%Y-%m-%d}"),
-                    MarkdownTextObject(text=f"*Closes*\n{latest.closes_at:%Y-%m-%d %H:%M} UTC"),
-                ]
-            )
-        )
+        blocks += _latest_round(results, latest)
         if results.suppressed:
             blocks.append(
                 ContextBlock(
@@ -272,6 +259,49 @@ def build_results(results: NpsResults, csat: list[CsatSummary]) -> list[dict[str
     return _blocks(blocks)
 
 
+def _latest_round(results: NpsResults, latest: RoundSummary) -> list[Block]:
+    reached = (
+        f"{_pct(latest.response_rate)} ({latest.responded} of {latest.invited} reached)"
+        if latest.invited
+        else "- (nobody reached yet)"
+    )
+    return [
+        SectionBlock(
+            fields=[
+                MarkdownTextObject(
+                    text="*NPS*\n" + ("hidden" if results.suppressed else _nps(latest.nps))
+                ),
+                MarkdownTextObject(text=f"*Response rate*\n{reached}"),
+                MarkdownTextObject(
+                    text=f"*Round {latest.number}*\nopened {latest.scheduled_for:%Y-%m-%d}"
+                ),
+                MarkdownTextObject(text=f"*Closes*\n{latest.closes_at:%Y-%m-%d %H:%M} UTC"),
+            ]
+        ),
+        ContextBlock(
+            elements=[MarkdownTextObject(text=f"Invitations: {delivery_text(latest.delivery)}")]
+        ),
+    ]
+
+
+def delivery_text(progress: DeliveryProgress) -> str:
+    """E.g. "120 people; 40 sent, 80 waiting for their working hours (next at Tue 09:00 …)"."""
+    if progress.audience is None:
+        return "finding who to ask; the invitations follow."
+    parts = [f"{progress.reached} sent"]
+    if progress.waiting and progress.next_local is None:
+        parts.append(f"{progress.waiting} being sent now")
+    elif progress.waiting and progress.next_local is not None:
+        parts.append(
+            f"{progress.waiting} waiting for their working hours (next at "
+            f"{progress.next_local:%a %H:%M} in their time zone)"
+        )
+    if progress.failed:
+        parts.append(f"{progress.failed} could not be reached")
+    people = "person" if progress.audience == 1 else "people"
+    return f"{progress.audience} {people}; " + ", ".join(parts)
+
+
 def _one_line(text: str, limit: int = 280) -> str:
     """A comment as one line of literal mrkdwn: typed text never becomes a mention or link."""
     return escape_truncated(" ".join(text.split()), limit)
@@ -288,8 +318,8 @@ def build_campaign_list(statuses: list[CampaignStatus]) -> list[dict[str, Any]]:
         last_text = (
             "no rounds yet"
             if last is None
-            else f"last round {last.scheduled_for:%Y-%m-%d}: {last.responded}/{last.invited} "
-            f"answered"
+            else f"last round {last.number} ({last.scheduled_for:%Y-%m-%d}): {last.responded} of "
+            f"{last.invited} reached answered; invitations: {delivery_text(last.delivery)}"
         )
         state = ":double_vertical_bar: paused" if s.paused else ":arrow_forward: active"
         next_run = f"{s.next_run:%Y-%m-%d %H:%M} UTC" if s.next_run else "never"
