@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.mrkdwn import escape_truncated
+from bot.mrkdwn import SECTION_TEXT_LIMIT, escape_truncated, truncate
 from surveys.csat.service import CsatSummary
 from surveys.nps.ids import ActionId, BlockId, CallbackId
 from surveys.nps.progress import DeliveryProgress
@@ -237,9 +237,7 @@ def build_results(results: NpsResults, csat: list[CsatSummary]) -> list[dict[str
                     f"• {results.hidden_teams} team(s) hidden: fewer than "
                     f"{results.min_group_size} answers"
                 )
-            blocks.append(
-                SectionBlock(text=MarkdownTextObject(text="*By team*\n" + "\n".join(lines)))
-            )
+            blocks.append(_section("*By team*\n" + "\n".join(lines)))
         if results.comments:
             quoted = "\n".join(f"> {_one_line(c)}" for c in results.comments)
             blocks.append(
@@ -251,12 +249,13 @@ def build_results(results: NpsResults, csat: list[CsatSummary]) -> list[dict[str
             f"rating(s), {s.asked} asked"
             for s in csat
         ]
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(text="*Action CSAT (last 90 days)*\n" + "\n".join(lines))
-            )
-        )
+        blocks.append(_section("*Action CSAT (last 90 days)*\n" + "\n".join(lines)))
     return _blocks(blocks)
+
+
+def _section(mrkdwn: str) -> SectionBlock:
+    """A section of lines that grow with the data (teams, actions), cut to Slack's limit."""
+    return SectionBlock(text=MarkdownTextObject(text=truncate(mrkdwn, SECTION_TEXT_LIMIT)))
 
 
 def _latest_round(results: NpsResults, latest: RoundSummary) -> list[Block]:

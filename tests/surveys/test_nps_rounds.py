@@ -15,9 +15,11 @@ from bot.db import SessionFactory
 from bot.errors import Conflict
 from integrations.fakes import FakeMessenger
 from integrations.protocols import DirectoryUser
+from surveys.csat.service import CsatSummary
 from surveys.nps import views
 from surveys.nps.models import NpsDelivery, NpsRound
-from surveys.nps.service import NpsFanOut
+from surveys.nps.progress import DeliveryProgress
+from surveys.nps.service import NpsFanOut, NpsResults, RoundSummary, TeamResult
 from tests.surveys.conftest import Clock, SurveyBot, survey_bot
 from tests.surveys.test_bad_input_and_office_hours import CONFIG, START
 from tests.surveys.test_delivery import MONDAY, OFFICE, _config, _is_pg, _people, _service
@@ -171,3 +173,30 @@ def test_a_failed_fan_out_names_the_round_as_admins_know_it(
     with caplog.at_level(logging.WARNING, logger="surveys.nps.service"):
         NpsFanOut(nps).on_failure(SimpleNamespace(payload={"round_id": second.id}), "boom")
     assert "Delivering round 1 of `platform-dx` failed: boom" in caplog.text
+
+
+def test_results_with_many_teams_and_actions_stay_within_block_kit_limits() -> None:
+    summary = RoundSummary(
+        id=1,
+        number=1,
+        scheduled_for=MONDAY,
+        closes_at=MONDAY + timedelta(days=7),
+        delivery=DeliveryProgress(audience=3000, reached=3000),
+        responded=1500,
+        answers=1500,
+        nps=12.0,
+        distribution=[0] * 10 + [1500],
+    )
+    results = NpsResults(
+        campaign="pulse",
+        anonymity="anonymous",
+        min_group_size=5,
+        rounds=[summary],
+        teams=[TeamResult(f"team-{n:03d}", 5, 20.0) for n in range(300)],
+    )
+    csat = [CsatSummary(f"feature-{n:03d}.action", 3, 9, 4.2) for n in range(200)]
+    sections = [b["text"]["text"] for b in views.build_results(results, csat) if "text" in b]
+    by_team = next(text for text in sections if text.startswith("*By team*"))
+    actions = next(text for text in sections if text.startswith("*Action CSAT"))
+    assert len(by_team) == len(actions) == 3000
+    assert by_team.endswith("…") and actions.endswith("…")
