@@ -286,7 +286,7 @@ def _latest_round(results: NpsResults, latest: RoundSummary) -> list[Block]:
 def delivery_text(progress: DeliveryProgress) -> str:
     """E.g. "120 people; 40 sent, 80 waiting for their working hours (next at Tue 09:00 …)"."""
     if progress.audience is None:
-        return "finding who to ask; the invitations follow."
+        return "finding who to ask"
     parts = [f"{progress.reached} sent"]
     if progress.waiting and progress.next_local is None:
         parts.append(f"{progress.waiting} being sent now")
@@ -318,7 +318,7 @@ def build_campaign_list(statuses: list[CampaignStatus]) -> list[dict[str, Any]]:
             "no rounds yet"
             if last is None
             else f"last round {last.number} ({last.scheduled_for:%Y-%m-%d}): {last.responded} of "
-            f"{last.invited} reached answered; invitations: {delivery_text(last.delivery)}"
+            f"{last.invited} reached have answered; invitations: {delivery_text(last.delivery)}"
         )
         state = ":double_vertical_bar: paused" if s.paused else ":arrow_forward: active"
         next_run = f"{s.next_run:%Y-%m-%d %H:%M} UTC" if s.next_run else "never"
