@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, MarkdownTextObject, SectionBlock
 
+from bot.mrkdwn import escape_truncated
 from surveys.csat.ids import ActionId, BlockId
 
 LABELS = {1: "1 😞", 2: "2", 3: "3", 4: "4", 5: "5 🤩"}
@@ -17,7 +18,9 @@ class CsatMessageBuilder:
     ) -> tuple[str, list[dict[str, Any]]]:
         blocks = [
             SectionBlock(
-                text=MarkdownTextObject(text=f"*{question}* (`{action}`, 1 = poor, 5 = great)")
+                text=MarkdownTextObject(
+                    text=f"*{question}* (`{escape_truncated(action, 100)}`, 1 = poor, 5 = great)"
+                )
             ),
             ActionsBlock(
                 block_id=BlockId.RATING,

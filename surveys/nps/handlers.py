@@ -14,6 +14,7 @@ from bot.router import CommandContext
 from surveys.csat.service import CsatService
 from surveys.nps import views
 from surveys.nps.ids import BlockId
+from surveys.nps.recipients import NOT_SENT
 from surveys.nps.service import AnswerOutcome, NpsService
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,11 @@ class NpsHandlers:
         elif verb == "run":
             name = self._one_name(rest, verb)
             round_ = self._service.run_now(name, actor=ctx.user_id)
-            ctx.ack(f"Round {round_.id} of `{name}` is open; the DMs are on their way.")
+            ctx.ack(
+                f"Round {round_.number} of `{name}` is open until "
+                f"{round_.closes_at:%Y-%m-%d %H:%M} UTC. Invitations go out in each person's "
+                f"working hours; `/platform nps {name}` shows how many have gone out."
+            )
         elif verb == "export":
             self._require(ctx, EXPORT_ACTION)
             export_name = rest[0] if rest else None
@@ -104,18 +109,14 @@ class NpsHandlers:
         user_id = body["user"]["id"]
         round_id = int(body["actions"][0]["value"])
         round_, refusal = self._service.round_for_answer(round_id, user_id)
-        if refusal is AnswerOutcome.CLOSED:
+        if refusal is AnswerOutcome.NOT_INVITED:
+            view = views.build_notice_modal(NOT_SENT)
+        elif refusal is AnswerOutcome.CLOSED:
             view = views.build_notice_modal(_closed_text(round_.closes_at))
         elif refusal is AnswerOutcome.ALREADY_ANSWERED:
             view = views.build_notice_modal(ALREADY_ANSWERED)
         else:
-            container = body.get("container") or {}
-            message = (
-                (str(container["channel_id"]), str(container["message_ts"]))
-                if container.get("channel_id") and container.get("message_ts")
-                else None
-            )
-            view = views.build_survey_modal(round_, message)
+            view = views.build_survey_modal(round_)
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
     def handle_snooze(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -139,6 +140,9 @@ class NpsHandlers:
             score=parsed.score,
             comment=parsed.comment,
         )
+        if outcome is AnswerOutcome.NOT_INVITED:
+            ack(response_action="errors", errors={BlockId.SCORE: NOT_SENT})
+            return
         if outcome is AnswerOutcome.CLOSED and round_ is not None:
             ack(
                 response_action="update",
@@ -149,8 +153,8 @@ class NpsHandlers:
             ack(response_action="update", view=views.build_notice_modal(ALREADY_ANSWERED))
             return
         ack()
-        if parsed.message is not None and round_ is not None:
-            self._service.thank(round_, score=parsed.score, message=parsed.message)
+        if round_ is not None:
+            self._service.thank(round_, user_id=body["user"]["id"], score=parsed.score)
 
 
 ALREADY_ANSWERED = "You have already answered this round; your first answer stands. Thank you!"

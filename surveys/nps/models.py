@@ -10,6 +10,7 @@ skipped) by conditional updates.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -31,6 +32,21 @@ from bot.db import Base, UtcDateTime
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+class DeliveryState(StrEnum):
+    """`nps_delivery.state`; see the fan-out's guarantees in service.py."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    UNCONFIRMED = "unconfirmed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+# Posted, or possibly posted (never posted again): the person counts as reached.
+REACHED = (DeliveryState.SENT, DeliveryState.UNCONFIRMED)
+
+
 class NpsCampaignState(Base):
     """What changes about a configured campaign at run time: pausing and the last run seen."""
 
@@ -45,10 +61,16 @@ class NpsCampaignState(Base):
 
 class NpsRound(Base):
     __tablename__ = "nps_round"
-    __table_args__ = (UniqueConstraint("campaign", "scheduled_for"),)
+    __table_args__ = (
+        UniqueConstraint("campaign", "scheduled_for"),
+        # A unique index rather than a constraint: SQLite adds it without rebuilding the table.
+        Index("ix_nps_round_campaign_number", "campaign", "number", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     campaign: Mapped[str] = mapped_column(String(64))
+    # 1, 2, … within the campaign: what people and admins see ("round 3 of pulse").
+    number: Mapped[int] = mapped_column(Integer)
     scheduled_for: Mapped[datetime] = mapped_column(UtcDateTime)
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
     closes_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -16,8 +16,6 @@ Delivery guarantee (per round, person and message kind):
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import threading
 import time
@@ -35,9 +33,10 @@ from sqlalchemy.orm import Session
 
 from bot.audit import AuditLog, Outcome
 from bot.db import SessionFactory, rowcount
-from bot.errors import Conflict, NotFound
+from bot.errors import Conflict, NotAllowed, NotFound
 from bot.identity import IdentityService
 from bot.jobs import JobContext, JobQueue
+from bot.mrkdwn import escape_truncated
 from integrations.errors import (
     IntegrationError,
     ProviderRateLimited,
@@ -47,13 +46,19 @@ from integrations.errors import (
 from integrations.protocols import ChartRenderer, DirectoryUser, Messenger, WorkspaceRoster
 from surveys.config import Campaign, SurveysSection
 from surveys.delivery import Pacer, run_paced
+from surveys.nps.export import export_answers
 from surveys.nps.models import (
+    REACHED,
+    DeliveryState,
     NpsAnswer,
     NpsCampaignState,
     NpsDelivery,
     NpsRespondent,
     NpsRound,
 )
+from surveys.nps.progress import DeliveryProgress, delivery_progress
+from surveys.nps.recipients import NOT_SENT, latest_dm, was_invited
+from surveys.nps.rounds import check_can_run, describe_round, next_number
 from surveys.schedule import Cron, next_working_moment, zone
 
 logger = logging.getLogger(__name__)
@@ -64,27 +69,17 @@ STALE_SEND = timedelta(seconds=60)  # longer than one chat.postMessage can take
 LATEST_COMMENTS = 5
 
 
-class DeliveryState(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    UNCONFIRMED = "unconfirmed"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-
-REACHED = (DeliveryState.SENT, DeliveryState.UNCONFIRMED)
-
-
 class AnswerOutcome(StrEnum):
     RECORDED = "recorded"
     ALREADY_ANSWERED = "already_answered"
     CLOSED = "closed"
+    NOT_INVITED = "not_invited"
 
 
 @dataclass(frozen=True)
 class RoundRef:
     id: int
+    number: int
     campaign: str
     question: str
     follow_up: str
@@ -97,6 +92,7 @@ class RoundRef:
     def of(cls, row: NpsRound) -> RoundRef:
         return cls(
             id=row.id,
+            number=row.number,
             campaign=row.campaign,
             question=row.question,
             follow_up=row.follow_up,
@@ -138,13 +134,19 @@ class CampaignStatus:
 @dataclass(frozen=True)
 class RoundSummary:
     id: int
+    number: int
     scheduled_for: datetime
     closes_at: datetime
-    invited: int
+    delivery: DeliveryProgress
     responded: int
     answers: int
     nps: float | None
     distribution: list[int]
+
+    @property
+    def invited(self) -> int:
+        """People the invitation reached (or may have: it is never posted twice)."""
+        return self.delivery.reached
 
     @property
     def response_rate(self) -> float | None:
@@ -235,7 +237,8 @@ class NpsService:
         found = self._campaigns.get(name)
         if found is None:
             raise NotFound(
-                f"There is no NPS campaign called `{name}`.", suggestions=sorted(self._campaigns)
+                f"There is no NPS campaign called `{escape_truncated(name, 80)}`.",
+                suggestions=sorted(self._campaigns),
             )
         return found
 
@@ -280,22 +283,20 @@ class NpsService:
         return changed
 
     def run_now(self, name: str, *, actor: str) -> RoundRef:
-        """Open a round of `name` at once (paused or not) and start its fan-out."""
+        """Open a round of `name` at once and start its fan-out; `Conflict` when the campaign
+        is paused or a round of it is still open."""
         campaign = self.campaign(name)
         now = self._clock().replace(microsecond=0)
         with self._sessions.begin() as session:
-            exists = session.scalar(
-                select(NpsRound.id).where(NpsRound.campaign == name, NpsRound.scheduled_for == now)
-            )
-            if exists is not None:
-                raise Conflict(f"A round of `{name}` was opened a moment ago.")
+            state = self._state(session, name, now)  # locked: one run at a time
+            check_can_run(session, name, paused=state.paused, now=now)
             round_ = self._open_round(session, campaign, now, now, trigger="manual")
             self._audit.record(
                 actor=actor,
                 action="nps.run",
                 outcome=Outcome.SUCCEEDED,
                 target=name,
-                inputs={"round": round_.id},
+                inputs={"round": round_.number},
                 session=session,
             )
         return round_
@@ -367,6 +368,7 @@ class NpsService:
     ) -> RoundRef:
         row = NpsRound(
             campaign=campaign.name,
+            number=next_number(session, campaign.name),
             scheduled_for=scheduled_for,
             opened_at=now,
             closes_at=now + timedelta(days=campaign.open_days),
@@ -459,6 +461,8 @@ class NpsService:
         hours = self._config.delivery.working_hours
         with self._sessions.begin() as session:
             round_ = self._open_round_row(session, round_id, now)
+            if not was_invited(session, round_id, user_id):
+                raise NotAllowed(NOT_SENT)
             tz = session.scalar(
                 select(NpsDelivery.tz).where(
                     NpsDelivery.round_id == round_id, NpsDelivery.user_id == user_id
@@ -502,7 +506,7 @@ class NpsService:
             if round_ is None:
                 raise NotFound(f"NPS round {round_id} does not exist.")
             campaign = self._campaigns.get(round_.campaign)
-            opened_at = round_.opened_at
+            opened_at, number = round_.opened_at, round_.number
         if campaign is None:
             logger.warning("NPS round %d: campaign no longer configured; no fan-out", round_id)
             return 0
@@ -529,7 +533,7 @@ class NpsService:
         if not rows:
             self.notify_admins(
                 f"The NPS campaign `{campaign.name}` has an empty audience "
-                f"({_describe_audience(campaign)}): round {round_id} reached nobody. "
+                f"({_describe_audience(campaign)}): round {number} reached nobody. "
                 "Check the audience in the platform config."
             )
         logger.info("NPS round %d: %d recipient(s)", round_id, len(rows))
@@ -565,8 +569,10 @@ class NpsService:
                 dialect.insert(NpsDelivery)
                 .values(list(rows[start : start + 500]))
                 .on_conflict_do_nothing(index_elements=["round_id", "user_id", "kind"])
+                # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT.
+                .returning(NpsDelivery.id)
             )
-            inserted += rowcount(session.execute(statement))
+            inserted += len(session.execute(statement).all())
         return inserted
 
     def _enqueue_send(self, session: Session, round_id: int, at: datetime, *, label: str) -> None:
@@ -735,6 +741,10 @@ class NpsService:
                 .values(**values)
             )
 
+    def describe_round(self, round_id: int) -> str:
+        with self._sessions() as session:
+            return describe_round(session, round_id)
+
     def notify_admins(self, text: str) -> None:
         channel = self._config.admin_channel
         if channel is None:
@@ -758,6 +768,8 @@ class NpsService:
             if row is None:
                 raise NotFound("This survey no longer exists.")
             round_ = RoundRef.of(row)
+            if not was_invited(session, round_id, user_id):
+                return round_, AnswerOutcome.NOT_INVITED
             if now >= row.closes_at:
                 return round_, AnswerOutcome.CLOSED
             answered = session.get(NpsRespondent, {"round_id": round_id, "user_id": user_id})
@@ -776,6 +788,8 @@ class NpsService:
             if row is None:
                 raise NotFound("This survey no longer exists.")
             round_ = RoundRef.of(row)
+            if not was_invited(session, round_id, user_id):
+                return AnswerOutcome.NOT_INVITED, round_
             if now >= row.closes_at:
                 return AnswerOutcome.CLOSED, round_
             dialect = postgresql if self._postgres else sqlite
@@ -783,8 +797,9 @@ class NpsService:
                 dialect.insert(NpsRespondent)
                 .values(round_id=round_id, user_id=user_id)
                 .on_conflict_do_nothing(index_elements=["round_id", "user_id"])
-            )
-            if rowcount(inserted) != 1:
+                .returning(NpsRespondent.user_id)  # psycopg's rowcount is -1 here
+            ).first()
+            if inserted is None:
                 return AnswerOutcome.ALREADY_ANSWERED, round_
             session.add(
                 NpsAnswer(
@@ -799,8 +814,12 @@ class NpsService:
             )
         return AnswerOutcome.RECORDED, round_
 
-    def thank(self, round_: RoundRef, *, score: int, message: tuple[str, str]) -> None:
-        """Turn the invitation the person answered from into a thank-you."""
+    def thank(self, round_: RoundRef, *, user_id: str, score: int) -> None:
+        """Turn the person's latest survey DM of the round into a thank-you."""
+        with self._sessions() as session:
+            message = latest_dm(session, round_.id, user_id)
+        if message is None:
+            return  # the post's ts was never recorded (see _SentLedger): nothing to edit
         content = self._messages.thank_you(round_, score=score)
         try:
             self._messenger.update(message[0], message[1], text=content.text, blocks=content.blocks)
@@ -870,23 +889,13 @@ class NpsService:
     def _summaries(self, name: str, *, last_only: bool = False) -> list[RoundSummary]:
         with self._sessions() as session:
             query = select(NpsRound).where(NpsRound.campaign == name)
-            query = query.order_by(
-                NpsRound.scheduled_for.desc() if last_only else NpsRound.scheduled_for
-            )
+            query = query.order_by(NpsRound.number.desc() if last_only else NpsRound.number)
             if last_only:
                 query = query.limit(1)
             rounds = list(session.scalars(query))
             ids = [r.id for r in rounds]
-            invited: dict[int, int] = dict(
-                session.execute(
-                    select(NpsDelivery.round_id, func.count())
-                    .where(
-                        NpsDelivery.round_id.in_(ids),
-                        NpsDelivery.kind == "invite",
-                        NpsDelivery.state.in_(list(REACHED)),
-                    )
-                    .group_by(NpsDelivery.round_id)
-                ).all()
+            delivery = delivery_progress(
+                session, rounds, now=self._clock(), fallback_tz=self.campaign(name).timezone
             )
             responded: dict[int, int] = dict(
                 session.execute(
@@ -907,9 +916,10 @@ class NpsService:
             summaries.append(
                 RoundSummary(
                     id=r.id,
+                    number=r.number,
                     scheduled_for=r.scheduled_for,
                     closes_at=r.closes_at,
-                    invited=invited.get(r.id, 0),
+                    delivery=delivery[r.id],
                     responded=responded.get(r.id, 0),
                     answers=len(values),
                     nps=nps_of(values),
@@ -919,49 +929,16 @@ class NpsService:
         return summaries
 
     def export_csv(self, name: str | None = None, *, actor: str) -> tuple[str, bytes]:
-        """All answers (of one campaign or all) as CSV; user ids only in attributed mode."""
+        """All answers (of one campaign or all) as CSV, as anonymous as each round promised."""
         if name is not None:
             self.campaign(name)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(
-            [
-                "campaign",
-                "round",
-                "scheduled_for",
-                "answered_on",
-                "score",
-                "team",
-                "user_id",
-                "comment",
-            ]
-        )
+        sizes = {c.name: c.min_group_size for c in self._campaigns.values()}
         with self._sessions() as session:
-            query = (
-                select(NpsRound.campaign, NpsRound.id, NpsRound.scheduled_for, NpsAnswer)
-                .join(NpsAnswer, NpsAnswer.round_id == NpsRound.id)
-                .order_by(NpsRound.scheduled_for, NpsAnswer.answered_on, NpsAnswer.id)
-            )
-            if name is not None:
-                query = query.where(NpsRound.campaign == name)
-            for campaign, round_id, scheduled_for, answer in session.execute(query):
-                writer.writerow(
-                    [
-                        campaign,
-                        round_id,
-                        scheduled_for.isoformat(),
-                        answer.answered_on.isoformat(),
-                        answer.score,
-                        answer.team or "",
-                        answer.user_id or "",
-                        _csv_safe(answer.comment or ""),
-                    ]
-                )
+            content = export_answers(session, name, min_group_sizes=sizes)
         self._audit.record(
             actor=actor, action="nps.export", outcome=Outcome.SUCCEEDED, target=name or "all"
         )
-        filename = f"nps-{name or 'all'}-{self._clock():%Y%m%d}.csv"
-        return filename, buffer.getvalue().encode("utf-8")
+        return f"nps-{name or 'all'}-{self._clock():%Y%m%d}.csv", content
 
     def _open_round_row(self, session: Session, round_id: int, now: datetime) -> NpsRound:
         row = session.get(NpsRound, round_id)
@@ -1029,9 +1006,8 @@ class NpsFanOut:
         self._service.schedule_rest(round_id)
 
     def on_failure(self, ctx: JobContext, error_message: str) -> None:
-        self._service.notify_admins(
-            f"Delivering NPS round {ctx.payload.get('round_id')} failed: {error_message}"
-        )
+        which = self._service.describe_round(int(ctx.payload["round_id"]))
+        self._service.notify_admins(f"Delivering {which} failed: {error_message}")
 
 
 def _describe_audience(campaign: Campaign) -> str:
@@ -1043,9 +1019,3 @@ def _describe_audience(campaign: Campaign) -> str:
     if audience.kind == "usergroup":
         return f"usergroup @{audience.usergroup}"
     return f"{len(audience.users)} listed people"
-
-
-def _csv_safe(text: str) -> str:
-    # A comment starting with = + - @ would run as a formula when the CSV is opened in a
-    # spreadsheet.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -22,9 +22,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.mrkdwn import SECTION_TEXT_LIMIT, escape_truncated, truncate
 from surveys.csat.service import CsatSummary
 from surveys.nps.ids import ActionId, BlockId, CallbackId
-from surveys.nps.service import CampaignStatus, Content, NpsResults, RoundRef
+from surveys.nps.progress import DeliveryProgress
+from surveys.nps.service import CampaignStatus, Content, NpsResults, RoundRef, RoundSummary
 
 COMMENT_LIMIT = 2000
 _KIND_INTRO = {
@@ -109,14 +111,13 @@ class NpsMessageBuilder:
         )
 
 
-def build_survey_modal(round_: RoundRef, message: tuple[str, str] | None) -> dict[str, Any]:
-    metadata: dict[str, Any] = {"round": round_.id}
-    if message is not None:
-        metadata.update(channel=message[0], ts=message[1])
+def build_survey_modal(round_: RoundRef) -> dict[str, Any]:
+    # Only the round: who answers comes from the payload's user and which DM to thank from
+    # the delivery ledger, never from metadata a client could edit.
     view = View(
         type="modal",
         callback_id=CallbackId.ANSWER,
-        private_metadata=json.dumps(metadata),
+        private_metadata=json.dumps({"round": round_.id}),
         title=PlainTextObject(text="Platform survey"),
         submit=PlainTextObject(text="Send"),
         close=PlainTextObject(text="Cancel"),
@@ -163,7 +164,6 @@ def build_notice_modal(text: str) -> dict[str, Any]:
 @dataclass(frozen=True)
 class ParsedAnswer:
     round_id: int
-    message: tuple[str, str] | None
     score: int | None
     comment: str | None
 
@@ -177,10 +177,8 @@ def parse_answer(view: dict[str, Any]) -> ParsedAnswer:
         candidate = int(selected["value"])
         score = candidate if 0 <= candidate <= 10 else None
     comment = values.get(BlockId.COMMENT, {}).get(ActionId.COMMENT, {}).get("value")
-    channel, ts = metadata.get("channel"), metadata.get("ts")
     return ParsedAnswer(
         round_id=int(metadata["round"]),
-        message=(str(channel), str(ts)) if channel and ts else None,
         score=score,
         comment=str(comment)[:COMMENT_LIMIT] if comment else None,
     )
@@ -207,21 +205,7 @@ def build_results(results: NpsResults, csat: list[CsatSummary]) -> list[dict[str
     if latest is None:
         blocks.append(SectionBlock(text=MarkdownTextObject(text="No rounds yet.")))
     else:
-        blocks.append(
-            SectionBlock(
-                fields=[
-                    MarkdownTextObject(
-                        text="*NPS*\n" + ("hidden" if results.suppressed else _nps(latest.nps))
-                    ),
-                    MarkdownTextObject(
-                        text=f"*Response rate*\n{_pct(latest.response_rate)} "
-                        f"({latest.responded} of {latest.invited})"
-                    ),
-                    MarkdownTextObject(text=f"*Round of*\n{latest.scheduled_for:%Y-%m-%d}"),
-                    MarkdownTextObject(text=f"*Closes*\n{latest.closes_at:%Y-%m-%d %H:%M} UTC"),
-                ]
-            )
-        )
+        blocks += _latest_round(results, latest)
         if results.suppressed:
             blocks.append(
                 ContextBlock(
@@ -253,9 +237,7 @@ def build_results(results: NpsResults, csat: list[CsatSummary]) -> list[dict[str
                     f"• {results.hidden_teams} team(s) hidden: fewer than "
                     f"{results.min_group_size} answers"
                 )
-            blocks.append(
-                SectionBlock(text=MarkdownTextObject(text="*By team*\n" + "\n".join(lines)))
-            )
+            blocks.append(_section("*By team*\n" + "\n".join(lines)))
         if results.comments:
             quoted = "\n".join(f"> {_one_line(c)}" for c in results.comments)
             blocks.append(
@@ -263,20 +245,65 @@ def build_results(results: NpsResults, csat: list[CsatSummary]) -> list[dict[str
             )
     if csat:
         lines = [
-            f"• `{s.action}`: {s.average:.1f}/5 from {s.ratings} rating(s), {s.asked} asked"
+            f"• `{escape_truncated(s.action, 100)}`: {s.average:.1f}/5 from {s.ratings} "
+            f"rating(s), {s.asked} asked"
             for s in csat
         ]
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(text="*Action CSAT (last 90 days)*\n" + "\n".join(lines))
-            )
-        )
+        blocks.append(_section("*Action CSAT (last 90 days)*\n" + "\n".join(lines)))
     return _blocks(blocks)
 
 
+def _section(mrkdwn: str) -> SectionBlock:
+    """A section of lines that grow with the data (teams, actions), cut to Slack's limit."""
+    return SectionBlock(text=MarkdownTextObject(text=truncate(mrkdwn, SECTION_TEXT_LIMIT)))
+
+
+def _latest_round(results: NpsResults, latest: RoundSummary) -> list[Block]:
+    reached = (
+        f"{_pct(latest.response_rate)} ({latest.responded} of {latest.invited} reached)"
+        if latest.invited
+        else "- (nobody reached yet)"
+    )
+    return [
+        SectionBlock(
+            fields=[
+                MarkdownTextObject(
+                    text="*NPS*\n" + ("hidden" if results.suppressed else _nps(latest.nps))
+                ),
+                MarkdownTextObject(text=f"*Response rate*\n{reached}"),
+                MarkdownTextObject(
+                    text=f"*Round {latest.number}*\nopened {latest.scheduled_for:%Y-%m-%d}"
+                ),
+                MarkdownTextObject(text=f"*Closes*\n{latest.closes_at:%Y-%m-%d %H:%M} UTC"),
+            ]
+        ),
+        ContextBlock(
+            elements=[MarkdownTextObject(text=f"Invitations: {delivery_text(latest.delivery)}")]
+        ),
+    ]
+
+
+def delivery_text(progress: DeliveryProgress) -> str:
+    """E.g. "120 people; 40 sent, 80 waiting for their working hours (next at Tue 09:00 …)"."""
+    if progress.audience is None:
+        return "finding who to ask"
+    parts = [f"{progress.reached} sent"]
+    if progress.waiting and progress.next_local is None:
+        parts.append(f"{progress.waiting} being sent now")
+    elif progress.waiting and progress.next_local is not None:
+        parts.append(
+            f"{progress.waiting} waiting for their working hours (next at "
+            f"{progress.next_local:%a %H:%M} in their time zone)"
+        )
+    if progress.failed:
+        parts.append(f"{progress.failed} could not be reached")
+    people = "person" if progress.audience == 1 else "people"
+    return f"{progress.audience} {people}; " + ", ".join(parts)
+
+
 def _one_line(text: str, limit: int = 280) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    """A comment as one line of literal mrkdwn: typed text never becomes a mention or link."""
+    return escape_truncated(" ".join(text.split()), limit)
 
 
 def build_campaign_list(statuses: list[CampaignStatus]) -> list[dict[str, Any]]:
@@ -290,8 +317,8 @@ def build_campaign_list(statuses: list[CampaignStatus]) -> list[dict[str, Any]]:
         last_text = (
             "no rounds yet"
             if last is None
-            else f"last round {last.scheduled_for:%Y-%m-%d}: {last.responded}/{last.invited} "
-            f"answered"
+            else f"last round {last.number} ({last.scheduled_for:%Y-%m-%d}): {last.responded} of "
+            f"{last.invited} reached have answered; invitations: {delivery_text(last.delivery)}"
         )
         state = ":double_vertical_bar: paused" if s.paused else ":arrow_forward: active"
         next_run = f"{s.next_run:%Y-%m-%d %H:%M} UTC" if s.next_run else "never"

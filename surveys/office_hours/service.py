@@ -20,8 +20,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.db import SessionFactory, rowcount
-from bot.errors import Conflict, InvalidInput, NotFound
+from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.jobs import JobContext, JobQueue
+from bot.mrkdwn import escape_truncated
 from integrations.errors import IntegrationError
 from integrations.protocols import Messenger
 from surveys.config import OfficeHours, SurveysSection
@@ -37,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 FOLLOW_UP_JOB = "office_hours.follow_up"
 QUESTION_LIMIT = 2000
+# `sending` too: the DM is out before its state is written, so a quick click may come first.
+FOLLOW_UP_POSTED = ("sending", "sent")
 
 
 @dataclass(frozen=True)
@@ -329,16 +332,20 @@ class OfficeHoursService:
                 dialect.insert(OfficeHoursAttendee)
                 .values(session_id=session_id, user_id=user_id, created_at=now)
                 .on_conflict_do_nothing(index_elements=["session_id", "user_id"])
+                # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT.
+                .returning(OfficeHoursAttendee.user_id)
             )
-            return rowcount(result) == 1
+            return result.first() is not None
 
     def rate(self, *, session_id: int, user_id: str, rating: int) -> None:
         if not 1 <= rating <= 5:
             raise ValueError("rating must be 1..5")
         with self._sessions.begin() as session:
             row = session.get(OfficeHoursAttendee, {"session_id": session_id, "user_id": user_id})
-            if row is None:
-                raise NotFound("Only people who said they would attend are asked for feedback.")
+            # The button's value names a session; only the follow-up DM sent to this person
+            # for it makes the click theirs to make.
+            if row is None or row.follow_up_state not in FOLLOW_UP_POSTED:
+                raise NotAllowed("Only people asked for feedback on this session can rate it.")
             row.rating = rating
             row.rated_at = self._clock()
 
@@ -384,7 +391,8 @@ class OfficeHoursService:
         found = self._schedules.get(name)
         if found is None:
             raise NotFound(
-                f"There are no office hours called `{name}`.", suggestions=sorted(self._schedules)
+                f"There are no office hours called `{escape_truncated(name, 80)}`.",
+                suggestions=sorted(self._schedules),
             )
         return found
 

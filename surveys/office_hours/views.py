@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.mrkdwn import SECTION_TEXT_LIMIT, escape_truncated, truncate
 from surveys.office_hours.ids import ActionId, BlockId, CallbackId
 from surveys.office_hours.service import QUESTION_LIMIT, Overview, QuestionInfo, SessionInfo
 
@@ -122,7 +123,11 @@ def build_question_queue(title: str, questions: list[QuestionInfo]) -> list[dict
     return _blocks(
         [
             SectionBlock(text=MarkdownTextObject(text=f"*{title}*")),
-            SectionBlock(text=MarkdownTextObject(text=f"*Question queue*\n{listing}"[:3000])),
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=truncate(f"*Question queue*\n{listing}", SECTION_TEXT_LIMIT)
+                )
+            ),
         ]
     )
 
@@ -186,5 +191,5 @@ def parse_rating(action_id: str) -> int:
 
 
 def _one_line(text: str, limit: int = 200) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    """A question as one line of literal mrkdwn: typed text never becomes a mention or link."""
+    return escape_truncated(" ".join(text.split()), limit)

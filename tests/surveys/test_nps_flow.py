@@ -98,7 +98,8 @@ def test_a_campaign_round_from_schedule_to_results(bot: SurveyBot) -> None:
     response = bot.signer.slash_command(ADMIN, "nps pulse")
     shown = str(response.json)
     assert "+33" in shown
-    assert "60% (30 of 50)" in shown
+    assert "60% (30 of 50 reached)" in shown
+    assert "50 people; 50 sent" in shown
     assert "comment from a person" in shown
     assert bot.emulator.wait_for(
         lambda: any(
