@@ -99,7 +99,9 @@ def test_health_readiness_and_metrics(bot: LocalBot) -> None:
 def test_readiness_fails_when_the_database_does_not_answer() -> None:
     unreachable = make_engine("postgresql://nobody@127.0.0.1:1/none", pool_pre_ping=False)
     web = WebApp(
-        App(signing_secret="x", token="xoxb-x", token_verification_enabled=False), unreachable
+        App(signing_secret="x", token="xoxb-x", token_verification_enabled=False),
+        unreachable,
+        signing_secret="x",
     )
     environ: dict[str, object] = {}
     setup_testing_defaults(environ)
