@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 import json
 import logging
 import random
-import socket
-import string
 import time
 from typing import Any
-from urllib.parse import urlsplit
 from wsgiref.util import setup_testing_defaults
 
-import httpx
 import pytest
 from slack_bolt import Ack, App
 from slack_bolt.authorization import AuthorizeResult
@@ -24,17 +18,16 @@ from bot.db import make_engine
 from bot.local import LocalBot
 from bot.request_gate import MAX_BODY_BYTES
 from bot.web import WebApp
+from tests.bot.slack_traffic import (
+    EXPECTED_STATUS,
+    FORM,
+    MALFORMED,
+    MARKER,
+    Traffic,
+    signature,
+)
 
 SECRET = "gate-test-signing-secret"
-MARKER = "UNVERIFIED-BODY-MARKER"
-FORM = "application/x-www-form-urlencoded"
-JSON_TYPE = "application/json"
-
-
-def signature(secret: str, timestamp: str, body: bytes) -> str:
-    """Slack's v0 signature, computed here independently of the SDK the app uses."""
-    basestring = b"v0:" + timestamp.encode() + b":" + body
-    return "v0=" + hmac.new(secret.encode(), basestring, hashlib.sha256).hexdigest()
 
 
 # -- the gate in front of a bare Bolt app, called as WSGI ----------------------------------
@@ -146,38 +139,12 @@ def test_odd_signature_headers_are_unsigned_requests(web: WebApp, headers: dict[
     assert call(web, **{**signed_environ(COMMAND), **headers})[0] == 401
 
 
-# -- malformed bodies over real HTTP ---------------------------------------------------------
-
-DEEP = ('{"a":' * 50_000 + "1" + "}" * 50_000).encode()
-MALFORMED: dict[str, tuple[bytes, str]] = {
-    "not UTF-8": (b"command=%2Fplatform&text=" + MARKER.encode() + b"\xff\xfe", FORM),
-    "invalid JSON": (b'{"type": "event_callback", "m": "' + MARKER.encode(), JSON_TYPE),
-    "a JSON array": (b'["' + MARKER.encode() + b'"]', JSON_TYPE),
-    "deep nesting": (DEEP.replace(b'"a"', f'"{MARKER}"'.encode(), 1), JSON_TYPE),
-    "payload not JSON": (b"payload=%7B" + MARKER.encode(), FORM),
-    "payload not an object": (b"payload=%5B%22" + MARKER.encode() + b"%22%5D", FORM),
-    "payload null": (b"payload=null&m=" + MARKER.encode(), FORM),
-}
-# (signed, unsigned): the signature is checked before the body is parsed; a body that is not
-# UTF-8 is refused before both, since Slack signs text.
-EXPECTED = dict.fromkeys(MALFORMED, (400, 401)) | {"not UTF-8": (400, 400)}
+# -- over real HTTP ----------------------------------------------------------------------------
 
 
-def post(bot: LocalBot, body: bytes, headers: dict[str, str]) -> httpx.Response:
-    return httpx.post(bot.app_url, content=body, headers=headers, timeout=10)
-
-
-def slack_headers(
-    bot: LocalBot, body: bytes, content_type: str, *, signed: bool, timestamp: str = ""
-) -> dict[str, str]:
-    """Headers as Slack sends them, signed with the bot's secret or with someone else's."""
-    timestamp = timestamp or str(int(time.time()))
-    secret = bot.emulator.signing_secret if signed else "someone-else's-secret"
-    return {
-        "Content-Type": content_type,
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": signature(secret, timestamp, body),
-    }
+@pytest.fixture
+def traffic(quiet_bot: LocalBot) -> Traffic:
+    return Traffic.to(quiet_bot)
 
 
 def assert_one_short_line_without_the_body(caplog: pytest.LogCaptureFixture, status: int) -> None:
@@ -192,14 +159,12 @@ def assert_one_short_line_without_the_body(caplog: pytest.LogCaptureFixture, sta
 @pytest.mark.parametrize("signed", [True, False], ids=["signed", "unsigned"])
 @pytest.mark.parametrize("case", list(MALFORMED))
 def test_a_malformed_body_gets_4xx_and_one_short_log_line(
-    quiet_bot: LocalBot, caplog: pytest.LogCaptureFixture, case: str, signed: bool
+    traffic: Traffic, caplog: pytest.LogCaptureFixture, case: str, signed: bool
 ) -> None:
     body, content_type = MALFORMED[case]
     with caplog.at_level(logging.INFO):
-        response = post(
-            quiet_bot, body, slack_headers(quiet_bot, body, content_type, signed=signed)
-        )
-    expected = EXPECTED[case][0 if signed else 1]
+        response = traffic.post(body, traffic.headers(body, content_type, signed=signed))
+    expected = EXPECTED_STATUS[case][0 if signed else 1]
     assert response.status_code == expected
     assert MARKER not in response.text
     assert_one_short_line_without_the_body(caplog, expected)
@@ -208,72 +173,28 @@ def test_a_malformed_body_gets_4xx_and_one_short_log_line(
 @pytest.mark.parametrize("signed", [True, False], ids=["signed", "unsigned"])
 @pytest.mark.parametrize("timestamp", ["soon", "1e9", "-1700000000", "9" * 30])
 def test_a_timestamp_that_is_not_a_plain_number_gets_401(
-    quiet_bot: LocalBot, caplog: pytest.LogCaptureFixture, timestamp: str, signed: bool
+    traffic: Traffic, caplog: pytest.LogCaptureFixture, timestamp: str, signed: bool
 ) -> None:
     body = COMMAND + b"&m=" + MARKER.encode()
-    headers = slack_headers(quiet_bot, body, FORM, signed=signed, timestamp=timestamp)
+    headers = traffic.headers(body, FORM, signed=signed, timestamp=timestamp)
     with caplog.at_level(logging.INFO):
-        assert post(quiet_bot, body, headers).status_code == 401
+        assert traffic.post(body, headers).status_code == 401
     assert_one_short_line_without_the_body(caplog, 401)
 
 
-def status_line_for_headers_only(url: str, declared: int) -> bytes:
-    """Send only a request's headers, announcing `declared` bytes, and read the status line."""
-    parts = urlsplit(url)
-    assert parts.hostname is not None and parts.port is not None
-    request = (
-        f"POST {parts.path} HTTP/1.1\r\nHost: {parts.hostname}\r\nContent-Type: {FORM}\r\n"
-        f"Content-Length: {declared}\r\n\r\n"
-    )
-    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
-        sock.sendall(request.encode())
-        return sock.makefile("rb").readline()
+def test_an_8_mb_body_gets_413_before_it_is_sent(traffic: Traffic) -> None:
+    assert traffic.status_line_for_headers_only(8 * 1024 * 1024).split()[1] == b"413"
 
 
-def test_an_8_mb_body_gets_413_before_it_is_sent(quiet_bot: LocalBot) -> None:
-    status_line = status_line_for_headers_only(quiet_bot.app_url, 8 * 1024 * 1024)
-    assert status_line.split()[1] == b"413"
-
-
-# -- /metrics: fixed label sets ---------------------------------------------------------------
-
-
-def series(bot: LocalBot) -> set[str]:
-    text = httpx.get(bot.app_url.removesuffix("/slack/events") + "/metrics").text
-    return {line.rsplit(" ", 1)[0] for line in text.splitlines() if not line.startswith("#")}
-
-
-def junk_word(rng: random.Random) -> str:
-    return "hunter2-" + "".join(rng.choices(string.ascii_lowercase, k=10))
-
-
-def send_junk(bot: LocalBot, rng: random.Random) -> list[str]:
-    """Unsigned bodies of any kind, signed bodies of a kind Slack never sends, typos."""
-    typed = [junk_word(rng) for _ in range(4)]
-    unsigned = json.dumps({"type": typed[0], "command": typed[1]}).encode()
-    post(bot, unsigned, slack_headers(bot, unsigned, JSON_TYPE, signed=False))
-    signed = json.dumps({"type": typed[2]}).encode()
-    post(bot, signed, slack_headers(bot, signed, JSON_TYPE, signed=True))
-    assert bot.signer.slash_command("U0BOB", f"{typed[3]} x").status == 200
-    return typed
-
-
-def test_junk_requests_add_no_series_to_metrics_and_no_typed_text(quiet_bot: LocalBot) -> None:
+def test_junk_requests_add_no_series_to_metrics_and_no_typed_text(traffic: Traffic) -> None:
     rng = random.Random(4)
-    send_junk(quiet_bot, rng)  # every fixed series that junk reaches now exists
-    before = series(quiet_bot)
-    typed = [word for _ in range(67) for word in send_junk(quiet_bot, rng)]
-    after = series(quiet_bot)
+    traffic.send_junk(rng)  # every fixed series that junk reaches now exists
+    before = traffic.series()
+    typed = [word for _ in range(67) for word in traffic.send_junk(rng)]
+    after = traffic.series()
     assert after == before
     text = "\n".join(after)
     assert "hunter2" not in text
     assert not [word for word in typed if word in text]
     assert 'platform_bot_commands_total{outcome="unknown",subcommand="unknown"}' in text
     assert 'platform_bot_http_refused_total{reason="bad_signature"}' in text
-
-
-def test_help_still_answers_quickly_after_an_unsigned_64_kb_body(quiet_bot: LocalBot) -> None:
-    body = b"a" * (64 * 1024)
-    assert post(quiet_bot, body, {"Content-Type": FORM}).status_code == 401
-    response = quiet_bot.signer.slash_command("U0BOB", "help")  # the signer gives up after 3 s
-    assert response.status == 200
