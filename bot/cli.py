@@ -183,7 +183,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         services = _start_services(settings, config)
         app = build_app(services, listener_threads=args.threads)
         services.start_background()
-        return WebApp(app, services.engine, services.jobs.counts_by_status), services.close
+        assert settings.slack_signing_secret is not None  # checked by _require above
+        web = WebApp(
+            app,
+            services.engine,
+            services.jobs.counts_by_status,
+            signing_secret=settings.slack_signing_secret.get_secret_value(),
+        )
+        return web, services.close
 
     from bot.server import GunicornServer
 

@@ -72,7 +72,12 @@ def local_bot(
     engine = make_engine(settings.database_url)
     upgrade(engine)
     services = build(settings, config, engine=engine)
-    web = WebApp(build_app(services), engine, services.jobs.counts_by_status)
+    web = WebApp(
+        build_app(services),
+        engine,
+        services.jobs.counts_by_status,
+        signing_secret=emulator.signing_secret,
+    )
     server = make_server(
         "127.0.0.1", 0, web, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
     )

@@ -2,7 +2,11 @@
 
 The root handler's formatter scrubs anything that looks like a credential from every
 line, whatever logger produced it (our code, Bolt, slack_sdk, SQLAlchemy), so a secret
-that slipped into an exception text still never reaches a log line.
+that slipped into an exception text still never reaches a log line. Scrubbing cuts a line
+at `bot.redaction.MAX_SCRUB_CHARS`.
+
+Bodies that failed signature verification are never logged: Bolt's line for them carries
+the whole body (any size, anyone's text); it is replaced with a short one.
 """
 
 from __future__ import annotations
@@ -17,6 +21,17 @@ from bot.redaction import scrub_text
 from bot.settings import LogFormat
 
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# Bolt's RequestVerification middleware logs here, body included, when a signature fails.
+_BOLT_SIGNATURE_LOGGER = "slack_bolt.RequestVerification"
+
+
+class WithoutUnverifiedBody(logging.Filter):
+    """Rewrites Bolt's refused-signature line to one that carries nothing of the request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = "Bolt refused a request: its signature or timestamp does not verify"
+        record.args = ()
+        return True
 
 
 class ScrubbingFormatter(logging.Formatter):
@@ -60,6 +75,11 @@ def configure_logging(level: str, fmt: LogFormat) -> None:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # On the logger itself, so every handler (and Bolt's copy of its base logger's
+    # filters, which it skips when the logger has its own) sees the short line only.
+    bolt_signature = logging.getLogger(_BOLT_SIGNATURE_LOGGER)
+    if not any(isinstance(f, WithoutUnverifiedBody) for f in bolt_signature.filters):
+        bolt_signature.addFilter(WithoutUnverifiedBody())
     # Chatty libraries stay at WARNING unless the operator asks for DEBUG.
     if level.upper() != "DEBUG":
         for name in ("urllib3", "httpx", "httpcore", "apscheduler", "slack_sdk", "alembic"):

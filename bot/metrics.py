@@ -21,9 +21,11 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+# Label values come from fixed sets only (registered subcommand names, enums), never from
+# what a request carries: each distinct value is a new series for as long as the process runs.
 COMMANDS = Counter(
     "platform_bot_commands_total",
-    "/platform subcommands handled, by subcommand and outcome.",
+    "/platform subcommands handled, by subcommand (registered names, help, unknown) and outcome.",
     ["subcommand", "outcome"],
 )
 ACK_SECONDS = Histogram(
@@ -31,6 +33,16 @@ ACK_SECONDS = Histogram(
     "Time from receiving a Slack request to sending its HTTP response.",
     ["kind"],
     buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0),
+)
+REFUSED = Counter(
+    "platform_bot_http_refused_total",
+    "Requests to /slack/events refused before Bolt saw them, by reason.",
+    ["reason"],
+)
+USAGE_DROPPED = Counter(
+    "platform_bot_usage_dropped_total",
+    "Adoption-figure rows dropped: the queue was full or the database refused the row.",
+    ["reason"],
 )
 JOBS = Counter(
     "platform_bot_jobs_total", "Durable jobs finished, by kind and outcome.", ["kind", "outcome"]

@@ -34,57 +34,86 @@ _SECRET_KEY = re.compile(
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
+# Written as a tree (every name under its first letters) so a failed match ends early.
 _KEY_NAMES = (
-    r"password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey|client[_-]?secret|"
-    r"access[_-]?key|private[_-]?key|credentials?"
+    r"p(?:ass(?:word|wd|phrase)|wd|rivate[_-]?key)|secret|token|"
+    r"a(?:pi[_-]?key|pikey|ccess[_-]?key)|c(?:lient[_-]?secret|redentials?)"
 )
 
 # (pattern, replacement), applied in order. Patterns do not require a word boundary before
 # the secret, because a token glued to other text ("id=xoxb-…", "_hvs.…") is still a token.
 # Credentials in URLs go before the header patterns, which would otherwise eat the scheme.
-_VALUE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+#
+# Every pattern runs in linear time on any input (log lines may carry anyone's text): each
+# starts at a literal or at one of a few letters, and every repeat is possessive (`*+`, `++`)
+# or lazy up to a literal, so an attempt scans forward once and never gives characters back
+# to try again. tests/core/test_redaction.py times 100 KB runs of every character they use.
+VALUE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # PEM blocks (keys, certificates); an unterminated block is masked to the end, since a
     # truncated log line still carries most of the key.
     (
-        re.compile(r"-----BEGIN [A-Z0-9 ]+-----.*?(?:-----END [A-Z0-9 ]+-----|\Z)", re.DOTALL),
+        re.compile(r"-----BEGIN [A-Z0-9 ]++-----.*?(?:-----END [A-Z0-9 ]++-----|\Z)", re.DOTALL),
         "[redacted PEM block]",
     ),
-    # Credentials in URLs: keep scheme, user and host so the message stays useful.
-    (
-        re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^\s:/?#@]*):[^\s/?#]*@"),
-        r"\1:" + REDACTED + "@",
-    ),
+    # Credentials in URLs: keep scheme, user and host so the message stays useful. The match
+    # starts at "://" (found by a fast literal search); the password runs to the last "@"
+    # before the host.
+    (re.compile(r"(://[^\s:/?#@]*+):(?:[^\s/?#@]*+@)++"), r"\1:" + REDACTED + "@"),
     # Slack tokens: bot/user/app-level/config/refresh (xoxb-, xoxp-, xapp-, xoxe.xoxp-, …).
-    (re.compile(r"xoxe\.xox[a-z]-[A-Za-z0-9-]+"), "xoxe." + REDACTED),
-    (re.compile(r"(xox[a-z]|xapp)-[A-Za-z0-9-]+"), r"\1-" + REDACTED),
+    (re.compile(r"xoxe\.xox[a-z]-[A-Za-z0-9-]++"), "xoxe." + REDACTED),
+    (re.compile(r"(xox[a-z]|xapp)-[A-Za-z0-9-]++"), r"\1-" + REDACTED),
     # Vault / OpenBao service, batch and recovery tokens; the legacy `s.` form is too short
     # a prefix to match inside words.
-    (re.compile(r"hv[sbr]\.[A-Za-z0-9_-]+"), REDACTED),
-    (re.compile(r"(?<![A-Za-z0-9_.])[sbr]\.[A-Za-z0-9]{24,}"), REDACTED),
+    (re.compile(r"hv[sbr]\.[A-Za-z0-9_-]++"), REDACTED),
+    (re.compile(r"(?<![A-Za-z0-9_.])[sbr]\.[A-Za-z0-9]{24,}+"), REDACTED),
     # GitHub personal access, OAuth, app and refresh tokens.
-    (re.compile(r"(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"), REDACTED),
+    (re.compile(r"(?:gh[pousr]_[A-Za-z0-9]{20,}+|github_pat_[A-Za-z0-9_]{20,}+)"), REDACTED),
     # Authorization header values.
-    (re.compile(r"(?i)(bearer)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
-    (re.compile(r"(Basic)\s+[A-Za-z0-9+/]{8,}={0,2}"), r"\1 " + REDACTED),
-    # key=value and key: value pairs (libpq DSNs, config dumps, query strings, JSON).
+    (re.compile(r"(?i)(bearer)\s++[A-Za-z0-9._~+/=-]++"), r"\1 " + REDACTED),
+    (re.compile(r"(Basic)\s++[A-Za-z0-9+/]{8,}+={0,2}+"), r"\1 " + REDACTED),
+    # key=value and key: value pairs (libpq DSNs, config dumps, query strings, JSON). A
+    # prefix glued to the key (db_password) is left in place, so it is not matched at all;
+    # the lookahead lets the engine skip every position that cannot start a key name.
+    # A quoted value ends at its closing quote (escaped quotes included) or, unterminated,
+    # at the end of the text.
     (
         re.compile(
-            rf"""(?ix)
-            ([a-z0-9_.-]*(?:{_KEY_NAMES}))            # the key, maybe prefixed (db_password)
-            (["']?\s*[:=]\s*)                         # separator, maybe after a JSON quote
-            (?:"[^"]*"|'[^']*'|[^\s,;&"'}}\]]+)       # the value, quoted or bare
-            """
+            rf"""(?x)
+            (?=[pstacPSTAC])(?i:({_KEY_NAMES}))           # the key
+            (["']?\s*+[:=]\s*+)                           # separator, maybe after a JSON quote
+            (?:"(?:[^"\\]|\\.)*+"?|'(?:[^'\\]|\\.)*+'?|[^\s,;&"'}}\]]++)  # the value
+            """,
+            re.DOTALL,
         ),
         r"\1\2" + REDACTED,
     ),
 )
 
+# Longer text is cut before scrubbing: a log line or an audit field has no use for more,
+# and scrubbing holds the GIL. What is cut is dropped, never passed through unscrubbed.
+MAX_SCRUB_CHARS = 32_000
 
-def scrub_text(text: str) -> str:
-    """Mask every secret-looking value in free text (log lines, error messages, details)."""
-    for pattern, replacement in _VALUE_PATTERNS:
+
+def scrub_text(text: str, *, limit: int = MAX_SCRUB_CHARS) -> str:
+    """Mask every secret-looking value in free text (log lines, error messages, details).
+
+    Text over `limit` characters is cut there and ends with "[N characters cut]"; a word
+    the cut falls in goes too, since a secret cut in half may no longer look like one.
+    """
+    marker = ""
+    if len(text) > limit:
+        text, marker = _cut(text, limit)
+    for pattern, replacement in VALUE_PATTERNS:
         text = pattern.sub(replacement, text)
-    return text
+    return f"{text} {marker}" if text and marker else text or marker
+
+
+def _cut(text: str, limit: int) -> tuple[str, str]:
+    head = text[:limit]
+    if not (head[-1:].isspace() or text[limit].isspace()):
+        words = head.rsplit(maxsplit=1)
+        head = words[0] if len(words) == 2 else ""
+    return head, f"[{len(text) - len(head)} characters cut]"
 
 
 def is_secret_key(key: str) -> bool:

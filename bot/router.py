@@ -31,7 +31,15 @@ from bot.usage import UsageLog
 logger = logging.getLogger(__name__)
 
 HELP = "help"
+# What metrics and adoption figures record instead of a word that names no subcommand, and
+# for text that could not be read: never the typed text (a typo may be a pasted secret, and
+# every distinct label value is a new metric series).
+UNKNOWN = "unknown"
+UNREADABLE = "(parse)"
+_RESERVED = (HELP, UNKNOWN)
 _VISIBLE_CACHE_SIZE = 10_000
+_SMART_DOUBLE = "\u201c\u201d"
+_ZERO_WIDTH_SPACE = "\u200b"
 
 
 @dataclass(frozen=True)
@@ -85,16 +93,57 @@ class CommandContext:
 
 
 def parse_text(text: str) -> tuple[str, list[str], str]:
-    """Split `/platform` text into (subcommand, args, the raw text after the subcommand)."""
-    stripped = text.strip()
-    if not stripped:
+    """Split `/platform` text into (subcommand, args, the raw text after the subcommand).
+
+    Unicode spaces separate like spaces and smart quotes quote like ASCII ones (see
+    `_plain_separators`); the raw text keeps its quotes as typed, with plain spaces.
+    """
+    spaced = "".join(" " if _is_space(char) else char for char in text)
+    plain = _plain_separators(spaced)
+    start = len(plain) - len(plain.lstrip(" "))
+    end = len(plain.rstrip(" "))
+    if start >= end:
         return "", [], ""
-    head, _, rest = stripped.partition(" ")
+    head, _, rest = plain[start:end].partition(" ")
     try:
         args = shlex.split(rest)
     except ValueError as exc:
         raise InvalidInput(f"Could not read the arguments: {exc}.") from None
-    return head.lower(), args, rest.strip()
+    rest_start = end - len(rest.lstrip(" "))
+    return spaced[start : start + len(head)].lower(), args, spaced[rest_start:end]
+
+
+def _is_space(char: str) -> bool:
+    return char.isspace() or char == _ZERO_WIDTH_SPACE
+
+
+def _plain_separators(text: str) -> str:
+    """`text` with smart quotes made ASCII, character for character (positions do not move).
+
+    Curly double quotes (U+201C, U+201D) become ", a left single quote (U+2018) becomes ',
+    and a right single quote (U+2019) becomes ' only where it closes a single quote: iOS and
+    macOS type it for every apostrophe ("don\u2019t"), which must stay a letter. Quote state
+    is followed as shlex follows it: nothing is special inside '...', and a backslash
+    escapes the next character outside quotes and inside "...".
+    """
+    plain: list[str] = []
+    quote = ""
+    escaped = False
+    for char in text:
+        if char in _SMART_DOUBLE or (char == "\u2018" and quote != '"'):
+            char = '"' if char in _SMART_DOUBLE else "'"
+        elif char == "\u2019" and quote == "'":
+            char = "'"
+        plain.append(char)
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote and char == quote:
+            quote = ""
+        elif not quote and char in "'\"":
+            quote = char
+    return "".join(plain)
 
 
 class CommandRouter:
@@ -122,7 +171,9 @@ class CommandRouter:
 
     def add(self, subcommand: Subcommand) -> None:
         for name in (subcommand.name, *subcommand.aliases):
-            if name in self._names or name == HELP:
+            if name in _RESERVED:
+                raise ValueError(f"/platform {name} is reserved")
+            if name in self._names:
                 raise ValueError(f"/platform {name} is registered twice")
             self._names[name] = subcommand.name
         self._subcommands[subcommand.name] = subcommand
@@ -145,7 +196,7 @@ class CommandRouter:
     ) -> None:
         """The Bolt listener for `/platform`."""
         started = time.perf_counter()
-        name = "(parse)"
+        name: str | None = None
         outcome = "error"
         principal: Principal | None = None
         context: CommandContext | None = None
@@ -172,14 +223,22 @@ class CommandRouter:
             _reply_or_ack(context, ack, respond, router_views.error_text(error))
         except Exception:
             reference = uuid.uuid4().hex[:8]
-            logger.exception("/platform %s failed (reference %s)", name, reference)
+            logger.exception("/platform %s failed (reference %s)", self._known(name), reference)
             _reply_or_ack(context, ack, respond, router_views.unexpected_error_text(reference))
         finally:
             if context is not None and not context.acked:
                 context.ack()
-            COMMANDS.labels(subcommand=name or HELP, outcome=outcome).inc()
+            COMMANDS.labels(subcommand=self._known(name), outcome=outcome).inc()
             if principal is not None:
-                self._record_usage(principal, name or HELP, outcome, started)
+                self._record_usage(principal, self._known(name), outcome, started)
+
+    def _known(self, name: str | None) -> str:
+        """The name to count a use under: a registered name, help, unknown or unreadable."""
+        if name is None:
+            return UNREADABLE
+        if name in ("", HELP):
+            return HELP
+        return self._names.get(name, UNKNOWN)
 
     def _dispatch(self, context: CommandContext) -> str:
         name = context.subcommand
@@ -220,7 +279,10 @@ class CommandRouter:
         return visible
 
     def _help(self, principal: Principal, topic: str | None) -> dict[str, Any]:
-        if topic is not None:
+        if topic == HELP:
+            visible = self._visible(principal)
+            blocks = router_views.build_help_for_help(visible[0].name if visible else HELP)
+        elif topic is not None:
             canonical = self._names.get(topic)
             match = next((s for s in self._visible(principal) if s.name == canonical), None)
             if match is None:

@@ -13,6 +13,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.errors import NotFound, PlatformError
+from bot.mrkdwn import escape, escape_truncated
 
 if TYPE_CHECKING:
     from bot.router import Subcommand
@@ -22,6 +23,8 @@ ALREADY_RUNNING = (
 )
 # A message may hold 50 blocks; help keeps room for its header and footer.
 _MAX_HELP_ENTRIES = 45
+# How much of a typed word an answer repeats back.
+_ECHO_LIMIT = 41
 
 
 def build_text(text: str) -> list[dict[str, Any]]:
@@ -61,9 +64,20 @@ def build_subcommand_help(subcommand: Subcommand) -> list[dict[str, Any]]:
     return [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]
 
 
+def build_help_for_help(example: str) -> list[dict[str, Any]]:
+    """What `/platform help help` answers: what help itself does."""
+    text = (
+        "*`/platform help [COMMAND]`*\n"
+        "Without a command, shows what you can run here. With one, shows that command in "
+        "detail: what it does, how to type it, an example and any other names it answers to."
+        f"\n\n_Example:_ `/platform help {example}`"
+    )
+    return [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]
+
+
 def unknown_subcommand_text(name: str, suggestions: list[str]) -> str:
-    shown = name if len(name) <= 40 else name[:40] + "…"
-    text = f"I don't know `/platform {shown}`."
+    # What was typed is echoed, so it is escaped: `<!channel>` must not ping anyone.
+    text = f"I don't know `/platform {escape_truncated(name, _ECHO_LIMIT)}`."
     if suggestions:
         text += " Did you mean " + " or ".join(f"`/platform {s}`" for s in suggestions) + "?"
     return text + " Type `/platform help` to see what you can run."
@@ -72,7 +86,8 @@ def unknown_subcommand_text(name: str, suggestions: list[str]) -> str:
 def error_text(error: PlatformError) -> str:
     text = error.message
     if isinstance(error, NotFound) and error.suggestions:
-        text += " Did you mean " + ", ".join(f"`{s}`" for s in error.suggestions[:5]) + "?"
+        shown = error.suggestions[:5]
+        text += " Did you mean " + ", ".join(f"`{escape(s)}`" for s in shown) + "?"
     return text
 
 

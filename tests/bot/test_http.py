@@ -6,11 +6,13 @@ import time
 from wsgiref.util import setup_testing_defaults
 
 import httpx
+import pytest
 from slack_bolt import App
 
 from bot.db import make_engine
 from bot.local import LocalBot
 from bot.web import WebApp
+from tests.hostile import HOSTILE_TEXT, raw_markup_shown
 
 
 def _ephemeral_texts(bot: LocalBot, user: str) -> list[str]:
@@ -99,7 +101,9 @@ def test_health_readiness_and_metrics(bot: LocalBot) -> None:
 def test_readiness_fails_when_the_database_does_not_answer() -> None:
     unreachable = make_engine("postgresql://nobody@127.0.0.1:1/none", pool_pre_ping=False)
     web = WebApp(
-        App(signing_secret="x", token="xoxb-x", token_verification_enabled=False), unreachable
+        App(signing_secret="x", token="xoxb-x", token_verification_enabled=False),
+        unreachable,
+        signing_secret="x",
     )
     environ: dict[str, object] = {}
     setup_testing_defaults(environ)
@@ -108,3 +112,14 @@ def test_readiness_fails_when_the_database_does_not_answer() -> None:
     body = b"".join(web(environ, lambda status, headers: statuses.append(status)))  # type: ignore[arg-type]
     assert statuses == ["503 Service Unavailable"]
     assert body == b"database unavailable\n"
+
+
+@pytest.mark.parametrize("typed", [HOSTILE_TEXT, f"help {HOSTILE_TEXT}"], ids=["command", "topic"])
+def test_hostile_text_typed_to_platform_is_shown_as_text(bot: LocalBot, typed: str) -> None:
+    response = bot.signer.slash_command("U0BOB", typed)
+    assert response.status == 200
+    assert raw_markup_shown(bot.emulator) == []
+    assert any(
+        "I don't know `/platform &lt;!channel&gt;`" in text
+        for text in _ephemeral_texts(bot, "U0BOB")
+    )

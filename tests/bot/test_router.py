@@ -10,16 +10,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from prometheus_client import REGISTRY, generate_latest
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, func, select
 
+from bot import router_views
 from bot.app import reparse_misread_form
 from bot.config import parse_config
 from bot.db import make_session_factory
-from bot.errors import Conflict
+from bot.errors import Conflict, NotFound
 from bot.idempotency import IdempotencyStore
 from bot.identity import IdentityService
 from bot.policy import Policy
@@ -28,6 +30,7 @@ from bot.usage import CommandUsage, UsageLog
 from integrations.fakes import FakeUserDirectory
 from integrations.protocols import DirectoryUser
 from tests.core.polling import wait_until
+from tests.hostile import HOSTILE_TEXT
 
 SECRET = "router-test-signing-secret"
 CONFIG = """
@@ -268,8 +271,8 @@ def test_every_use_is_recorded_for_adoption_figures(harness: Harness) -> None:
     assert wait_until(lambda: len(harness.usage()) == 3)
     assert sorted(harness.usage()) == [
         ("U0BOB", "echo", "ok"),
-        ("U0BOB", "nope", "unknown"),
         ("U0BOB", "reindex", "rejected"),
+        ("U0BOB", "unknown", "unknown"),  # the typed word is not kept
     ]
 
 
@@ -322,3 +325,164 @@ def test_usage_survives_a_failed_write(engine: Engine) -> None:
     CommandUsage.__table__.create(engine)
     assert log.flush() == 1
     log.close()
+
+
+def test_help_for_help_says_what_help_does(harness: Harness) -> None:
+    text = _text(harness.send("help help"))
+    assert "I don't know" not in text
+    assert "/platform help [COMMAND]" in text
+    assert "shows what you can run" in text
+    assert "/platform help echo" in text  # an example with a command this person may run
+
+
+@pytest.mark.parametrize(
+    ("typed", "args"),
+    [
+        ("new-db\u00a0postgres \u201cmy db\u201d", ["postgres", "my db"]),
+        ("new-db a\u2003\u201cmy db\u201d\u3000-e\u202fprod", ["a", "my db", "-e", "prod"]),
+        ("new-db \u2018my db\u2019 x", ["my db", "x"]),
+        ("new-db \u201ca\u201d \u201cb c\u201d", ["a", "b c"]),
+        ("new-db \u201cit's\u201d", ["it's"]),
+        ("new-db don\u2019t", ["don\u2019t"]),  # iOS turns every apostrophe into \u2019
+        ("new-db\ta\nb", ["a", "b"]),
+        ("new-db\u200bx", ["x"]),
+    ],
+)  # fmt: skip
+def test_unicode_spaces_and_smart_quotes_separate_and_quote_like_ascii(
+    typed: str, args: list[str]
+) -> None:
+    name, parsed, _ = parse_text(typed)
+    assert (name, parsed) == ("new-db", args)
+
+
+def test_the_text_after_the_subcommand_keeps_its_quotes_as_typed() -> None:
+    assert parse_text("\u00a0owner\u00a0\u201cpayments api\u201d\u00a0") == (
+        "owner",
+        ["payments api"],
+        "\u201cpayments api\u201d",
+    )
+
+
+@pytest.mark.parametrize(
+    ("smart", "ascii"),
+    [("echo \u201cunfinished", 'echo "unfinished'), ("echo \u2018unfinished", "echo 'unfinished")],
+)
+def test_an_unbalanced_smart_quote_gets_the_same_message_as_an_ascii_one(
+    harness: Harness, smart: str, ascii: str
+) -> None:
+    answer = _text(harness.send(smart))
+    assert answer == _text(harness.send(ascii))
+    assert "Could not read the arguments: No closing quotation." in answer
+    assert harness.recorder.runs == []
+
+
+def test_smart_quotes_reach_the_handler_as_one_argument(harness: Harness) -> None:
+    assert _text(harness.send("echo\u00a0\u201ctwo words\u201d third")) == "echo: two words third[]"
+
+
+@pytest.mark.parametrize("typed", [HOSTILE_TEXT, f"help {HOSTILE_TEXT}", "<@U0ALICE>x"])
+def test_typed_text_echoed_in_answers_is_escaped(harness: Harness, typed: str) -> None:
+    answer = _text(harness.send(typed))
+    assert "I don't know `/platform &lt;" in answer
+    assert "<!channel>" not in answer
+    assert "<@U0ALICE>" not in answer
+
+
+def test_not_found_suggestions_are_escaped() -> None:
+    error = NotFound("No such service.", suggestions=["<!here>", "a&b"])
+    assert router_views.error_text(error) == (
+        "No such service. Did you mean `&lt;!here&gt;`, `a&amp;b`?"
+    )
+
+
+def test_metrics_count_typos_as_unknown_never_as_what_was_typed(harness: Harness) -> None:
+    labels = {"subcommand": "unknown", "outcome": "unknown"}
+    before = REGISTRY.get_sample_value("platform_bot_commands_total", labels) or 0
+    harness.send("hunter2-secret orders")
+    harness.send("x" * 80)
+    assert REGISTRY.get_sample_value("platform_bot_commands_total", labels) == before + 2
+    exposition = generate_latest(REGISTRY).decode()
+    assert "hunter2" not in exposition
+    assert "x" * 80 not in exposition
+
+
+def test_a_subcommand_word_longer_than_the_column_is_recorded_as_unknown(
+    harness: Harness,
+) -> None:
+    harness.send("x" * 65 + " orders")
+    assert harness.usage() == [("U0BOB", "unknown", "unknown")]
+
+
+def test_unknown_and_help_cannot_be_registered(harness: Harness) -> None:
+    for name in ("help", "unknown"):
+        with pytest.raises(ValueError, match="reserved"):
+            harness.router.add(Subcommand(name, "", "", "", action="echo", handler=print))
+
+
+def _record(log: UsageLog, user_id: str = "U1", **values: Any) -> None:
+    fields: dict[str, Any] = {
+        "team": None,
+        "subcommand": "help",
+        "outcome": "ok",
+        "duration_ms": 1,
+    } | values
+    log.record(user_id=user_id, **fields)
+
+
+def _stored(sessions: Any) -> list[tuple[Any, ...]]:
+    with sessions() as session:
+        rows = session.execute(
+            select(
+                CommandUsage.user_id,
+                CommandUsage.team,
+                CommandUsage.subcommand,
+                CommandUsage.outcome,
+                CommandUsage.duration_ms,
+            ).order_by(CommandUsage.id)
+        ).all()
+    return [tuple(row) for row in rows]
+
+
+def test_usage_values_are_cut_to_fit_their_columns(engine: Engine) -> None:
+    sessions = make_session_factory(engine)
+    log = UsageLog(sessions)
+    _record(log, "U" * 40, team="t" * 70, subcommand="s" * 70, outcome="o" * 40, duration_ms=2**40)
+    _record(log, "U2", duration_ms=-5)
+    log.close()
+    assert _stored(sessions) == [
+        ("U" * 32, "t" * 64, "s" * 64, "o" * 32, 2**31 - 1),
+        ("U2", None, "help", "ok", 0),
+    ]
+
+
+def test_a_row_the_database_refuses_is_dropped_alone(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    sessions = make_session_factory(engine)
+    log = UsageLog(sessions)
+    for user in ("U1", "U\x00BAD", "U3"):  # PostgreSQL refuses NUL in text
+        _record(log, user)
+    with caplog.at_level(logging.WARNING):
+        log.close()
+    stored = [row[0] for row in _stored(sessions)]
+    if engine.dialect.name == "postgresql":
+        assert stored == ["U1", "U3"]
+        assert "dropped 1 usage record the database refused (DataError)" in caplog.text
+        assert "BAD" not in caplog.text
+    else:
+        assert stored == ["U1", "U\x00BAD", "U3"]
+    assert log.flush() == 0  # nothing is left to retry
+
+
+def test_a_full_queue_drops_new_uses_and_says_how_many(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    sessions = make_session_factory(engine)
+    log = UsageLog(sessions, max_queued=3)
+    log.close()  # no writer thread: the queue only fills
+    for n in range(5):
+        _record(log, f"U{n}")
+    with caplog.at_level(logging.WARNING):
+        assert log.flush() == 3
+    assert [row[0] for row in _stored(sessions)] == ["U0", "U1", "U2"]
+    assert "dropped 2 usage records: the queue of 3 was full" in caplog.text

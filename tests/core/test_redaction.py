@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import json
 import string
+import time
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, SecretStr
 
-from bot.redaction import REDACTED, is_secret_key, redact, scrub_text
+from bot.redaction import (
+    MAX_SCRUB_CHARS,
+    REDACTED,
+    VALUE_PATTERNS,
+    is_secret_key,
+    redact,
+    scrub_text,
+)
 
 ALNUM = string.ascii_letters + string.digits
 # Characters that may appear unescaped in a URL password (RFC 3986 unreserved + sub-delims).
@@ -179,3 +187,71 @@ def test_an_unterminated_pem_block_is_masked_to_the_end() -> None:
 def test_legacy_vault_tokens_are_masked_but_short_dotted_words_are_not() -> None:
     assert scrub_text("token s.AbCdEfGhIjKlMnOpQrStUvWx used") == "token [redacted] used"
     assert scrub_text("see docs.example.com and s.io") == "see docs.example.com and s.io"
+
+
+# Every character the patterns are written with, so a run of any of them is tried.
+PATTERN_CHARACTERS = sorted(
+    set("".join(pattern.pattern for pattern, _ in VALUE_PATTERNS)) | set(ALNUM + " \t\n")
+)
+# Pieces of what the patterns look for; runs of them make the engine start many matches.
+PATTERN_PIECES = ["password", "=", ": ", '"', "'", "://", "a:", "@", "xoxb-", "xoxe.", "hvs.",
+                  "s.", "ghp_", "Bearer ", "Basic ", "-----BEGIN ", "-----END ", "A-----", "a",
+                  "\\", " ", "api_key", "_"]  # fmt: skip
+HUNDRED_KB = 100_000
+
+
+def _cpu_seconds_to_scrub(text: str) -> float:
+    started = time.thread_time()
+    scrub_text(text, limit=len(text))
+    return time.thread_time() - started
+
+
+@given(st.sampled_from(PATTERN_CHARACTERS) | st.characters())
+@settings(max_examples=60, deadline=None)
+def test_scrubbing_100_kb_of_one_character_takes_linear_time(character: str) -> None:
+    assert _cpu_seconds_to_scrub(character * HUNDRED_KB) < 0.05
+
+
+@given(st.lists(st.sampled_from(PATTERN_PIECES), min_size=1, max_size=6))
+@settings(max_examples=60, deadline=None)
+def test_scrubbing_100_kb_of_repeated_pattern_pieces_takes_linear_time(pieces: list[str]) -> None:
+    unit = "".join(pieces)
+    text = (unit * (HUNDRED_KB // len(unit) + 1))[:HUNDRED_KB]
+    assert _cpu_seconds_to_scrub(text) < 0.05
+
+
+def test_text_beyond_the_limit_is_cut_and_says_so() -> None:
+    text = "x" * MAX_SCRUB_CHARS + " and then password=hunter2-beyond"
+    scrubbed = scrub_text(text)
+    assert "hunter2" not in scrubbed
+    assert scrubbed.endswith(f"[{len(text) - MAX_SCRUB_CHARS} characters cut]")
+    assert scrub_text("y" * MAX_SCRUB_CHARS) == "y" * MAX_SCRUB_CHARS  # exactly at the limit
+
+
+def test_a_secret_cut_in_half_at_the_limit_is_dropped_not_half_shown() -> None:
+    # Cut before its "@", the URL no longer looks like one with credentials: the word goes.
+    url = "postgresql://app:hunter2-half-shown@db.internal/app"
+    text = "x " * ((MAX_SCRUB_CHARS - 30) // 2) + url
+    scrubbed = scrub_text(text)
+    assert "hunter2" not in scrubbed
+    assert "postgresql" not in scrubbed
+    assert scrubbed.startswith("x x ")
+
+
+def test_a_single_word_longer_than_the_limit_is_cut_whole() -> None:
+    scrubbed = scrub_text("z" * (MAX_SCRUB_CHARS + 1))
+    assert scrubbed == f"[{MAX_SCRUB_CHARS + 1} characters cut]"
+
+
+def test_quoted_values_are_masked_to_their_closing_quote_or_to_the_end() -> None:
+    # An escaped quote inside a JSON string does not end the value.
+    assert scrub_text(r'{"password": "a\"b c", "name": "x"}') == (
+        '{"password": [redacted], "name": "x"}'
+    )
+    assert "rest of it" not in scrub_text('password="unterminated rest of it')
+
+
+def test_secrets_glued_to_a_long_run_of_text_are_still_masked() -> None:
+    assert "hunter2" not in scrub_text("a" * 500 + "postgresql://app:hunter2@db/app")
+    assert "hunter2" not in scrub_text("1" * 500 + "_password=hunter2")
+    assert "hunter2" not in scrub_text("db_password=hunter2" + "a" * 500)

@@ -95,7 +95,12 @@ def survey_bot(
     engine = make_engine(settings.database_url)
     upgrade(engine)
     services = build_services(settings, config, engine=engine, clock=clock)
-    web = WebApp(build_app(services), engine, services.jobs.counts_by_status)
+    web = WebApp(
+        build_app(services),
+        engine,
+        services.jobs.counts_by_status,
+        signing_secret=emulator.signing_secret,
+    )
     server = make_server("127.0.0.1", 0, web, server_class=_Server, handler_class=_Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
