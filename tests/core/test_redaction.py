@@ -217,7 +217,9 @@ def test_scrubbing_100_kb_of_one_character_takes_linear_time(character: str) -> 
 def test_scrubbing_100_kb_of_repeated_pattern_pieces_takes_linear_time(pieces: list[str]) -> None:
     unit = "".join(pieces)
     text = (unit * (HUNDRED_KB // len(unit) + 1))[:HUNDRED_KB]
-    assert _cpu_seconds_to_scrub(text) < 0.05
+    # Mixed pieces take ~10 ms on an idle machine; backtracking would take seconds. The bound
+    # is loose so that a busy machine cannot fail it, and still tight enough to catch that.
+    assert _cpu_seconds_to_scrub(text) < 0.25
 
 
 def test_text_beyond_the_limit_is_cut_and_says_so() -> None:
