@@ -18,6 +18,7 @@ from bot.audit import AuditLog, Outcome
 from bot.db import utcnow
 from bot.errors import InvalidInput, NotFound, PlatformError, Unavailable
 from bot.identity import IdentityService, Principal
+from bot.mrkdwn import escape
 from commands.lookup.answers import (
     MAX_QUERY_LENGTH,
     ONCALL_KINDS,
@@ -40,7 +41,7 @@ from commands.lookup.answers import (
 from commands.lookup.catalog_index import CatalogIndex, RefreshOutcome
 from commands.lookup.oncall import OnCallDirectory, target_for
 from commands.lookup.read_model import IndexedEntity, ReadModel
-from integrations.catalog_model import parse_ref
+from commands.lookup.refs import ref_candidates
 from integrations.errors import IntegrationError, ProviderRejected
 from integrations.protocols import OnCallPerson, OnCallShift, OnCallTarget, PageRequest
 
@@ -173,29 +174,23 @@ class LookupService:
         if model.generation is None:
             raise Unavailable("The catalog index is empty: it has not been refreshed yet.")
         lowered = text.lower()
-        if ":" in lowered or "/" in lowered:
-            return self._by_ref(model, lowered, kinds)
+        refs = ref_candidates(lowered, kinds)
+        for ref in refs:
+            if ref in model.entities:
+                return model.entities[ref]
         for found in (model.named(lowered), model.titled(lowered)):
             matches = [model.entities[ref] for ref in found]
             if matches:
                 return _choose(text, matches, kinds)
+        if refs:
+            name = refs[0].partition("/")[2]
+            raise NotFound(
+                f"There is no `{escape(text)}` in the catalog.",
+                suggestions=list(model.named(name))[:5],
+            )
         raise NotFound(
-            f"I found nothing called `{text}` in the catalog.",
+            f"I found nothing called `{escape(text)}` in the catalog.",
             suggestions=[h.entity.name for h in self.search(text, limit=5).hits],
-        )
-
-    def _by_ref(self, model: ReadModel, text: str, kinds: tuple[str, ...]) -> IndexedEntity:
-        explicit_kind = ":" in text
-        candidates = [text] if explicit_kind else [f"{kind}:{text}" for kind in kinds]
-        for candidate in candidates:
-            kind, namespace, name = parse_ref(candidate, default_kind=kinds[0])
-            entity = model.entities.get(f"{kind}:{namespace}/{name}")
-            if entity is not None:
-                return entity
-        name = text.rpartition("/")[2].rpartition(":")[2]
-        raise NotFound(
-            f"There is no `{text}` in the catalog.",
-            suggestions=list(model.named(name))[:5],
         )
 
     def owner(self, query: str) -> Ownership:

@@ -78,7 +78,9 @@ def _component(**changes: Any) -> dict[str, Any]:
     }
     for key, value in changes.items():
         section, _, field = key.partition("__")
-        if value is None:
+        if not field:
+            document[section] = value
+        elif value is None:
             del document[section][field]
         else:
             document[section][field] = value
@@ -122,7 +124,7 @@ def test_our_checks_agree_with_the_official_schemas(
 
 
 def test_names_follow_the_catalogs_naming_rule_that_the_schema_does_not_check() -> None:
-    with pytest.raises(EntityInvalid, match="not a valid name"):
+    with pytest.raises(EntityInvalid, match=r"\"metadata.name\" is not valid"):
         parse_entity(_component(metadata__name="Orders Service!"))
 
 
@@ -159,3 +161,103 @@ def test_a_bad_file_is_reported_with_its_path_and_reason_and_the_rest_is_read(
 def test_a_missing_directory_is_unavailable(tmp_path: Path) -> None:
     with pytest.raises(ProviderUnavailable, match="is not a directory"):
         CatalogFiles(tmp_path / "missing").fetch_all()
+
+
+_NAMESPACE_RULE = (
+    "a string that is sequences of [a-z0-9] separated by [-], at most 63 characters in total"
+)
+_NAME_RULE = (
+    "a string that is sequences of [a-zA-Z0-9] separated by any of [-_.], "
+    "at most 63 characters in total"
+)
+_TAG_RULE = (
+    "a string that is sequences of [a-z0-9+#] separated by [-], at most 63 characters in total"
+)
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        (_component(metadata__namespace="Payments"),
+         f'"metadata.namespace" is not valid; expected {_NAMESPACE_RULE} but found "Payments".'),
+        (_component(metadata__namespace="team_a"),
+         f'"metadata.namespace" is not valid; expected {_NAMESPACE_RULE} but found "team_a".'),
+        (_component(metadata__namespace="a" * 64),
+         f'"metadata.namespace" is not valid; expected {_NAMESPACE_RULE} but found "{"a" * 64}".'),
+        (_component(metadata__name="Orders Service!"),
+         f'"metadata.name" is not valid; expected {_NAME_RULE} but found "Orders Service!".'),
+        (_component(metadata__name="o" * 64),
+         f'"metadata.name" is not valid; expected {_NAME_RULE} but found "{"o" * 64}".'),
+        (_component(metadata__name="orders-"),
+         f'"metadata.name" is not valid; expected {_NAME_RULE} but found "orders-".'),
+        (_component(metadata__tags=["python", "Java"]),
+         f'"tags.1" is not valid; expected {_TAG_RULE} but found "Java".'),
+        (_component(metadata__tags=["two words"]),
+         f'"tags.0" is not valid; expected {_TAG_RULE} but found "two words".'),
+        (_component(metadata__labels={"team owner": "orders"}),
+         '"labels.team owner" is not valid; expected a valid prefix and/or suffix but found '
+         '"team owner".'),
+        (_component(metadata__labels={"tier": "gold plated"}),
+         f'"labels.tier" is not valid; expected {_NAME_RULE} but found "gold plated".'),
+        (_component(metadata__annotations={"acme.io/team/slack": "#orders"}),
+         '"annotations.acme.io/team/slack" is not valid; expected a valid prefix and/or suffix '
+         'but found "acme.io/team/slack".'),
+        (_component(metadata__annotations={"Acme.io/team": "orders"}),
+         '"annotations.Acme.io/team" is not valid; expected a valid prefix and/or suffix '
+         'but found "Acme.io/team".'),
+        (_component(metadata__links=[{"url": "docs/orders.md", "title": "Docs"}]),
+         '"links.0.url" is not valid; expected a string that is a valid url but found '
+         '"docs/orders.md".'),
+        (_component(metadata__links=[{"url": "https://docs.example", "title": "  "}]),
+         '"links.0.title" is not valid; expected a non empty string but found "  ".'),
+        (_component(kind="Widget"),
+         "No processor recognized the entity widget:default/orders as valid, possibly caused "
+         "by a foreign kind or apiVersion"),
+        (_component(kind="component"),
+         "No processor recognized the entity component:default/orders as valid, possibly "
+         "caused by a foreign kind or apiVersion"),
+        (_component(apiVersion="backstage.io/v2"),
+         "No processor recognized the entity component:default/orders as valid, possibly "
+         "caused by a foreign kind or apiVersion"),
+        (_component(kind="Service Thing"),
+         '"kind" is not valid; expected a string that is a sequence of [a-zA-Z][a-z0-9A-Z], '
+         'at most 63 characters in total but found "Service Thing".'),
+        (_component(spec__owner="group:"),
+         'spec.owner: Entity reference "group:" was not on the form '
+         "[<kind>:][<namespace>/]<name>"),
+        (_component(spec__dependsOn=["resource:orders-db", "orders-cache"]),
+         'spec.dependsOn: Entity reference "orders-cache" had missing or empty kind (e.g. did '
+         'not start with "component:" or similar)'),
+    ],
+)  # fmt: skip
+def test_entities_backstage_rejects_are_skipped_with_backstages_reason(
+    tmp_path: Path, document: dict[str, Any], reason: str
+) -> None:
+    (tmp_path / "catalog-info.yaml").write_text(
+        yaml.safe_dump(_component(metadata__name="billing")) + "---\n" + yaml.safe_dump(document)
+    )
+    snapshot = CatalogFiles(tmp_path).fetch_all()
+    assert [e.name for e in snapshot.entities] == ["billing"]
+    assert [(p.source, p.reason) for p in snapshot.problems] == [("catalog-info.yaml#2", reason)]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        _component(metadata__namespace="team-a"),
+        _component(metadata__namespace="a" * 63),
+        _component(metadata__name="o" * 63),
+        _component(metadata__name="Orders_v2.internal"),
+        _component(metadata__tags=["c++", "c#", "k8s:prod", "go-1-22"]),
+        _component(metadata__labels={"tier": "", "acme.io/team": "orders"}),
+        _component(metadata__annotations={"backstage.io/techdocs-ref": "dir:.", "a": ""}),
+        _component(metadata__links=[{"url": "mailto:orders@acme.example", "icon": "email"}]),
+        _component(spec__dependsOn=["resource:orders-db", "component:other/orders-cache"]),
+        _component(apiVersion="backstage.io/v1beta1"),
+        {"apiVersion": "scaffolder.backstage.io/v1beta3", "kind": "Template",
+         "metadata": {"name": "python-service", "title": "Python service"},
+         "spec": {"type": "service", "owner": "platform", "steps": [{"action": "fetch:plain"}]}},
+    ],
+)  # fmt: skip
+def test_entities_backstage_accepts_are_read(document: dict[str, Any]) -> None:
+    parse_entity(document)

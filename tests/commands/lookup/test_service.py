@@ -49,6 +49,28 @@ def test_a_title_or_a_full_reference_finds_the_entity(lookup: LookupService) -> 
     assert lookup.owner("default/orders-api").entity.name == "orders-api"
 
 
+def test_titles_with_a_slash_are_titles_unless_they_are_references(
+    lookup: LookupService, catalog: FakeCatalog
+) -> None:
+    # Monorepo packages are titled after their npm names; one title looks like `namespace/name`.
+    catalog.entities += [
+        component("backstage-catalog-model", title="@backstage/catalog-model", owner="search"),
+        component("docs-site", title="platform/docs-site", owner="search"),
+        component("release-notes", title="Release: notes 2026", owner="search"),
+    ]
+    lookup.refresh()
+    assert lookup.owner("@backstage/catalog-model").entity.name == "backstage-catalog-model"
+    assert lookup.owner("@Backstage/Catalog-Model").entity.name == "backstage-catalog-model"
+    assert lookup.owner("platform/docs-site").entity.name == "docs-site"
+    assert lookup.owner("Release: notes 2026").entity.name == "release-notes"
+    assert lookup.owner("component:payments-api").entity.name == "payments-api"
+    assert lookup.owner("Component:Default/Payments-API").entity.name == "payments-api"
+    with pytest.raises(NotFound, match="There is no `component:default/nope` in the catalog"):
+        lookup.owner("component:default/nope")
+    with pytest.raises(NotFound, match="I found nothing called `@backstage/nope`"):
+        lookup.owner("@backstage/nope")
+
+
 def test_an_owner_missing_from_the_catalog_is_named_not_resolved(lookup: LookupService) -> None:
     owner = lookup.owner("orphan-svc").owner
     assert owner is not None and owner.label == "ghosts" and not owner.in_catalog
