@@ -47,8 +47,22 @@ def _documents() -> list[tuple[str, dict[str, Any]]]:
     found = []
     for path in sorted(EXAMPLE.rglob("*.yaml")):
         for document in yaml.safe_load_all(path.read_text()):
-            found.append((f"{path.relative_to(EXAMPLE)}:{document['metadata']['name']}", document))
+            if "kind" not in document:
+                continue  # an entity's data, e.g. an OpenAPI definition it reads with $text
+            where = f"{path.relative_to(EXAMPLE)}:{document['metadata']['name']}"
+            found.append((where, _with_placeholders_read(document, path.parent)))
     return found
+
+
+def _with_placeholders_read(node: Any, folder: Path) -> Any:
+    """The document as Backstage validates it: `{$text: ./file}` replaced by the file's text."""
+    if isinstance(node, dict):
+        if list(node) == ["$text"]:
+            return (folder / node["$text"]).read_text()
+        return {key: _with_placeholders_read(value, folder) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_with_placeholders_read(item, folder) for item in node]
+    return node
 
 
 def test_the_example_catalog_reads_without_problems() -> None:
@@ -261,3 +275,109 @@ def test_entities_backstage_rejects_are_skipped_with_backstages_reason(
 )  # fmt: skip
 def test_entities_backstage_accepts_are_read(document: dict[str, Any]) -> None:
     parse_entity(document)
+
+
+_OPENAPI = """\
+openapi: 3.0.3
+info: {title: Payments, version: 2.4.0}
+paths:
+  /payments:
+    post: {responses: {"201": {description: created}}}
+"""
+_ASYNCAPI = "asyncapi: 2.6.0\ninfo: {title: Payment events, version: 1.0.0}\nchannels: {}\n"
+
+
+def _api(name: str, definition: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "API",
+        "metadata": {"name": name},
+        "spec": {"type": "openapi", "lifecycle": "production", "owner": "payments",
+                 "definition": definition},
+    }  # fmt: skip
+
+
+def test_files_referenced_by_text_json_or_yaml_placeholders_are_not_entities(
+    tmp_path: Path,
+) -> None:
+    service = tmp_path / "payments-api"
+    (service / "api").mkdir(parents=True)
+    (service / "api" / "openapi.yaml").write_text(_OPENAPI)
+    (service / "api" / "events.yml").write_text(_ASYNCAPI)
+    (service / "catalog-info.yaml").write_text(
+        yaml.safe_dump_all([
+            _component(metadata__name="payments-api"),
+            _api("payments-rest", {"$text": "./api/openapi.yaml"}),
+            _api("payment-events", {"$yaml": "api/events.yml"}),
+            _api("payments-grpc", {"$text": "https://github.com/acme/protos/blob/main/p.proto"}),
+        ])
+    )  # fmt: skip
+    (tmp_path / "stray.yaml").write_text("name: not an entity, and nobody points to it\n")
+
+    snapshot = CatalogFiles(tmp_path).fetch_all()
+
+    assert sorted(e.name for e in snapshot.entities) == [
+        "payment-events", "payments-api", "payments-grpc", "payments-rest"
+    ]  # fmt: skip
+    # Only the file nothing refers to is still reported.
+    assert [p.source for p in snapshot.problems] == ["stray.yaml"]
+
+
+def _location(*targets: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Location",
+        "metadata": {"name": "acme-catalog"},
+        "spec": {"targets": list(targets), **spec},
+    }
+
+
+def test_with_backstage_style_globs_only_what_a_location_points_to_is_read(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "org").mkdir()
+    (tmp_path / "services" / "orders").mkdir(parents=True)
+    (tmp_path / "services" / "billing").mkdir(parents=True)
+    (tmp_path / "drafts").mkdir()
+    (tmp_path / "catalog-info.yaml").write_text(
+        yaml.safe_dump(
+            _location("./org/teams.yaml", "./services/*/service.yaml", "./org/missing.yaml",
+                      "../outside.yaml", "https://github.com/acme/infra/blob/main/catalog.yaml")
+        )
+    )  # fmt: skip
+    (tmp_path / "org" / "teams.yaml").write_text(
+        yaml.safe_dump({"apiVersion": "backstage.io/v1alpha1", "kind": "Group",
+                        "metadata": {"name": "team-a"}, "spec": {"type": "team", "children": []}})
+    )  # fmt: skip
+    (tmp_path / "services" / "orders" / "service.yaml").write_text(yaml.safe_dump(_component()))
+    (tmp_path / "services" / "billing" / "service.yaml").write_text(
+        yaml.safe_dump(_component(metadata__name="billing"))
+    )
+    (tmp_path / "drafts" / "half-done.yaml").write_text("kind: Component\n")
+    (tmp_path.parent / "outside.yaml").write_text(yaml.safe_dump(_component(metadata__name="x")))
+
+    snapshot = CatalogFiles(tmp_path, globs=["**/catalog-info.yaml"]).fetch_all()
+
+    assert sorted(e.ref for e in snapshot.entities) == [
+        "component:default/billing", "component:default/orders", "group:default/team-a",
+        "location:default/acme-catalog",
+    ]  # fmt: skip
+    assert sorted(p.reason for p in snapshot.problems) == [
+        'spec.targets: "../outside.yaml" is outside the catalog directory',
+        'spec.targets: "./org/missing.yaml" does not exist',
+        'spec.targets: "https://github.com/acme/infra/blob/main/catalog.yaml" is a URL; '
+        "this provider reads only files in the catalog directory",
+    ]
+    assert {p.source for p in snapshot.problems} == {"catalog-info.yaml"}
+
+
+def test_an_optional_location_target_may_be_missing_and_cycles_end(tmp_path: Path) -> None:
+    (tmp_path / "catalog-info.yaml").write_text(
+        yaml.safe_dump_all([
+            _location("./catalog-info.yaml", "./later.yaml", presence="optional"),
+            _component(),
+        ])
+    )  # fmt: skip
+    snapshot = CatalogFiles(tmp_path, globs=["catalog-info.yaml"]).fetch_all()
+    assert sorted(e.name for e in snapshot.entities) == ["acme-catalog", "orders"]
+    assert snapshot.problems == ()
