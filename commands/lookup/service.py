@@ -194,7 +194,10 @@ class LookupService:
         )
 
     def owner(self, query: str) -> Ownership:
+        """Who owns `query`; for a team, the team itself (teams own, they are not owned)."""
         entity = self.resolve(query)
+        if entity.kind == "group":
+            return Ownership(entity=entity, owner=self._team(entity))
         owner, person = self._owner_of(entity)
         return Ownership(entity=entity, owner=owner, owner_person=person)
 
@@ -311,7 +314,7 @@ class LookupService:
         return Team(
             ref=group.ref,
             label=group.label,
-            channel=_channel(group.annotations.get("slack.com/bot-notify"))
+            channel=group.annotations.get("slack.com/bot-notify", "").strip()
             or self._team_channels.get(group.name.lower()),
             members=tuple(members),
             more_members=max(0, len(member_refs) - MAX_MEMBERS_SHOWN),
@@ -408,15 +411,6 @@ def _choose(query: str, matches: list[IndexedEntity], kinds: tuple[str, ...]) ->
         query,
         sorted(preferred, key=lambda e: (kinds.index(e.kind) if e.kind in kinds else 99, e.ref)),
     )
-
-
-def _channel(value: str | None) -> str | None:
-    if not value:
-        return None
-    value = value.strip()
-    if re.fullmatch(r"[CG][A-Z0-9]{6,}", value):
-        return f"<#{value}>"
-    return value if value.startswith("#") else f"#{value}"
 
 
 def _short(ref: str | None) -> str | None:
