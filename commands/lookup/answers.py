@@ -111,6 +111,10 @@ class SearchResult:
     query: str
     hits: list[SearchHit]
     indexed: int
+    filters: str = ""
+    """The filters as the search applied them, e.g. `kind:api owner:payments`."""
+    total: int = 0
+    """How many entities passed, when only filters were given (all of them are listed)."""
 
 
 @dataclass(frozen=True)

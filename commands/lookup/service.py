@@ -30,7 +30,6 @@ from commands.lookup.answers import (
     PageOutcome,
     PagePreview,
     Person,
-    SearchHit,
     SearchResult,
     ServiceCard,
     Shift,
@@ -39,6 +38,7 @@ from commands.lookup.answers import (
     classify_links,
 )
 from commands.lookup.catalog_index import CatalogIndex, RefreshOutcome
+from commands.lookup.catalog_search import search_catalog
 from commands.lookup.oncall import OnCallDirectory, target_for
 from commands.lookup.read_model import IndexedEntity, ReadModel
 from commands.lookup.refs import ref_candidates
@@ -225,17 +225,8 @@ class LookupService:
         )
 
     def search(self, query: str, *, limit: int = 10) -> SearchResult:
-        text = _checked(query, what="search")
-        model = self.model()
-        # Whatever is called exactly that comes first; ranked matches follow.
-        exact = [*model.named(text), *model.titled(text)]
-        ranked = [model.entity_at(p).ref for _, p in model.search.search(text, limit=limit)]
-        hits = []
-        for ref in list(dict.fromkeys(exact + ranked))[:limit]:
-            entity = model.entities[ref]
-            owner = model.entities.get(entity.owner) if entity.owner else None
-            hits.append(SearchHit(entity, owner.label if owner else _short(entity.owner)))
-        return SearchResult(query=text, hits=hits, indexed=len(model.entities))
+        """Ranked matches for the words of `query`, narrowed by its `kind:`-style filters."""
+        return search_catalog(self.model(), query, limit=limit)
 
     # --- paging -----------------------------------------------------------------------------
 

@@ -59,6 +59,10 @@ OPTION_LABEL_LENGTH = 75
 OPTION_VALUE_LENGTH = 150
 PROBLEMS_SHOWN = 15
 SEARCH_DESCRIPTION_LENGTH = 150
+SEARCH_HINT = (
+    "`/platform service NAME` shows one of them in full. Narrow a search with "
+    "`kind:`, `type:`, `owner:` or `lifecycle:`, e.g. `payments kind:api owner:payments`."
+)
 _FIELD_VALUE = SECTION_FIELD_LIMIT - len("*Next on call*\n")
 
 
@@ -176,11 +180,24 @@ def build_service_card(card: ServiceCard, tz: str | None, *, can_page: bool) -> 
     return truncate(text, SECTION_TEXT_LIMIT), _dump(blocks)
 
 
-def build_search(result: SearchResult) -> tuple[str, Blocks]:
-    query = escape(result.query)
+def _search_header(result: SearchResult) -> str:
+    asked = escape(" ".join(filter(None, (result.query, result.filters))))
     if not result.hits:
-        text = f"Nothing in the catalog ({result.indexed:,} entries) matches `{query}`."
-        return text, _dump([SectionBlock(text=_md(text))])
+        return f"Nothing in the catalog ({result.indexed:,} entries) matches `{asked}`."
+    if result.query:
+        return f"Top {len(result.hits)} for `{asked}` in the catalog:"
+    if result.total > len(result.hits):
+        return (
+            f"{len(result.hits)} of the {result.total:,} entries with `{asked}` "
+            "(add words to narrow it):"
+        )
+    return f"The {result.total:,} entries with `{asked}`:"
+
+
+def build_search(result: SearchResult) -> tuple[str, Blocks]:
+    header = _search_header(result)
+    if not result.hits:
+        return header, _dump([SectionBlock(text=_md(header))])
     lines = []
     for number, hit in enumerate(result.hits, start=1):
         entity = hit.entity
@@ -190,11 +207,10 @@ def build_search(result: SearchResult) -> tuple[str, Blocks]:
         if summary:
             line += f": {summary}"
         lines.append(line)
-    header = f"Top {len(result.hits)} for `{query}` in the catalog:"
     room = SECTION_TEXT_LIMIT - len(header) - 1
     blocks: list[Block] = [
         SectionBlock(text=_md(header + "\n" + join_limited(lines, room, sep="\n"))),
-        ContextBlock(elements=[_md("`/platform service NAME` shows one of them in full.")]),
+        ContextBlock(elements=[_md(SEARCH_HINT)]),
     ]
     return header, _dump(blocks)
 

@@ -252,7 +252,7 @@ def test_a_page_reason_reaches_the_on_call_tool_as_typed_and_bounded(
         page()
         assert oncall.pages["k"].details == reason
     else:
-        with pytest.raises(InvalidInput, match="why you are paging|under 500 characters"):
+        with pytest.raises(InvalidInput, match=r"why you are paging|under 500 characters"):
             page()
         assert oncall.pages == {}
 

@@ -281,3 +281,12 @@ def test_hostile_catalog_text_and_page_reasons_never_reach_slack_as_markup(tmp_p
         assert "&lt;!channel&gt;" in dms("U0BOB") + dms("U0CAROL")  # the reason, shown as text
         assert "tags.0" in dms("U0ALICE")  # the skipped entity, its reason quoting the tag
         assert raw_markup_shown(emulator) == []
+
+
+def test_catalog_filters_are_documented_and_work_over_http(bot: LocalBot) -> None:
+    help_text = _answer(bot.signer.slash_command("U0BOB", "help catalog"))
+    assert "[kind:K] [type:T] [owner:TEAM] [lifecycle:L]" in help_text
+    listed = _answer(bot.signer.slash_command("U0BOB", "catalog kind:api"))
+    assert "entries with `kind:api`" in listed and "*payments* (api" in listed
+    narrowed = _answer(bot.signer.slash_command("U0BOB", "catalog \u201cpayments\u201d kind:group"))
+    assert "Top 1 for `payments kind:group`" in narrowed
