@@ -9,7 +9,8 @@ match scores by how good it is times how telling the field is (a name beats a de
 Words are Unicode: text is casefolded and NFKC-normalised (so `CAFÉ`, `café` typed with a
 combining accent, full-width letters and `Straße`/`strasse` meet), and a word is a run of
 letters, digits and combining marks in any script (Devanagari vowel signs stay inside their
-word). The word pattern is one character class repeated, so matching is linear.
+word). The word pattern is one character class repeated, so matching is linear; ASCII text,
+most of any catalog, takes a faster class that finds the same words.
 """
 
 from __future__ import annotations
@@ -53,15 +54,21 @@ class Searchable(Protocol):
     def lifecycle(self) -> str | None: ...
 
 
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+
+
 @functools.cache
 def _word_pattern() -> re.Pattern[str]:
-    """Letters and digits (`[^\\W_]`), or the combining marks `\\w` leaves out."""
-    marks = "".join(
-        chr(code)
-        for code in (*range(0x20000), *range(0xE0100, 0xE01F0))
-        if unicodedata.category(chr(code)).startswith("M")
-    )
-    return re.compile(r"(?:[^\W_]|[" + re.escape(marks) + r"])+")
+    """Word characters (`\\w`) or the combining marks `\\w` leaves out, as code point ranges."""
+    ranges: list[list[int]] = []
+    for code in (*range(0x20000), *range(0xE0100, 0xE01F0)):
+        if unicodedata.category(chr(code)).startswith("M"):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    marks = "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+    return re.compile(r"[\w" + marks + r"]+")
 
 
 def normalize(text: str) -> str:
@@ -70,7 +77,12 @@ def normalize(text: str) -> str:
 
 
 def words(text: str | None) -> list[str]:
-    return _word_pattern().findall(normalize(text)) if text else []
+    """The words of `text` in normalised form; `_` separates words, as `-` does."""
+    if not text:
+        return []
+    if text.isascii():  # most catalogs: the same words, several times faster
+        return _ASCII_WORD.findall(text.lower())
+    return _word_pattern().findall(normalize(text).replace("_", " "))
 
 
 def _trigrams(word: str) -> set[str]:

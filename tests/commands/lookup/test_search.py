@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from bot.db import SessionFactory, make_session_factory
 from bot.errors import InvalidInput
+from commands.lookup.search import words
 from commands.lookup.service import LookupService
 from integrations.fakes import FakeCatalog
 from tests.commands.lookup.conftest import component, entity
@@ -110,3 +111,9 @@ def test_a_filter_only_search_lists_at_most_the_limit_and_counts_the_rest(
 def test_a_search_with_nothing_to_look_for_says_so(lookup: LookupService, query: str) -> None:
     with pytest.raises(InvalidInput, match="Give a search"):
         lookup.search(query)
+
+
+@pytest.mark.parametrize("text", ["Payments_API-v2.1 (beta)", "ORDERS/refunds: 3x", "a_b_c"])
+def test_ascii_text_splits_into_the_same_words_either_way(text: str) -> None:
+    # ASCII text takes a faster path; appending one non-ASCII word must not change the rest.
+    assert words(text + " é") == [*words(text), "é"]
