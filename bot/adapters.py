@@ -129,7 +129,7 @@ def build_catalog_provider(
             filters=backstage.filters,
             page_size=backstage.page_size,
         )
-    return CatalogFiles(base / catalog.files.path)
+    return CatalogFiles(base / catalog.files.path, globs=catalog.files.globs)
 
 
 def build_oncall_provider(

@@ -1,25 +1,41 @@
 """Reading Backstage catalog entities (`catalog-info.yaml` documents or API answers).
 
-The checks follow Backstage's entity schemas (envelope, metadata and the required `spec`
-fields of each known kind) plus the naming rules the catalog enforces in code (names are
-1-63 characters of `[A-Za-z0-9-_.]`, starting and ending with a letter or digit). They are
-written as pydantic models rather than shipping the JSON schemas; the contract tests check
-that they agree with the official schemas.
+The checks follow Backstage: the entity envelope and metadata schemas (as pydantic models;
+the contract tests check that they agree with the official JSON schemas), the field rules
+the catalog enforces in code (`catalog_rules`, with Backstage's messages), the built-in kinds
+a processor recognises (anything else is "No processor recognized the entity …"), the
+required `spec` fields of each kind, and every entity reference in `spec` parsed as
+`parseEntityRef` would (`catalog_refs`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from integrations.catalog_refs import RefInvalid, spec_relations
+from integrations.catalog_rules import EntityInvalid, check_field_formats
 from integrations.protocols import CatalogEntity, EntityLink, EntityRelation
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
-KNOWN_API_VERSIONS = frozenset({"backstage.io/v1alpha1", "backstage.io/v1beta1"})
-# Required spec fields of the kinds in Backstage's catalog model (kinds/*.schema.json).
+__all__ = ["BUILTIN_KINDS", "EntityInvalid", "parse_entity"]
+
+_CORE_VERSIONS = frozenset({"backstage.io/v1alpha1", "backstage.io/v1beta1"})
+# The kinds BuiltinKindsEntityProcessor recognises, as written in `kind:` (case matters),
+# with the apiVersions their schemas accept.
+BUILTIN_KINDS: dict[str, frozenset[str]] = {
+    "Component": _CORE_VERSIONS,
+    "API": _CORE_VERSIONS,
+    "Resource": _CORE_VERSIONS,
+    "System": _CORE_VERSIONS,
+    "Domain": _CORE_VERSIONS,
+    "Group": _CORE_VERSIONS,
+    "User": _CORE_VERSIONS,
+    "Location": _CORE_VERSIONS,
+    "Template": frozenset({"scaffolder.backstage.io/v1beta3"}),
+}
+# Required spec fields of each kind (kinds/*.schema.json, Template.v1beta3.schema.json).
 REQUIRED_SPEC: dict[str, tuple[str, ...]] = {
     "component": ("type", "lifecycle", "owner"),
     "api": ("type", "lifecycle", "owner", "definition"),
@@ -29,14 +45,28 @@ REQUIRED_SPEC: dict[str, tuple[str, ...]] = {
     "group": ("type", "children"),
     "user": ("memberOf",),
     "location": (),
+    "template": ("type", "steps"),
 }
 # Spec fields that must be lists of entity references when present.
-_LIST_FIELDS = ("children", "members", "memberOf", "dependsOn", "providesApis", "consumesApis")
-_STRING_FIELDS = ("type", "lifecycle", "owner", "system", "domain", "parent", "subcomponentOf")
-
-
-class EntityInvalid(ValueError):
-    """A document is not a valid entity; the message says which field and why."""
+_LIST_FIELDS = (
+    "children",
+    "members",
+    "memberOf",
+    "dependsOn",
+    "dependencyOf",
+    "providesApis",
+    "consumesApis",
+)
+_STRING_FIELDS = (
+    "type",
+    "lifecycle",
+    "owner",
+    "system",
+    "domain",
+    "parent",
+    "subcomponentOf",
+    "subdomainOf",
+)
 
 
 class _Link(BaseModel):
@@ -56,23 +86,13 @@ class _Relation(BaseModel):
 class _Meta(BaseModel):
     model_config = ConfigDict(extra="allow")
     name: str
-    namespace: str = "default"
+    namespace: str | None = None
     title: str | None = Field(default=None, min_length=1)
     description: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     links: list[_Link] = Field(default_factory=list)
-
-    @field_validator("name", "namespace")
-    @classmethod
-    def _entity_name(cls, value: str) -> str:
-        if not NAME_PATTERN.fullmatch(value):
-            raise ValueError(
-                f"{value!r} is not a valid name: 1-63 letters, digits, '-', '_' or '.', "
-                "starting and ending with a letter or digit"
-            )
-        return value
 
 
 class _Envelope(BaseModel):
@@ -93,13 +113,32 @@ def parse_entity(document: Any, *, source: str | None = None) -> CatalogEntity:
         envelope = _Envelope.model_validate(document)
     except ValidationError as exc:
         raise EntityInvalid(_first_problem(exc)) from None
-    kind = envelope.kind.lower()
-    if kind in REQUIRED_SPEC:
-        _check_known_kind(envelope, kind, document)
     meta = envelope.metadata
+    check_field_formats(
+        api_version=envelope.apiVersion,
+        kind=envelope.kind,
+        name=meta.name,
+        namespace=meta.namespace,
+        labels=meta.labels,
+        annotations=meta.annotations,
+        tags=meta.tags,
+        links=[link.model_dump() for link in meta.links],
+    )
+    kind, namespace = envelope.kind.lower(), meta.namespace or "default"
+    if envelope.apiVersion not in BUILTIN_KINDS.get(envelope.kind, ()):
+        raise EntityInvalid(
+            f"No processor recognized the entity {kind}:{namespace}/{meta.name.lower()} as "
+            "valid, possibly caused by a foreign kind or apiVersion"
+        )
+    _check_spec(envelope, kind, document)
+    try:
+        for _ in spec_relations(kind, namespace, envelope.spec):
+            pass  # every reference must parse, as Backstage's processor would emit it
+    except RefInvalid as exc:
+        raise EntityInvalid(str(exc)) from None
     return CatalogEntity(
         kind=kind,
-        namespace=meta.namespace.lower(),
+        namespace=namespace,
         name=meta.name,
         title=meta.title,
         description=meta.description,
@@ -116,12 +155,7 @@ def parse_entity(document: Any, *, source: str | None = None) -> CatalogEntity:
     )
 
 
-def _check_known_kind(envelope: _Envelope, kind: str, document: Mapping[str, Any]) -> None:
-    if envelope.apiVersion not in KNOWN_API_VERSIONS:
-        raise EntityInvalid(
-            f"apiVersion {envelope.apiVersion!r} is not one of "
-            f"{', '.join(sorted(KNOWN_API_VERSIONS))} for kind {envelope.kind}"
-        )
+def _check_spec(envelope: _Envelope, kind: str, document: Mapping[str, Any]) -> None:
     if "spec" not in document:
         raise EntityInvalid(f"spec: required for kind {envelope.kind}")
     spec = envelope.spec
@@ -144,24 +178,3 @@ def _first_problem(exc: ValidationError) -> str:
     if error["type"] == "extra_forbidden":
         return f"{where}: unknown top-level field"
     return f"{where}: {error['msg']}"
-
-
-def parse_ref(
-    text: str, *, default_kind: str, default_namespace: str = "default"
-) -> tuple[str, str, str]:
-    """Split `[kind:][namespace/]name` into lowercase (kind, namespace, name)."""
-    kind, sep, rest = text.strip().partition(":")
-    if not sep:
-        kind, rest = default_kind, kind
-    namespace, sep, name = rest.partition("/")
-    if not sep:
-        namespace, name = default_namespace, namespace
-    return kind.lower(), namespace.lower(), name.lower()
-
-
-def full_ref(text: str, *, default_kind: str, default_namespace: str = "default") -> str:
-    """`payments` → `group:default/payments` (with default_kind "group")."""
-    kind, namespace, name = parse_ref(
-        text, default_kind=default_kind, default_namespace=default_namespace
-    )
-    return f"{kind}:{namespace}/{name}"

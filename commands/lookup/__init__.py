@@ -31,6 +31,7 @@ def register(
     from bot.router import Subcommand
     from commands.lookup.handlers import LookupHandlers
     from commands.lookup.ids import ActionId, CallbackId
+    from commands.lookup.search_query import FILTER_USAGE
 
     handlers = LookupHandlers(service=service, policy=policy, identity=identity, jobs=jobs)
     router.add(
@@ -68,9 +69,14 @@ def register(
     router.add(
         Subcommand(
             name="catalog",
-            summary="Search the service catalog; `catalog refresh` re-reads it (admins).",
-            usage="/platform catalog QUERY | refresh",
-            example="/platform catalog payments",
+            summary=(
+                "Search the service catalog by name, title, description, tags, type and "
+                "lifecycle; narrow it with `kind:api`, `type:service`, `owner:TEAM` or "
+                "`lifecycle:production` (commas give several values). `catalog refresh` "
+                "re-reads the catalog (admins)."
+            ),
+            usage=f"/platform catalog QUERY {FILTER_USAGE} | refresh",
+            example="/platform catalog payments kind:api",
             action="lookup.catalog",
             handler=handlers.handle_catalog,
         )

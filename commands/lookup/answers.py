@@ -7,6 +7,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from bot.errors import PlatformError
+from bot.mrkdwn import escape
 from commands.lookup.read_model import IndexedEntity
 
 MAX_QUERY_LENGTH = 200
@@ -19,7 +20,7 @@ class Ambiguous(PlatformError):
 
     def __init__(self, query: str, candidates: list[IndexedEntity]) -> None:
         names = ", ".join(f"`{c.ref}`" for c in candidates[:5])
-        super().__init__(f"`{query}` could mean several things: {names}. Pick one.")
+        super().__init__(f"`{escape(query)}` could mean several things: {names}. Pick one.")
         self.query = query
         self.candidates = candidates
 
@@ -110,6 +111,10 @@ class SearchResult:
     query: str
     hits: list[SearchHit]
     indexed: int
+    filters: str = ""
+    """The filters as the search applied them, e.g. `kind:api owner:payments`."""
+    total: int = 0
+    """How many entities passed, when only filters were given (all of them are listed)."""
 
 
 @dataclass(frozen=True)

@@ -11,52 +11,32 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.db import SessionFactory, utcnow
+from bot.errors import Unavailable
+from commands.lookup.index_rows import SOURCE_LENGTH, IndexBatch, prepare, row
 from commands.lookup.models import CatalogEntityRow, CatalogRefreshRow, CatalogRelationRow
 from commands.lookup.read_model import ReadModel, entity_from_row, release_memory
-from integrations.catalog_model import full_ref
 from integrations.errors import IntegrationError
-from integrations.protocols import CatalogEntity, CatalogProblem, CatalogProvider
+from integrations.protocols import CatalogProblem, CatalogProvider
 
 logger = logging.getLogger(__name__)
 
 SUCCEEDED = "succeeded"
 FAILED = "failed"
-# Only these annotations are kept in the index: what cards, on-call and links read.
-KEPT_ANNOTATIONS = (
-    "pagerduty.com/service-id",
-    "pagerduty.com/escalation-policy-id",
-    "pagerduty.com/schedule-id",
-    "opsgenie.com/schedule",
-    "opsgenie.com/team",
-    "platform-bot/rotation",
-    "slack.com/bot-notify",
-    "slack.com/user-id",
-    "github.com/project-slug",
-    "backstage.io/techdocs-ref",
-    "backstage.io/source-location",
-)
-# Each relation is also written from the other side.
-_INVERSE = {
-    "ownedBy": "ownerOf",
-    "partOf": "hasPart",
-    "memberOf": "hasMember",
-    "hasMember": "memberOf",
-    "childOf": "parentOf",
-    "parentOf": "childOf",
-    "dependsOn": "dependencyOf",
-}
 # A 64-bit key for PostgreSQL's transaction-level advisory lock: "catalog refresh".
 _REFRESH_LOCK = 0x6361_7461_6C6F_67
 PROBLEMS_KEPT = 200
+REASON_LENGTH = 1_000
+# Said in the failed refresh's record: the database's own error can quote catalog data.
+WRITE_REFUSED = "the index could not be written (the database refused it)"
 
 
 @dataclass(frozen=True)
@@ -87,7 +67,12 @@ class CatalogIndex:
         return self._provider.name
 
     def refresh(self) -> RefreshOutcome:
-        """Fetch everything from the provider and replace the index; IntegrationError if down."""
+        """Fetch everything from the provider and replace the index.
+
+        IntegrationError when the catalog is down, Unavailable when the database refuses
+        the new index; either way a failed `catalog_refresh` row says so and the last good
+        index stays.
+        """
         started = time.perf_counter()
         started_at = self._clock()
         try:
@@ -95,22 +80,46 @@ class CatalogIndex:
         except IntegrationError as exc:
             self._record_failure(started_at, exc.message)
             raise
+        try:
+            batch = prepare(snapshot.entities)
+            problems = [*snapshot.problems, *batch.problems]
+            generation = self._write(batch, problems, started_at)
+        except SQLAlchemyError:
+            logger.exception("the catalog index could not be written")
+            self._record_failure(started_at, WRITE_REFUSED)
+            raise Unavailable(
+                "The catalog index could not be written; lookups keep using the last one."
+            ) from None
+        except Exception as exc:
+            self._record_failure(started_at, f"the refresh stopped on {type(exc).__name__}")
+            raise
+        for problem in problems:
+            logger.warning("catalog entity skipped: %s: %s", problem.source, problem.reason)
+        return RefreshOutcome(
+            generation=generation,
+            provider=self._provider.name,
+            entity_count=len(batch.entities),
+            problems=tuple(problems),
+            seconds=time.perf_counter() - started,
+        )
+
+    def _write(
+        self, batch: IndexBatch, problems: list[CatalogProblem], started_at: datetime
+    ) -> int:
+        """Replace the index in one transaction; the new refresh's id."""
         now = self._clock()
-        entities = list(snapshot.entities)
-        relations = resolve_relations(entities)
-        problems = list(snapshot.problems)
         with self._sessions.begin() as session:
             _serialize_refreshes(session)
             session.execute(delete(CatalogRelationRow))
             session.execute(delete(CatalogEntityRow))
-            if entities:
-                session.execute(insert(CatalogEntityRow), [_row(e, now) for e in entities])
-            if relations:
+            if batch.entities:
+                session.execute(insert(CatalogEntityRow), [row(e, now) for e in batch.entities])
+            if batch.relations:
                 session.execute(
                     insert(CatalogRelationRow),
                     [
                         {"source_ref": s, "type": t, "target_ref": d}
-                        for s, t, d in sorted(relations)
+                        for s, t, d in sorted(batch.relations)
                     ],
                 )
             refresh = CatalogRefreshRow(
@@ -118,24 +127,16 @@ class CatalogIndex:
                 status=SUCCEEDED,
                 started_at=started_at,
                 finished_at=self._clock(),
-                entity_count=len(entities),
+                entity_count=len(batch.entities),
                 problem_count=len(problems),
-                problems=[{"source": p.source, "reason": p.reason} for p in problems][
-                    :PROBLEMS_KEPT
+                problems=[
+                    {"source": p.source[:SOURCE_LENGTH], "reason": p.reason[:REASON_LENGTH]}
+                    for p in problems[:PROBLEMS_KEPT]
                 ],
             )
             session.add(refresh)
             session.flush()
-            generation = refresh.id
-        for problem in problems:
-            logger.warning("catalog entity skipped: %s: %s", problem.source, problem.reason)
-        return RefreshOutcome(
-            generation=generation,
-            provider=self._provider.name,
-            entity_count=len(entities),
-            problems=tuple(problems),
-            seconds=time.perf_counter() - started,
-        )
+            return refresh.id
 
     def _record_failure(self, started_at: datetime, message: str) -> None:
         with self._sessions.begin() as session:
@@ -217,79 +218,3 @@ def _serialize_refreshes(session: Session) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _REFRESH_LOCK})
-
-
-def resolve_relations(entities: Sequence[CatalogEntity]) -> set[tuple[str, str, str]]:
-    """Relations from each entity's spec (short refs made full), their inverses, and any
-    relations the catalog itself sent."""
-    found: set[tuple[str, str, str]] = set()
-
-    def add(source: str, kind: str, target: Any, default_kind: str) -> None:
-        if not isinstance(target, str) or not target.strip():
-            return
-        target_ref = full_ref(target, default_kind=default_kind)
-        found.add((source, kind, target_ref))
-        found.add((target_ref, _INVERSE[kind], source))
-
-    for entity in entities:
-        spec, source = entity.spec, entity.ref
-        add(source, "ownedBy", spec.get("owner"), "group")
-        add(source, "partOf", spec.get("system"), "system")
-        add(source, "partOf", spec.get("domain"), "domain")
-        add(source, "partOf", spec.get("subcomponentOf"), "component")
-        add(source, "childOf", spec.get("parent"), "group")
-        for value in _strings(spec.get("memberOf")):
-            add(source, "memberOf", value, "group")
-        for value in _strings(spec.get("members")):
-            add(source, "hasMember", value, "user")
-        for value in _strings(spec.get("children")):
-            add(source, "parentOf", value, "group")
-        for value in _strings(spec.get("dependsOn")):
-            add(source, "dependsOn", value, "component")
-        for relation in entity.relations:
-            found.add((source, relation.type, relation.target_ref))
-    return found
-
-
-def _strings(value: Any) -> list[str]:
-    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-
-def _ref_or_none(value: Any, default_kind: str) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return full_ref(value, default_kind=default_kind)
-    return None
-
-
-def _row(entity: CatalogEntity, now: datetime) -> dict[str, Any]:
-    spec = entity.spec
-    profile = spec.get("profile")
-    if not isinstance(profile, dict):
-        profile = {}
-    document = {
-        "lifecycle": spec.get("lifecycle") if isinstance(spec.get("lifecycle"), str) else None,
-        "type": spec.get("type") if isinstance(spec.get("type"), str) else None,
-        "owner": _ref_or_none(spec.get("owner"), "group"),
-        "system": _ref_or_none(spec.get("system"), "system"),
-        "tags": list(entity.tags),
-        "annotations": {k: v for k, v in entity.annotations.items() if k in KEPT_ANNOTATIONS},
-        "links": [
-            {"url": link.url, "title": link.title, "icon": link.icon, "type": link.type}
-            for link in entity.links
-        ],
-        "email": profile.get("email") if isinstance(profile.get("email"), str) else None,
-        "display_name": (
-            profile.get("displayName") if isinstance(profile.get("displayName"), str) else None
-        ),
-    }
-    return {
-        "ref": entity.ref,
-        "kind": entity.kind,
-        "namespace": entity.namespace,
-        "name": entity.name,
-        "title": entity.title[:255] if entity.title else None,
-        "description": entity.description,
-        "document": document,
-        "source": entity.source[:500] if entity.source else None,
-        "refreshed_at": now,
-    }

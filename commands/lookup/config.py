@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from integrations.backstage import DEFAULT_FILTERS
+from integrations.catalog_files import DEFAULT_GLOBS
 
 _URL = re.compile(r"^https?://[^\s]+$")
 
@@ -30,6 +31,23 @@ class CatalogKind(StrEnum):
 
 class CatalogFilesConfig(_Section):
     path: Path = Field(default=Path("examples/catalog"), description="relative to the config")
+    globs: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_GLOBS),
+        min_length=1,
+        description="which files under path are catalog files; Locations add the ones they name",
+    )
+
+    @field_validator("globs")
+    @classmethod
+    def _globs(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            parts = pattern.replace("\\", "/").split("/")
+            if not pattern.strip() or pattern.startswith("/") or ".." in parts:
+                raise ValueError(
+                    f"{pattern!r} is not a pattern inside the catalog directory, "
+                    "such as **/catalog-info.yaml"
+                )
+        return value
 
 
 class BackstageConfig(_Section):

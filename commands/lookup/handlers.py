@@ -19,7 +19,7 @@ from bot.jobs import JobQueue
 from bot.policy import Policy
 from bot.router import CommandContext
 from bot.router_views import error_text
-from commands.lookup import views
+from commands.lookup import page_views, views
 from commands.lookup.answers import Ambiguous
 from commands.lookup.ids import BlockId, JobKind
 from commands.lookup.service import PAGE_ACTION, REFRESH_ACTION, LookupService, check_reason
@@ -156,31 +156,31 @@ class LookupHandlers:
         entity = self._service.resolve(ref)
         client.views_open(
             trigger_id=body["trigger_id"],
-            view=views.build_page_reason_modal(entity.ref, entity.label),
+            view=page_views.build_page_reason_modal(entity.ref, entity.label),
         )
 
     def handle_page_reason(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         principal = self._identity.principal(body["user"]["id"])
-        ref, _ = views.parse_page_metadata(view.get("private_metadata", ""))
+        ref, _ = page_views.parse_page_metadata(view.get("private_metadata", ""))
         try:
-            reason = check_reason(views.parse_reason(view["state"]["values"]))
+            reason = check_reason(page_views.parse_reason(view["state"]["values"]))
             preview = self._service.page_preview(ref)
         except PlatformError as error:
             ack(response_action="errors", errors={BlockId.REASON: error_text(error)[:150]})
             return
         ack(
             response_action="update",
-            view=views.build_page_confirm_modal(preview, reason, principal.tz),
+            view=page_views.build_page_confirm_modal(preview, reason, principal.tz),
         )
 
     def handle_page_confirm(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
         decision = self._policy.can(self._identity.principal(user_id), PAGE_ACTION)
-        ref, reason = views.parse_page_metadata(view.get("private_metadata", ""))
+        ref, reason = page_views.parse_page_metadata(view.get("private_metadata", ""))
         if not decision.allowed:
             ack(
                 response_action="update",
-                view=views.build_notice_modal("Not paged", decision.reason),
+                view=page_views.build_notice_modal("Not paged", decision.reason),
             )
             return
         # Keyed by the modal: a double click on "Page now" submits the same view twice.
@@ -189,4 +189,4 @@ class LookupHandlers:
             payload={"ref": ref, "reason": reason, "requester": user_id, "view_id": view["id"]},
             idempotency_key=f"lookup.page:{view['id']}",
         )
-        ack(response_action="update", view=views.build_paging_modal(ref.rpartition("/")[2]))
+        ack(response_action="update", view=page_views.build_paging_modal(ref.rpartition("/")[2]))

@@ -15,7 +15,7 @@ from bot.audit import AuditLog, Outcome
 from bot.errors import PlatformError, Unavailable
 from bot.identity import IdentityService
 from bot.jobs import JobContext, PermanentJobError
-from commands.lookup import views
+from commands.lookup import page_views, views
 from commands.lookup.service import PAGE_ACTION, LookupService
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class PageJob:
             except PlatformError as exc:
                 raise PermanentJobError(exc.message) from None
             ctx.checkpoint(
-                result=views.build_page_result(outcome),
+                result=page_views.build_page_result(outcome),
                 name=outcome.entity.name,
                 notify=list(outcome.notify_user_ids),
                 sent=[],
@@ -70,7 +70,7 @@ class PageJob:
             _dm(
                 self._slack,
                 user_id,
-                views.build_page_dm(ctx.state["name"], requester.user_id, payload["reason"]),
+                page_views.build_page_dm(ctx.state["name"], requester.user_id, payload["reason"]),
             )
             sent.append(user_id)
             ctx.checkpoint(sent=sent)
@@ -93,7 +93,7 @@ class PageJob:
             _dm(
                 self._slack,
                 payload["requester"],
-                views.build_page_failed(payload["ref"], error_message),
+                page_views.build_page_failed(payload["ref"], error_message),
             )
         except (SlackApiError, SlackClientError):
             logger.exception("could not tell %s that paging failed", payload["requester"])
@@ -120,7 +120,7 @@ class RefreshJob:
             _dm(
                 self._slack,
                 ctx.payload["requester"],
-                f"The catalog refresh failed: {error_message}",
+                views.build_refresh_failed(error_message),
             )
         except (SlackApiError, SlackClientError):
             logger.exception("could not report a failed catalog refresh")

@@ -16,6 +16,8 @@ from bot.db import Base, JsonDocument, UtcDateTime
 
 _Id = BigInteger().with_variant(Integer(), "sqlite")
 REF_LENGTH = 300  # kind (≤ 63) + ':' + namespace (≤ 63) + '/' + name (≤ 63), with headroom
+NAME_LENGTH = 63  # Backstage's limit on kinds, namespaces and names
+TYPE_LENGTH = 63
 
 
 class CatalogEntityRow(Base):
@@ -25,9 +27,9 @@ class CatalogEntityRow(Base):
     __table_args__ = (Index("ix_catalog_entity_name", "name"),)
 
     ref: Mapped[str] = mapped_column(String(REF_LENGTH), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(63))
-    namespace: Mapped[str] = mapped_column(String(63))
-    name: Mapped[str] = mapped_column(String(63))
+    kind: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    namespace: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     title: Mapped[str | None] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(Text)
     document: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
@@ -42,7 +44,7 @@ class CatalogRelationRow(Base):
     __table_args__ = (Index("ix_catalog_relation_target_ref", "target_ref"),)
 
     source_ref: Mapped[str] = mapped_column(String(REF_LENGTH), primary_key=True)
-    type: Mapped[str] = mapped_column(String(63), primary_key=True)
+    type: Mapped[str] = mapped_column(String(TYPE_LENGTH), primary_key=True)
     target_ref: Mapped[str] = mapped_column(String(REF_LENGTH), primary_key=True)
 
 

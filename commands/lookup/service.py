@@ -18,6 +18,7 @@ from bot.audit import AuditLog, Outcome
 from bot.db import utcnow
 from bot.errors import InvalidInput, NotFound, PlatformError, Unavailable
 from bot.identity import IdentityService, Principal
+from bot.mrkdwn import escape
 from commands.lookup.answers import (
     MAX_QUERY_LENGTH,
     ONCALL_KINDS,
@@ -29,7 +30,6 @@ from commands.lookup.answers import (
     PageOutcome,
     PagePreview,
     Person,
-    SearchHit,
     SearchResult,
     ServiceCard,
     Shift,
@@ -38,9 +38,10 @@ from commands.lookup.answers import (
     classify_links,
 )
 from commands.lookup.catalog_index import CatalogIndex, RefreshOutcome
+from commands.lookup.catalog_search import search_catalog
 from commands.lookup.oncall import OnCallDirectory, target_for
 from commands.lookup.read_model import IndexedEntity, ReadModel
-from integrations.catalog_model import parse_ref
+from commands.lookup.refs import ref_candidates
 from integrations.errors import IntegrationError, ProviderRejected
 from integrations.protocols import OnCallPerson, OnCallShift, OnCallTarget, PageRequest
 
@@ -173,33 +174,30 @@ class LookupService:
         if model.generation is None:
             raise Unavailable("The catalog index is empty: it has not been refreshed yet.")
         lowered = text.lower()
-        if ":" in lowered or "/" in lowered:
-            return self._by_ref(model, lowered, kinds)
+        refs = ref_candidates(lowered, kinds)
+        for ref in refs:
+            if ref in model.entities:
+                return model.entities[ref]
         for found in (model.named(lowered), model.titled(lowered)):
             matches = [model.entities[ref] for ref in found]
             if matches:
                 return _choose(text, matches, kinds)
+        if refs:
+            name = refs[0].partition("/")[2]
+            raise NotFound(
+                f"There is no `{escape(text)}` in the catalog.",
+                suggestions=list(model.named(name))[:5],
+            )
         raise NotFound(
-            f"I found nothing called `{text}` in the catalog.",
+            f"I found nothing called `{escape(text)}` in the catalog.",
             suggestions=[h.entity.name for h in self.search(text, limit=5).hits],
         )
 
-    def _by_ref(self, model: ReadModel, text: str, kinds: tuple[str, ...]) -> IndexedEntity:
-        explicit_kind = ":" in text
-        candidates = [text] if explicit_kind else [f"{kind}:{text}" for kind in kinds]
-        for candidate in candidates:
-            kind, namespace, name = parse_ref(candidate, default_kind=kinds[0])
-            entity = model.entities.get(f"{kind}:{namespace}/{name}")
-            if entity is not None:
-                return entity
-        name = text.rpartition("/")[2].rpartition(":")[2]
-        raise NotFound(
-            f"There is no `{text}` in the catalog.",
-            suggestions=list(model.named(name))[:5],
-        )
-
     def owner(self, query: str) -> Ownership:
+        """Who owns `query`; for a team, the team itself (teams own, they are not owned)."""
         entity = self.resolve(query)
+        if entity.kind == "group":
+            return Ownership(entity=entity, owner=self._team(entity))
         owner, person = self._owner_of(entity)
         return Ownership(entity=entity, owner=owner, owner_person=person)
 
@@ -227,17 +225,8 @@ class LookupService:
         )
 
     def search(self, query: str, *, limit: int = 10) -> SearchResult:
-        text = _checked(query, what="search")
-        model = self.model()
-        # Whatever is called exactly that comes first; ranked matches follow.
-        exact = [*model.named(text), *model.titled(text)]
-        ranked = [model.entity_at(p).ref for _, p in model.search.search(text, limit=limit)]
-        hits = []
-        for ref in list(dict.fromkeys(exact + ranked))[:limit]:
-            entity = model.entities[ref]
-            owner = model.entities.get(entity.owner) if entity.owner else None
-            hits.append(SearchHit(entity, owner.label if owner else _short(entity.owner)))
-        return SearchResult(query=text, hits=hits, indexed=len(model.entities))
+        """Ranked matches for the words of `query`, narrowed by its `kind:`-style filters."""
+        return search_catalog(self.model(), query, limit=limit)
 
     # --- paging -----------------------------------------------------------------------------
 
@@ -316,7 +305,7 @@ class LookupService:
         return Team(
             ref=group.ref,
             label=group.label,
-            channel=_channel(group.annotations.get("slack.com/bot-notify"))
+            channel=group.annotations.get("slack.com/bot-notify", "").strip()
             or self._team_channels.get(group.name.lower()),
             members=tuple(members),
             more_members=max(0, len(member_refs) - MAX_MEMBERS_SHOWN),
@@ -413,15 +402,6 @@ def _choose(query: str, matches: list[IndexedEntity], kinds: tuple[str, ...]) ->
         query,
         sorted(preferred, key=lambda e: (kinds.index(e.kind) if e.kind in kinds else 99, e.ref)),
     )
-
-
-def _channel(value: str | None) -> str | None:
-    if not value:
-        return None
-    value = value.strip()
-    if re.fullmatch(r"[CG][A-Z0-9]{6,}", value):
-        return f"<#{value}>"
-    return value if value.startswith("#") else f"#{value}"
 
 
 def _short(ref: str | None) -> str | None:

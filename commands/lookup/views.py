@@ -1,204 +1,144 @@
-"""Block Kit for the lookups: owner, on-call, service card, search, menus and the page modals."""
+"""Block Kit for the lookups: owner, on-call, service card, search, menus and refresh reports.
+
+Catalog text reaches these cards through `view_text` and `markdown` (escaped, lists cut with
+"and N more"), and every text object is cut to its Block Kit limit with `bot.mrkdwn.truncate`,
+which never breaks a link or mention. The page modals and messages are in `page_views`.
+"""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ValidationError
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
     ContextBlock,
     HeaderBlock,
-    InputBlock,
     MarkdownTextObject,
     Option,
-    PlainTextInputElement,
     PlainTextObject,
     SectionBlock,
     StaticSelectElement,
 )
-from slack_sdk.models.views import View
 
 from bot.errors import InvalidInput
+from bot.mrkdwn import (
+    CONTEXT_TEXT_LIMIT,
+    SECTION_FIELD_LIMIT,
+    SECTION_TEXT_LIMIT,
+    escape,
+    truncate,
+)
 from commands.lookup.answers import (
     Ambiguous,
-    Links,
-    OnCall,
     OnCallResult,
     Ownership,
-    PageOutcome,
-    PagePreview,
-    Person,
     SearchResult,
     ServiceCard,
-    Shift,
-    Team,
 )
 from commands.lookup.catalog_index import RefreshOutcome
-from commands.lookup.ids import ActionId, BlockId, CallbackId
+from commands.lookup.ids import ActionId, BlockId
+from commands.lookup.markdown import to_mrkdwn
+from commands.lookup.view_text import (
+    channel,
+    join_limited,
+    links_text,
+    members_text,
+    oncall_lines,
+    stale_note,
+    team_text,
+    when,
+)
+
+__all__ = ["when"]
 
 Blocks = list[dict[str, Any]]
-_TEXT_LIMIT = 2900
+MAX_OPTIONS = 100
+OPTION_LABEL_LENGTH = 75
+OPTION_VALUE_LENGTH = 150
+PROBLEMS_SHOWN = 15
+SEARCH_DESCRIPTION_LENGTH = 150
+SEARCH_HINT = (
+    "`/platform service NAME` shows one of them in full. Narrow a search with "
+    "`kind:`, `type:`, `owner:` or `lifecycle:`, e.g. `payments kind:api owner:payments`."
+)
+_FIELD_VALUE = SECTION_FIELD_LIMIT - len("*Next on call*\n")
 
 
-def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text[:_TEXT_LIMIT])
+def _md(text: str, limit: int = SECTION_TEXT_LIMIT) -> MarkdownTextObject:
+    return MarkdownTextObject(text=truncate(text, limit))
+
+
+def _field(title: str, value: str) -> MarkdownTextObject:
+    return _md(f"*{title}*\n{value}", SECTION_FIELD_LIMIT)
 
 
 def _dump(blocks: list[Block]) -> Blocks:
     return [block.to_dict() for block in blocks]
 
 
-def _zone(tz: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(tz or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def when(moment: datetime, tz: str | None) -> str:
-    """`Mon 30 Nov 09:00 EST`: a moment in the reader's time zone."""
-    return moment.astimezone(_zone(tz)).strftime("%a %d %b %H:%M %Z")
-
-
-def mention(person: Person) -> str:
-    return f"<@{person.slack_user_id}>" if person.slack_user_id else person.name
-
-
-def _team_text(team: Team | None, person: Person | None) -> str:
-    if person is not None:
-        return mention(person)
-    if team is None:
-        return "nobody (no owner in the catalog)"
-    text = f"*{team.label}*"
-    if team.channel:
-        text += f" ({team.channel})"
-    if not team.in_catalog:
-        text += " _(not in the catalog)_"
-    return text
-
-
-def _members_text(team: Team | None) -> str | None:
-    if team is None or not team.members:
-        return None
-    text = ", ".join(mention(p) for p in team.members)
-    if team.more_members:
-        text += f" and {team.more_members} more"
-    return text
-
-
-def _shift_text(shift: Shift, tz: str | None, *, upcoming: bool) -> str:
-    text = mention(shift.person)
-    if shift.level > 1:
-        text += f" (level {shift.level})"
-    if upcoming and shift.start is not None:
-        text += f" from {when(shift.start, tz)}"
-    if shift.end is not None:
-        text += f" until {when(shift.end, tz)}"
-    return text
-
-
-def oncall_lines(oncall: OnCall | None, tz: str | None) -> tuple[str, str]:
-    """(on call now, next) as short texts for a card or an answer."""
-    if oncall is None:
-        return "_asking the on-call tool…_", "_asking…_"
-    if not oncall.configured:
-        return f"no on-call schedule in {oncall.provider}", "—"
-    now = "; ".join(_shift_text(s, tz, upcoming=False) for s in oncall.current) or "nobody"
-    following = "; ".join(_shift_text(s, tz, upcoming=True) for s in oncall.next) or "unknown"
-    return now, following
-
-
-def _stale_note(oncall: OnCall | None, tz: str | None) -> str | None:
-    if oncall is None or not oncall.stale:
-        return None
-    return (
-        f":warning: {oncall.provider} is not answering ({oncall.problem}); this is the last "
-        f"known on-call from {when(oncall.as_of, tz)} and may be out of date."
-    )
-
-
 def build_owner(answer: Ownership) -> tuple[str, Blocks]:
-    entity = answer.entity
-    owner = _team_text(answer.owner, answer.owner_person)
-    text = f"*{entity.name}* ({entity.kind}) is owned by {owner}."
-    members = _members_text(answer.owner)
+    entity, owner, person = answer.entity, answer.owner, answer.owner_person
+    if entity.kind in ("group", "user"):
+        what = "a team" if entity.kind == "group" else "a person"
+        whose = "teams" if entity.kind == "group" else "people"
+        plain = f"{escape(entity.label)} is {what}, not a service: {whose} own services"
+        text = f"*{escape(entity.label)}* is {what}, not a service: {whose} own services."
+        team_channel = channel(owner.channel) if owner else None
+        if team_channel:
+            text += f" Channel: {team_channel}"
+    elif owner is None and person is None:
+        plain = f"{entity.name} has no owner in the catalog"
+        text = f"*{entity.name}* ({entity.kind}) has no owner in the catalog."
+    else:
+        who = person.name if person is not None else owner.label if owner else ""
+        plain = f"{entity.name} is owned by {escape(who)}"
+        text = f"*{entity.name}* ({entity.kind}) is owned by {team_text(owner, person)}."
+    members = members_text(owner, SECTION_TEXT_LIMIT - len(text) - len("\nMembers: "))
     if members:
         text += f"\nMembers: {members}"
-    plain = f"{entity.name} is owned by {answer.owner.label if answer.owner else 'nobody'}"
     return plain, _dump([SectionBlock(text=_md(text))])
 
 
 def build_oncall(answer: OnCallResult, tz: str | None) -> tuple[str, Blocks]:
-    entity = answer.entity
-    now, following = oncall_lines(answer.oncall, tz)
-    schedule = answer.oncall.schedule if answer.oncall and answer.oncall.schedule else None
-    where = f" ({answer.oncall.provider} `{schedule}`)" if answer.oncall and schedule else ""
+    entity, oncall = answer.entity, answer.oncall
+    now, following = oncall_lines(oncall, tz, SECTION_TEXT_LIMIT // 3)
+    where = ""
+    if oncall is not None and oncall.schedule:
+        where = f" ({escape(oncall.provider)} `{escape(oncall.schedule[:200])}`)"
     text = f"*On call for {entity.name}*{where}\n*Now:* {now}\n*Next:* {following}"
-    if answer.team is not None and answer.team.channel:
-        text += f"\nTeam channel: {answer.team.channel}"
+    team_channel = channel(answer.team.channel) if answer.team is not None else None
+    if team_channel:
+        text += f"\nTeam channel: {team_channel}"
     blocks: list[Block] = [SectionBlock(text=_md(text))]
-    note = _stale_note(answer.oncall, tz)
+    note = stale_note(oncall, tz)
     if note:
-        blocks.append(ContextBlock(elements=[_md(note)]))
-    return f"On call for {entity.name}: {now}", _dump(blocks)
+        blocks.append(ContextBlock(elements=[_md(note, CONTEXT_TEXT_LIMIT)]))
+    return truncate(f"On call for {entity.name}: {now}", SECTION_TEXT_LIMIT), _dump(blocks)
 
 
-def _links_text(links: Links) -> str | None:
-    parts = []
-    for label, entries in (
-        ("Repository", links.repository),
-        ("Docs", links.docs),
-        ("Runbooks", links.runbooks),
-        ("Dashboards", links.dashboards),
-        ("Links", links.other),
-    ):
-        if entries:
-            shown = ", ".join(f"<{url}|{title[:60]}>" for title, url in entries[:4])
-            parts.append(f"*{label}:* {shown}")
-    return "\n".join(parts) or None
-
-
-def build_service_card(card: ServiceCard, tz: str | None, *, can_page: bool) -> tuple[str, Blocks]:
+def _card_fields(card: ServiceCard, now: str, following: str) -> list[MarkdownTextObject]:
     entity = card.entity
-    now, following = oncall_lines(card.oncall, tz)
-    blocks: list[Block] = [
-        HeaderBlock(text=PlainTextObject(text=entity.label[:150])),
-        SectionBlock(text=_md(entity.description or "_No description in the catalog._")),
-        SectionBlock(
-            fields=[
-                _md(f"*Kind*\n{entity.kind}{' · ' + entity.type if entity.type else ''}"),
-                _md(f"*Lifecycle*\n{entity.lifecycle or '—'}"),
-                _md(f"*System*\n{card.system or '—'}"),
-                _md(f"*Owner*\n{_team_text(card.owner, card.owner_person)}"),
-                _md(f"*On call now*\n{now}"),
-                _md(f"*Next on call*\n{following}"),
-            ]
-        ),
+    kind = entity.kind + (f" · {escape(entity.type)}" if entity.type else "")
+    return [
+        _field("Kind", kind),
+        _field("Lifecycle", escape(entity.lifecycle or "—")),
+        _field("System", escape(card.system or "—")),
+        _field("Owner", team_text(card.owner, card.owner_person)),
+        _field("On call now", now),
+        _field("Next on call", following),
     ]
-    members = _members_text(card.owner)
-    if members:
-        blocks.append(SectionBlock(text=_md(f"*Team members:* {members}")))
-    links = _links_text(card.links)
-    if links:
-        blocks.append(SectionBlock(text=_md(links)))
-    note = _stale_note(card.oncall, tz)
-    context = note or f"`{entity.ref}`" + (
-        f" · tags: {', '.join(entity.tags)}" if entity.tags else ""
-    )
-    blocks.append(ContextBlock(elements=[_md(context)]))
+
+
+def _card_buttons(card: ServiceCard, *, can_page: bool) -> list[ButtonElement]:
     buttons = []
     if can_page and card.oncall is not None and card.oncall.configured:
         buttons.append(
             ButtonElement(
                 text="Page on-call",
                 action_id=ActionId.PAGE_ONCALL,
-                value=entity.ref,
+                value=card.entity.ref,
                 style="danger",
             )
         )
@@ -208,45 +148,101 @@ def build_service_card(card: ServiceCard, tz: str | None, *, can_page: bool) -> 
                 text="Open in catalog", action_id=ActionId.OPEN_IN_CATALOG, url=card.catalog_url
             )
         )
+    return buttons
+
+
+def build_service_card(card: ServiceCard, tz: str | None, *, can_page: bool) -> tuple[str, Blocks]:
+    entity = card.entity
+    now, following = oncall_lines(card.oncall, tz, _FIELD_VALUE)
+    description = to_mrkdwn(entity.description or "", SECTION_TEXT_LIMIT)
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=entity.label[:150])),
+        SectionBlock(text=_md(description or "_No description in the catalog._")),
+        SectionBlock(fields=_card_fields(card, now, following)),
+    ]
+    members = members_text(card.owner, SECTION_TEXT_LIMIT - len("*Team members:* "))
+    if members:
+        blocks.append(SectionBlock(text=_md(f"*Team members:* {members}")))
+    links = links_text(card.links, SECTION_TEXT_LIMIT)
+    if links:
+        blocks.append(SectionBlock(text=_md(links)))
+    context = stale_note(card.oncall, tz) or f"`{entity.ref}`"
+    if entity.tags and context.startswith("`"):
+        room = CONTEXT_TEXT_LIMIT - len(context) - len(" · tags: ")
+        context += " · tags: " + join_limited([escape(t) for t in entity.tags], room)
+    blocks.append(ContextBlock(elements=[_md(context, CONTEXT_TEXT_LIMIT)]))
+    buttons = _card_buttons(card, can_page=can_page)
     if buttons:
         blocks.append(ActionsBlock(block_id=BlockId.CARD_ACTIONS, elements=buttons))
-    owner = card.owner.label if card.owner else "nobody"
-    return f"{entity.label}: owned by {owner}; on call now: {now}", _dump(blocks)
+    who = card.owner_person.name if card.owner_person else card.owner.label if card.owner else None
+    owned = f"owned by {escape(who)}" if who else "no owner in the catalog"
+    text = f"{escape(entity.label)}: {owned}; on call now: {now}"
+    return truncate(text, SECTION_TEXT_LIMIT), _dump(blocks)
+
+
+def _search_header(result: SearchResult) -> str:
+    asked = escape(" ".join(filter(None, (result.query, result.filters))))
+    if not result.hits:
+        return f"Nothing in the catalog ({result.indexed:,} entries) matches `{asked}`."
+    if result.query:
+        return f"Top {len(result.hits)} for `{asked}` in the catalog:"
+    if result.total > len(result.hits):
+        return (
+            f"{len(result.hits)} of the {result.total:,} entries with `{asked}` "
+            "(add words to narrow it):"
+        )
+    return f"The {result.total:,} entries with `{asked}`:"
 
 
 def build_search(result: SearchResult) -> tuple[str, Blocks]:
+    header = _search_header(result)
     if not result.hits:
-        text = f"Nothing in the catalog ({result.indexed:,} entries) matches `{result.query}`."
-        return text, _dump([SectionBlock(text=_md(text))])
+        return header, _dump([SectionBlock(text=_md(header))])
     lines = []
     for number, hit in enumerate(result.hits, start=1):
         entity = hit.entity
-        owner = f", owner {hit.owner_label}" if hit.owner_label else ""
+        owner = f", owner {escape(hit.owner_label)}" if hit.owner_label else ""
         line = f"{number}. *{entity.name}* ({entity.kind}{owner})"
-        if entity.description:
-            line += f": {entity.description[:120]}"
+        summary = to_mrkdwn(entity.description or "", SEARCH_DESCRIPTION_LENGTH, one_line=True)
+        if summary:
+            line += f": {summary}"
         lines.append(line)
-    header = f"Top {len(result.hits)} for `{result.query}` in the catalog:"
-    blocks: list[Block] = [SectionBlock(text=_md(header + "\n" + "\n".join(lines)))]
-    blocks.append(
-        ContextBlock(elements=[_md("`/platform service NAME` shows one of them in full.")])
-    )
+    room = SECTION_TEXT_LIMIT - len(header) - 1
+    blocks: list[Block] = [
+        SectionBlock(text=_md(header + "\n" + join_limited(lines, room, sep="\n"))),
+        ContextBlock(elements=[_md(SEARCH_HINT)]),
+    ]
     return header, _dump(blocks)
 
 
 def build_ambiguous(error: Ambiguous, command: str) -> tuple[str, Blocks]:
     options = [
-        Option(text=f"{c.label} ({c.kind}, {c.namespace})"[:75], value=f"{command}|{c.ref}"[:150])
-        for c in error.candidates[:100]
+        Option(
+            text=f"{c.label} ({c.kind}, {c.namespace})"[:OPTION_LABEL_LENGTH],
+            value=f"{command}|{c.ref}",
+        )
+        for c in error.candidates
+        if len(command) + 1 + len(c.ref) <= OPTION_VALUE_LENGTH
     ]
+    shown = options[:MAX_OPTIONS]
+    query = escape(error.query)
+    text = f"`{query}` matches {len(error.candidates):,} entries. Which one?"
+    if len(shown) < len(error.candidates):
+        first = error.candidates[0]
+        text = (
+            f"`{query}` matches {len(error.candidates):,} entries; the menu shows the first "
+            f"{len(shown)} ({len(error.candidates) - len(shown):,} more). Pick one, or narrow "
+            f"it: `/platform catalog {query} kind:{first.kind} owner:TEAM`, or a full "
+            f"reference such as `{first.ref}`."
+        )
     section = SectionBlock(
         block_id=BlockId.PICK,
-        text=_md(f"`{error.query}` matches {len(error.candidates)} entries. Which one?"),
+        text=_md(text),
         accessory=StaticSelectElement(
-            action_id=ActionId.PICK_ENTITY, placeholder="Choose one", options=options
+            action_id=ActionId.PICK_ENTITY, placeholder="Choose one", options=shown
         ),
     )
-    return error.message, _dump([section])
+    return truncate(error.message, SECTION_TEXT_LIMIT), _dump([section])
 
 
 def parse_pick(value: str) -> tuple[str, str]:
@@ -262,105 +258,24 @@ def build_refresh_started() -> str:
 
 def build_refresh_result(outcome: RefreshOutcome) -> tuple[str, Blocks]:
     text = (
-        f"Catalog refreshed from {outcome.provider}: {outcome.entity_count:,} entities "
+        f"Catalog refreshed from {escape(outcome.provider)}: {outcome.entity_count:,} entities "
         f"in {outcome.seconds:.1f} s."
     )
-    lines = [text]
+    blocks: list[Block] = []
+    report = text
     if outcome.problems:
-        lines.append(f"{len(outcome.problems)} entries were skipped:")
-        lines += [f"• `{p.source}`: {p.reason}" for p in outcome.problems[:15]]
-        if len(outcome.problems) > 15:
-            lines.append(f"… and {len(outcome.problems) - 15} more (see the bot's log).")
-    return text, _dump([SectionBlock(text=_md("\n".join(lines)))])
+        intro = f"\n{len(outcome.problems):,} entries were skipped:\n"
+        lines = [
+            f"• `{escape(p.source[:300])}`: {escape(p.reason[:500])}"
+            for p in outcome.problems[:PROBLEMS_SHOWN]
+        ]
+        hidden = len(outcome.problems) - len(lines)
+        room = SECTION_TEXT_LIMIT - len(text) - len(intro)
+        report += intro + join_limited(lines, room, hidden=hidden, sep="\n")
+        if hidden:
+            blocks.append(ContextBlock(elements=[_md("The bot's log lists every one.")]))
+    return text, _dump([SectionBlock(text=_md(report)), *blocks])
 
 
-class _PageMetadata(BaseModel):
-    ref: str
-    reason: str = ""
-
-
-def build_page_reason_modal(entity_ref: str, entity_label: str) -> dict[str, Any]:
-    view = View(
-        type="modal",
-        callback_id=CallbackId.PAGE_REASON,
-        title="Page on-call",
-        submit="Next",
-        close="Cancel",
-        private_metadata=_PageMetadata(ref=entity_ref).model_dump_json(),
-        blocks=[
-            SectionBlock(text=_md(f"Page whoever is on call for *{entity_label}*.")),
-            InputBlock(
-                block_id=BlockId.REASON,
-                label="Why are you paging?",
-                element=PlainTextInputElement(
-                    action_id=ActionId.REASON, multiline=True, max_length=500
-                ),
-            ),
-        ],
-    )
-    return view.to_dict()
-
-
-def parse_page_metadata(private_metadata: str) -> tuple[str, str]:
-    try:
-        data = _PageMetadata.model_validate(json.loads(private_metadata or "{}"))
-    except (ValueError, ValidationError):
-        raise InvalidInput("This form is out of date; open the service card again.") from None
-    return data.ref, data.reason
-
-
-def parse_reason(state_values: dict[str, Any]) -> str:
-    value = state_values.get(BlockId.REASON, {}).get(ActionId.REASON, {}).get("value")
-    return str(value or "")
-
-
-def build_page_confirm_modal(preview: PagePreview, reason: str, tz: str | None) -> dict[str, Any]:
-    now, _ = oncall_lines(preview.oncall, tz)
-    if preview.oncall is None:
-        now = f"whoever {preview.provider} has on call"
-    text = (
-        f"Page *{now}* (on call for *{preview.entity.name}*, via {preview.provider})?\n"
-        f"*Reason:* {reason}"
-    )
-    view = View(
-        type="modal",
-        callback_id=CallbackId.PAGE_CONFIRM,
-        title="Confirm page",
-        submit="Page now",
-        close="Back",
-        private_metadata=_PageMetadata(ref=preview.entity.ref, reason=reason).model_dump_json(),
-        blocks=[SectionBlock(text=_md(text))],
-    )
-    return view.to_dict()
-
-
-def build_notice_modal(title: str, text: str) -> dict[str, Any]:
-    view = View(type="modal", title=title[:24], close="Done", blocks=[SectionBlock(text=_md(text))])
-    return view.to_dict()
-
-
-def build_paging_modal(entity_name: str) -> dict[str, Any]:
-    return build_notice_modal("Paging", f"Paging the on-call for *{entity_name}*. I'll DM you.")
-
-
-def build_page_result(outcome: PageOutcome) -> str:
-    text = f"Paged the on-call for *{outcome.entity.name}* through {outcome.provider}"
-    text += (
-        f" (<{outcome.url}|{outcome.reference}>)." if outcome.url else f" ({outcome.reference})."
-    )
-    if outcome.notify_user_ids:
-        text += " Messaged " + ", ".join(f"<@{u}>" for u in outcome.notify_user_ids) + "."
-    if outcome.unreachable:
-        text += " No Slack account found for: " + ", ".join(outcome.unreachable) + "."
-    return text
-
-
-def build_page_failed(entity_ref: str, message: str) -> str:
-    return f"Paging the on-call for `{entity_ref}` failed: {message}"
-
-
-def build_page_dm(entity_name: str, requester_id: str, reason: str) -> str:
-    return (
-        f":rotating_light: <@{requester_id}> is paging you as the on-call for "
-        f"*{entity_name}*.\n*Reason:* {reason}"
-    )
+def build_refresh_failed(message: str) -> str:
+    return f"The catalog refresh failed: {escape(message)}"

@@ -120,3 +120,40 @@ def test_a_timeout_is_unavailable() -> None:
 
     with pytest.raises(ProviderUnavailable, match="timed out"):
         BackstageCatalog(_client(handler), token=TOKEN).fetch_all()
+
+
+def test_kinds_no_built_in_processor_reads_are_problems_and_templates_are_read(
+    contract: Contract,
+) -> None:
+    # A catalog with plugins holds kinds of their own; the bot skips them as Backstage would
+    # without those plugins, and reads the scaffolder's templates.
+    template = {
+        "apiVersion": "scaffolder.backstage.io/v1beta3",
+        "kind": "Template",
+        "metadata": {"name": "python-service", "namespace": "default", "title": "Python service"},
+        "spec": {"type": "service", "owner": "platform", "steps": [{"action": "fetch:plain"}]},
+    }
+    environment = {
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Environment",
+        "metadata": {"name": "staging", "namespace": "infra"},
+        "spec": {"owner": "platform"},
+    }
+    body = {"items": [_component("payments-api"), template, environment], "pageInfo": {}}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        contract.check_request(request, path_prefix="/api/catalog")
+        return httpx.Response(200, json=body)
+
+    snapshot = BackstageCatalog(_client(handler), token=None).fetch_all()
+    assert [e.ref for e in snapshot.entities] == [
+        "component:default/payments-api",
+        "template:default/python-service",
+    ]
+    assert [(p.source, p.reason) for p in snapshot.problems] == [
+        (
+            "Environment:infra/staging",
+            "No processor recognized the entity environment:infra/staging as valid, possibly "
+            "caused by a foreign kind or apiVersion",
+        )
+    ]

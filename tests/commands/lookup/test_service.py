@@ -19,6 +19,7 @@ from commands.lookup.service import LookupService
 from integrations.fakes import FakeCatalog, FakeOnCall, FakeUserDirectory
 from integrations.protocols import CatalogProblem
 from tests.commands.lookup.conftest import NOW, Clock, component
+from tests.hostile import HOSTILE_TEXT
 
 
 def _principal(user_id: str = "U0CAROL", email: str = "carol@example.com") -> Principal:
@@ -47,6 +48,38 @@ def test_a_title_or_a_full_reference_finds_the_entity(lookup: LookupService) -> 
     assert lookup.owner("Payments API").entity.name == "payments-api"
     assert lookup.owner("component:default/payments-api").entity.name == "payments-api"
     assert lookup.owner("default/orders-api").entity.name == "orders-api"
+
+
+def test_titles_with_a_slash_are_titles_unless_they_are_references(
+    lookup: LookupService, catalog: FakeCatalog
+) -> None:
+    # Monorepo packages are titled after their npm names; one title looks like `namespace/name`.
+    catalog.entities += [
+        component("backstage-catalog-model", title="@backstage/catalog-model", owner="search"),
+        component("docs-site", title="platform/docs-site", owner="search"),
+        component("release-notes", title="Release: notes 2026", owner="search"),
+    ]
+    lookup.refresh()
+    assert lookup.owner("@backstage/catalog-model").entity.name == "backstage-catalog-model"
+    assert lookup.owner("@Backstage/Catalog-Model").entity.name == "backstage-catalog-model"
+    assert lookup.owner("platform/docs-site").entity.name == "docs-site"
+    assert lookup.owner("Release: notes 2026").entity.name == "release-notes"
+    assert lookup.owner("component:payments-api").entity.name == "payments-api"
+    assert lookup.owner("Component:Default/Payments-API").entity.name == "payments-api"
+    with pytest.raises(NotFound, match="There is no `component:default/nope` in the catalog"):
+        lookup.owner("component:default/nope")
+    with pytest.raises(NotFound, match="I found nothing called `@backstage/nope`"):
+        lookup.owner("@backstage/nope")
+
+
+def test_the_owner_of_a_team_is_the_team_itself_with_its_channel_and_members(
+    lookup: LookupService,
+) -> None:
+    answer = lookup.owner("search")
+    assert answer.entity.ref == "group:default/search" and answer.owner_person is None
+    assert answer.owner is not None and answer.owner.ref == "group:default/search"
+    assert answer.owner.channel == "#search"
+    assert [p.slack_user_id for p in answer.owner.members] == ["U0DAVE"]
 
 
 def test_an_owner_missing_from_the_catalog_is_named_not_resolved(lookup: LookupService) -> None:
@@ -204,6 +237,24 @@ def test_paging_goes_through_the_provider_once_per_key_and_is_audited(
     with sessions() as session:
         actions = session.scalars(select(AuditRecord.action)).all()
     assert actions.count("oncall.page") == 2
+
+
+@pytest.mark.parametrize(("length", "accepted"), [(2, False), (3, True), (500, True), (501, False)])
+def test_a_page_reason_reaches_the_on_call_tool_as_typed_and_bounded(
+    lookup: LookupService, oncall: FakeOnCall, length: int, accepted: bool
+) -> None:
+    # PagerDuty and Opsgenie read no mrkdwn: the reason goes as typed, never escaped.
+    reason = (HOSTILE_TEXT * 10)[:length]
+    page = lambda: lookup.page(  # noqa: E731
+        ref="component:default/payments-api", reason=reason, requester=_principal(), dedup_key="k"
+    )
+    if accepted:
+        page()
+        assert oncall.pages["k"].details == reason
+    else:
+        with pytest.raises(InvalidInput, match=r"why you are paging|under 500 characters"):
+            page()
+        assert oncall.pages == {}
 
 
 def test_paging_needs_a_reason_and_a_schedule(lookup: LookupService) -> None:

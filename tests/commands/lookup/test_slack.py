@@ -18,6 +18,7 @@ from bot.local import LocalBot, local_bot
 from bot.settings import Settings
 from commands.lookup.ids import ActionId, BlockId
 from tests.conftest import REPO_ROOT, SPECS_DIR
+from tests.hostile import HOSTILE_TEXT, raw_markup_shown
 
 
 def _start(tmp_path: Path, config_path: Path) -> Any:
@@ -214,3 +215,78 @@ def test_a_guest_sees_the_card_but_cannot_page(bot: LocalBot) -> None:
     response = bot.signer.slash_command("U0ERIN", "service orders-api")
     text = _answer(response)
     assert "Orders API" in text and "Page on-call" not in text
+
+
+def _hostile_catalog(tmp_path: Path) -> Path:
+    """The example setup plus a team and a service whose texts are all HOSTILE_TEXT."""
+    shutil.copytree(REPO_ROOT / "examples", tmp_path / "examples")
+    hostile = {"title": HOSTILE_TEXT, "description": f"**Careful:** {HOSTILE_TEXT}"}
+    documents = [
+        {"apiVersion": "backstage.io/v1alpha1", "kind": "Group",
+         "metadata": {"name": "red-team", **hostile,
+                      "annotations": {"slack.com/bot-notify": HOSTILE_TEXT}},
+         "spec": {"type": "team", "children": [], "members": ["bob"],
+                  "profile": {"displayName": HOSTILE_TEXT}}},
+        {"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
+         "metadata": {"name": "red-api", **hostile,
+                      "annotations": {"platform-bot/rotation": "payments"},
+                      "links": [{"url": "https://runbooks.acme.example", "title": HOSTILE_TEXT}]},
+         "spec": {"type": HOSTILE_TEXT, "lifecycle": HOSTILE_TEXT, "owner": "red-team",
+                  "system": "checkout"}},
+        {"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
+         "metadata": {"name": "red-tagged", "tags": [HOSTILE_TEXT]},
+         "spec": {"type": "service", "lifecycle": "production", "owner": "red-team"}},
+    ]  # fmt: skip
+    (tmp_path / "examples" / "catalog" / "red").mkdir()
+    (tmp_path / "examples" / "catalog" / "red" / "catalog-info.yaml").write_text(
+        yaml.safe_dump_all(documents)
+    )
+    config_path = tmp_path / "platform.yaml"
+    config_path.write_text((REPO_ROOT / "platform.example.yaml").read_text())
+    return config_path
+
+
+def test_hostile_catalog_text_and_page_reasons_never_reach_slack_as_markup(tmp_path: Path) -> None:
+    with _start(tmp_path, _hostile_catalog(tmp_path)) as running:
+        assert running.services.lookup is not None and running.services.lookup.ready.wait(20)
+        signer, emulator = running.signer, running.emulator
+        for command in ("owner red-api", "owner red-team", "oncall red-api", "oncall red-team",
+                        "catalog careful", "catalog red", "service red-api"):  # fmt: skip
+            assert signer.slash_command("U0DAVE", command).status == 200
+        card = emulator.state.ephemerals("U0DAVE")[-1]
+        assert "Page on-call" in str(card.blocks)
+        signer.block_action(
+            "U0DAVE",
+            action_id=ActionId.PAGE_ONCALL,
+            value="component:default/red-api",
+            message=(card.channel, card.ts),
+        )
+        [reason_view] = emulator.state.modal_stack("U0DAVE")
+        signer.view_submission(
+            "U0DAVE", reason_view.id, {BlockId.REASON: {ActionId.REASON: HOSTILE_TEXT}}
+        )
+        [confirm] = emulator.state.modal_stack("U0DAVE")
+        signer.view_submission("U0DAVE", confirm.id)
+        assert signer.slash_command("U0ALICE", "catalog refresh").status == 200
+
+        def dms(user: str) -> str:
+            channel = emulator.state.dm_channel(user)
+            return str([(m.text, m.blocks) for m in emulator.messages(channel)] if channel else "")
+
+        assert emulator.wait_for(lambda: "is paging you" in dms("U0BOB") + dms("U0CAROL"))
+        assert emulator.wait_for(lambda: "Paged the on-call" in dms("U0DAVE"))
+        assert emulator.wait_for(lambda: "entries were skipped" in dms("U0ALICE"), timeout=10)
+        emulator.wait_idle()
+
+        assert "&lt;!channel&gt;" in dms("U0BOB") + dms("U0CAROL")  # the reason, shown as text
+        assert "tags.0" in dms("U0ALICE")  # the skipped entity, its reason quoting the tag
+        assert raw_markup_shown(emulator) == []
+
+
+def test_catalog_filters_are_documented_and_work_over_http(bot: LocalBot) -> None:
+    help_text = _answer(bot.signer.slash_command("U0BOB", "help catalog"))
+    assert "[kind:K] [type:T] [owner:TEAM] [lifecycle:L]" in help_text
+    listed = _answer(bot.signer.slash_command("U0BOB", "catalog kind:api"))
+    assert "entries with `kind:api`" in listed and "*payments* (api" in listed
+    narrowed = _answer(bot.signer.slash_command("U0BOB", "catalog \u201cpayments\u201d kind:group"))
+    assert "Top 1 for `payments kind:group`" in narrowed

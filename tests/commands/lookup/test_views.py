@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.emulator.blockkit import check_message_blocks
 from bot.errors import InvalidInput
-from commands.lookup import views
-from commands.lookup.answers import Ambiguous, Links, OnCall, Person, ServiceCard, Shift, Team
+from bot.mrkdwn import SECTION_FIELD_LIMIT, SECTION_TEXT_LIMIT
+from commands.lookup import page_views, views
+from commands.lookup.answers import (
+    Ambiguous,
+    Links,
+    OnCall,
+    Ownership,
+    Person,
+    ServiceCard,
+    Shift,
+    Team,
+)
 from commands.lookup.ids import ActionId
 from commands.lookup.read_model import IndexedEntity
 
@@ -94,10 +107,111 @@ def test_the_menu_for_an_ambiguous_name_round_trips() -> None:
 
 
 def test_page_modals_carry_the_entity_and_reason() -> None:
-    modal = views.build_page_reason_modal("component:default/payments-api", "Payments API")
-    assert views.parse_page_metadata(modal["private_metadata"]) == (
+    modal = page_views.build_page_reason_modal("component:default/payments-api", "Payments API")
+    assert page_views.parse_page_metadata(modal["private_metadata"]) == (
         "component:default/payments-api",
         "",
     )
     with pytest.raises(InvalidInput):
-        views.parse_page_metadata("{not json")
+        page_views.parse_page_metadata("{not json")
+
+
+def _person_owned() -> Ownership:
+    return Ownership(entity=_entity(), owner=None, owner_person=Person("Dana Data", "U0DANA"))
+
+
+def test_an_entity_owned_by_a_person_names_that_person_in_every_text() -> None:
+    text, blocks = views.build_owner(_person_owned())
+    assert text == "payments-api is owned by Dana Data"
+    assert blocks[0]["text"]["text"] == "*payments-api* (component) is owned by <@U0DANA>."
+    card_text, card = views.build_service_card(
+        _card(owner=None, owner_person=Person("Dana Data", "U0DANA")), "UTC", can_page=False
+    )
+    assert card_text.startswith("Payments API: owned by Dana Data; on call now: ")
+    assert "*Owner*\n<@U0DANA>" in [f["text"] for f in card[2]["fields"]]
+
+
+def test_nobody_only_when_the_catalog_names_no_owner() -> None:
+    text, blocks = views.build_owner(Ownership(entity=_entity(), owner=None))
+    assert text == "payments-api has no owner in the catalog"
+    assert "has no owner in the catalog" in blocks[0]["text"]["text"]
+
+
+def test_asking_who_owns_a_team_or_a_person_says_what_it_is() -> None:
+    team = Team("group:default/payments", "Payments", "#payments", (Person("Bob", "U0BOB"),))
+    group = replace(_entity("payments", "group"), title="Payments")
+    text, blocks = views.build_owner(Ownership(entity=group, owner=team))
+    assert text == "Payments is a team, not a service: teams own services"
+    assert blocks[0]["text"]["text"] == (
+        "*Payments* is a team, not a service: teams own services. Channel: #payments\n"
+        "Members: <@U0BOB>"
+    )
+    person = _entity("bob", "user")
+    text, _ = views.build_owner(Ownership(entity=person, owner=None))
+    assert text == "Payments API is a person, not a service: people own services"
+
+
+def _many(count: int, name: str = "Maximilian Oberbergmeister-Hohenzollern") -> tuple[Person, ...]:
+    return tuple(Person(f"{name} {n}") for n in range(count))
+
+
+def test_a_crowded_card_stays_inside_block_kit_limits_and_says_what_it_left_out() -> None:
+    links = tuple((f"Runbook for region {n} " + "x" * 80, f"https://runbooks.example/{n}")
+                  for n in range(12))  # fmt: skip
+    card = _card(
+        entity=_entity(),
+        owner=Team("group:default/payments", "Payments " * 40, "#payments", _many(8), 192),
+        oncall=OnCall(
+            "pagerduty",
+            "PEP1",
+            tuple(Shift(p, AT, AT + timedelta(hours=2), 1) for p in _many(90)),
+            (),
+            AT,
+        ),
+        links=Links(runbooks=links, dashboards=links[:5]),
+    )
+    _, blocks = views.build_service_card(card, "UTC", can_page=True)
+    assert check_message_blocks(blocks) == []
+    fields = [f["text"] for b in blocks if b["type"] == "section" for f in b.get("fields", [])]
+    assert all(len(f) <= SECTION_FIELD_LIMIT for f in fields)
+    on_call_now = next(f for f in fields if f.startswith("*On call now*"))
+    assert re.search(r" and \d+ more$", on_call_now), on_call_now
+    rendered = str(blocks)
+    assert "and 8 more" in rendered  # 12 runbooks, 4 shown
+    assert "and 1 more" in rendered  # 5 dashboards, 4 shown
+    assert "and 192 more" in rendered  # team members beyond those listed
+
+
+def test_a_long_description_is_cut_between_links_not_inside_one() -> None:
+    description = "Owned by payments. " + "[the runbook](https://runbooks.example/p) " * 150
+    _, blocks = views.build_service_card(
+        _card(entity=replace(_entity(), description=description)), "UTC", can_page=True
+    )
+    assert check_message_blocks(blocks) == []
+    text = blocks[1]["text"]["text"]
+    assert len(text) <= SECTION_TEXT_LIMIT and text.endswith("…")
+    assert text.count("<") == text.count(">")
+
+
+def test_a_name_matching_more_than_a_menu_holds_shows_the_first_100_and_how_to_narrow() -> None:
+    candidates = [_entity(f"payments-{n:03d}") for n in range(120)]
+    _, blocks = views.build_ambiguous(Ambiguous("payments", candidates), "owner")
+    assert check_message_blocks(blocks) == []
+    assert len(blocks[0]["accessory"]["options"]) == 100
+    assert blocks[0]["text"]["text"] == (
+        "`payments` matches 120 entries; the menu shows the first 100 (20 more). "
+        "Pick one, or narrow it: `/platform catalog payments kind:component owner:TEAM`, "
+        "or a full reference such as `component:default/payments-000`."
+    )
+    exactly = [_entity(f"payments-{n:03d}") for n in range(100)]
+    _, blocks = views.build_ambiguous(Ambiguous("payments", exactly), "owner")
+    assert blocks[0]["text"]["text"] == "`payments` matches 100 entries. Which one?"
+
+
+def test_the_longest_valid_reference_fits_a_menu_value_whole() -> None:
+    # Names and namespaces are at most 63 characters, and kinds are the built-in ones.
+    longest = _entity("n" * 63, "component")
+    longest = replace(longest, ref=f"component:{'s' * 63}/{'n' * 63}")
+    _, blocks = views.build_ambiguous(Ambiguous("n" * 63, [longest, _entity()]), "service")
+    value = blocks[0]["accessory"]["options"][0]["value"]
+    assert views.parse_pick(value) == ("service", longest.ref)
