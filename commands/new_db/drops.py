@@ -19,8 +19,9 @@ from bot.audit import AuditLog, Outcome
 from bot.db import SessionFactory, rowcount, utcnow
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.identity import Principal
+from bot.mrkdwn import escape
 from bot.policy import Decision, Policy
-from commands.new_db.domain import ResourceInfo, name_problem
+from commands.new_db.domain import NAME_MAX, ResourceInfo, name_problem
 from commands.new_db.ids import JobKind, PolicyAction
 from commands.new_db.models import (
     OPEN_REQUEST,
@@ -37,6 +38,7 @@ from commands.new_db.service import (
     is_admin,
     policy_context,
 )
+from commands.new_db.validation import REASON_MAX
 
 NOT_ACTIVE = "This resource is not active any more."
 ALREADY_REQUESTED = "A drop of this resource is already requested."
@@ -62,7 +64,9 @@ class DropService:
         """The active resource called `name` that the caller can see."""
         problem = name_problem(name)
         if problem:
-            raise InvalidInput(f"`{name}` is not a resource name: {problem}")
+            raise InvalidInput(
+                f"`{escape(name[: NAME_MAX + 1])}` is not a resource name: {problem}"
+            )
         visible = self._service.visible_resources(principal)
         matches = [r for r in visible if r.name == name and r.status == ResourceStatus.ACTIVE]
         if not matches:
@@ -101,11 +105,17 @@ class DropService:
             ):
                 raise FormInvalid({"confirm_name": "Only its owner's team can drop it."})
             context = policy_context(tier=resource.tier, team=resource.team, engine=resource.engine)
+        if reason is not None and len(reason) > REASON_MAX:
+            raise FormInvalid({"reason": f"At most {REASON_MAX} characters."})
         decision = self._policy.can(principal, PolicyAction.DROP, context)
         if not decision.allowed:
-            raise FormInvalid({"confirm_name": decision.reason})
+            raise NotAllowed(decision.reason)
         if decision.require_reason and not (reason or "").strip():
             raise FormInvalid({"reason": "A reason is required to drop this (it is audited)."})
+        if decision.approval is not None:
+            self._service.refuse_unapprovable(
+                principal, PolicyAction.DROP, context, decision.approval
+            )
         submitted = self._insert_drop(principal, resource_id, decision, reason, idempotency_key)
         if submitted is None:
             # Lost the race to a concurrent submission of this same modal (a Slack retry).
