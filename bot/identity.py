@@ -238,10 +238,8 @@ class IdentityService:
     def role_members(self, role: str) -> list[str]:
         """User ids holding a role: its listed members and its usergroups' members."""
         config = self._config.roles.get(role)
-        if config is None:
-            return []
-        ids = self._resolve(self._role_members[role].entries)
-        for handle in config.usergroups:
+        ids = self._resolve(self._role_members[role].entries) if config else []
+        for handle in config.usergroups if config else ():
             ids.extend(self.usergroup_members(handle))
         return list(dict.fromkeys(ids))
 

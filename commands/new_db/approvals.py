@@ -124,7 +124,25 @@ class ApprovalService:
             f"<@{approver.user_id}> {verb} your request to {_what(info)}{tail}.",
             thread=info.progress_message,
         )
+        if decision is Decision.APPROVE and not final:
+            self._tell_if_stalled(info)
         return Decided(info, final)
+
+    def _tell_if_stalled(self, info: RequestInfo) -> None:
+        """Tell the requester when nobody who could give the next approval is left."""
+        approvers = self._service.approvers
+        if approvers is None:
+            return
+        r = info.resource
+        stalled = approvers.problem(
+            info.requester_id,
+            info.action,
+            policy_context(tier=r.tier, team=r.team, engine=r.engine),
+            info.approvals_needed,
+            voted=info.approved_by,
+        )
+        if stalled is not None:
+            self._notifier.tell(info.requester_id, stalled, thread=info.progress_message)
 
     def _settle(
         self, actor: str, request_id: str, decision: Decision, reason: str | None, now: datetime

@@ -3,7 +3,9 @@
 The requester never counts, nor do guests, bots or deactivated accounts (the policy's
 `may_approve` decides each candidate), so a rule can name fewer eligible people than its
 `count`: such a request would only wait until it expires. `ApproverCheck.problem` finds that
-at submit time and says who could approve, so the requester can ask for help instead.
+at submit time and says who could approve, so the requester can ask for help instead; after
+each approval it is asked again, since the people who could approve can change meanwhile
+(someone leaves a group, an account is deactivated) until all who are left have voted.
 
 A rule that names `everyone` cannot be listed and always counts as approvable; so does a
 candidate whose profile cannot be read right now (the directory being down must not block
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 from bot.config import ApprovalConfig
-from bot.errors import NotFound, Unavailable
+from bot.errors import NotAllowed, NotFound, Unavailable
 from bot.identity import IdentityService, Principal
 from bot.policy import Policy
 
@@ -53,39 +55,54 @@ class ApproverCheck:
                 eligible.append(user_id)
         return eligible, requester_id in candidates
 
-    def problem(
+    def refuse_unapprovable(
         self,
         requester: Principal,
         action: str,
         context: Mapping[str, str],
         approval: ApprovalConfig,
+    ) -> None:
+        """Raise NotAllowed, naming who could approve, when too few people could."""
+        problem = self.problem(requester.user_id, action, context, approval.count)
+        if problem is not None:
+            raise NotAllowed(problem)
+
+    def problem(
+        self,
+        requester_id: str,
+        action: str,
+        context: Mapping[str, str],
+        count: int,
         *,
         voted: Collection[str] = (),
     ) -> str | None:
-        """Why the request cannot collect `approval.count` approvals (mrkdwn), or None.
+        """Why the request cannot collect `count` approvals (mrkdwn), or None when it can.
 
-        `voted` are the approvers who already approved; they cannot count twice.
+        `voted` are the approvers who already approved: they count once, and no more.
         """
-        found = self.eligible(requester.user_id, action, context)
+        found = self.eligible(requester_id, action, context)
         if found is None:
             return None
         eligible, requester_named = found
-        remaining = [user for user in eligible if user not in voted]
-        needed = approval.count - len(set(voted) & set(eligible))
+        given = set(voted)
+        remaining = [user for user in eligible if user not in given]
+        needed = count - len(given)
         if len(remaining) >= needed:
             return None
-        return self._message(action, context, approval.count, remaining, requester_named)
+        return self._message(action, context, needed, bool(given), remaining, requester_named)
 
     def _message(
         self,
         action: str,
         context: Mapping[str, str],
-        count: int,
+        needed: int,
+        some_given: bool,
         remaining: list[str],
         requester_named: bool,
     ) -> str:
         who = self._policy.approvers_named(action, context)
-        approvals = "1 approval" if count == 1 else f"{count} approvals"
+        more = " more" if some_given else ""
+        approvals = f"1{more} approval" if needed == 1 else f"{needed}{more} approvals"
         if remaining:
             named = [f"<@{user}>" for user in remaining[:_MENTIONED_MAX]]
             if len(remaining) > _MENTIONED_MAX:

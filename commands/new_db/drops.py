@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from bot.audit import AuditLog, Outcome
 from bot.db import SessionFactory, rowcount, utcnow
@@ -104,6 +105,9 @@ class DropService:
                 or resource.team in principal.teams
             ):
                 raise FormInvalid({"confirm_name": "Only its owner's team can drop it."})
+            if _open_drop(session, resource_id) is not None:
+                # Said before the policy is asked: a second drop is pointless either way.
+                raise FormInvalid({"confirm_name": ALREADY_REQUESTED})
             context = policy_context(tier=resource.tier, team=resource.team, engine=resource.engine)
         if reason is not None and len(reason) > REASON_MAX:
             raise FormInvalid({"reason": f"At most {REASON_MAX} characters."})
@@ -112,8 +116,8 @@ class DropService:
             raise NotAllowed(decision.reason)
         if decision.require_reason and not (reason or "").strip():
             raise FormInvalid({"reason": "A reason is required to drop this (it is audited)."})
-        if decision.approval is not None:
-            self._service.refuse_unapprovable(
+        if decision.approval is not None and self._service.approvers is not None:
+            self._service.approvers.refuse_unapprovable(
                 principal, PolicyAction.DROP, context, decision.approval
             )
         submitted = self._insert_drop(principal, resource_id, decision, reason, idempotency_key)
@@ -146,13 +150,7 @@ class DropService:
             )
             if rowcount(locked) != 1:
                 raise FormInvalid({"confirm_name": NOT_ACTIVE})
-            open_drop = session.scalar(
-                select(DbRequest.idempotency_key).where(
-                    DbRequest.resource_id == resource_id,
-                    DbRequest.action == PolicyAction.DROP.value,
-                    DbRequest.status.in_(OPEN_REQUEST),
-                )
-            )
+            open_drop = _open_drop(session, resource_id)
             if open_drop is not None:
                 if open_drop == idempotency_key:
                     return None
@@ -195,3 +193,14 @@ class DropService:
         if approval is not None:
             channel = approval.channel or self._service.team_channel(info.resource.team)
         return Submitted(info, approval_channel=channel)
+
+
+def _open_drop(session: Session, resource_id: str) -> str | None:
+    """The idempotency key of the resource's drop request still open, if there is one."""
+    return session.scalar(
+        select(DbRequest.idempotency_key).where(
+            DbRequest.resource_id == resource_id,
+            DbRequest.action == PolicyAction.DROP.value,
+            DbRequest.status.in_(OPEN_REQUEST),
+        )
+    )

@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.audit import AuditLog, Outcome
-from bot.config import ApprovalConfig
 from bot.db import SessionFactory, utcnow
 from bot.errors import InvalidInput, NotAllowed, NotFound, PlatformError
 from bot.identity import Principal
@@ -97,7 +96,8 @@ class DatabaseService:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.config = config
-        self._approvers = approvers
+        self.approvers = approvers
+        """Refuses requests nobody could approve; None leaves that to the approvals' expiry."""
         self._team_names = dict(team_names)
         self._team_channels = dict(team_channels)
         self._sessions = sessions
@@ -189,14 +189,14 @@ class DatabaseService:
         with the first request before the form is judged again, so a submission that took
         the last quota slot is not refused on its own retry.
         """
-        if self._approvers is not None:
+        if self.approvers is not None:
             # Before anything is written: a request nobody could approve is refused now.
             decision = self._policy_only(principal, form)
             if decision is not None and decision.approval is not None:
                 existing = self.submitted_for(idempotency_key)
                 if existing is not None:
                     return existing
-                self.refuse_unapprovable(
+                self.approvers.refuse_unapprovable(
                     principal, PolicyAction.CREATE, _context_of(form), decision.approval
                 )
         try:
@@ -305,20 +305,6 @@ class DatabaseService:
             return self._check_form(principal, form)
         except PlatformError:
             return None  # refused with its field errors by `_record`
-
-    def refuse_unapprovable(
-        self,
-        principal: Principal,
-        action: str,
-        context: Mapping[str, str],
-        approval: ApprovalConfig,
-    ) -> None:
-        """Raise NotAllowed, naming who could approve, when too few people could."""
-        if self._approvers is None:
-            return
-        problem = self._approvers.problem(principal, action, context, approval)
-        if problem is not None:
-            raise NotAllowed(problem)
 
     def team_channel(self, team: str) -> str | None:
         """The team's own channel, where its approvals go when a rule names none."""

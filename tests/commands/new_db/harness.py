@@ -15,15 +15,15 @@ from sqlalchemy import Engine, func, select
 
 from bot.audit import AuditLog
 from bot.db import make_session_factory
-from bot.identity import Principal
+from bot.identity import IdentityService, Principal
 from bot.jobs import JobQueue, JobRunner
 from bot.policy import Policy
 from commands.new_db.domain import MessageRef, RequestInfo, ResourceInfo, Step
 from commands.new_db.feature import NewDbFeature, build_feature
 from commands.new_db.ids import JobKind
 from commands.new_db.service import NewDbForm
-from integrations.fakes import FakeProvisioner
-from integrations.protocols import WrappedSecret
+from integrations.fakes import FakeProvisioner, FakeUserDirectory
+from integrations.protocols import DirectoryUser, WrappedSecret
 from tests.commands.new_db.conftest import example_config
 
 
@@ -90,6 +90,12 @@ def person(user_id: str, *, teams: set[str], lead: bool = False, admin: bool = F
 BOB = person("U0BOB", teams={"payments"})
 CAROL = person("U0CAROL", teams={"payments"}, lead=True)
 ALICE = person("U0ALICE", teams={"platform"}, admin=True)
+# The same people in the workspace directory, where the config finds them by email.
+DIRECTORY_USERS = [
+    DirectoryUser(id="U0BOB", name="bob", real_name="Bob", email="bob@example.com"),
+    DirectoryUser(id="U0CAROL", name="carol", real_name="Carol", email="carol@example.com"),
+    DirectoryUser(id="U0ALICE", name="alice", real_name="Alice", email="alice@example.com"),
+]
 
 
 @dataclass
@@ -99,6 +105,8 @@ class Harness:
     notifier: RecordingNotifier
     provisioners: dict[str, FakeProvisioner]
     sessions: Callable[..., Any]
+    directory: FakeUserDirectory
+    identity: IdentityService
 
     def run_jobs(self) -> int:
         ran = 0
@@ -116,6 +124,8 @@ def build_harness(engine: Engine, tmp_path: Path) -> Harness:
     sessions = make_session_factory(engine)
     notifier = RecordingNotifier()
     provisioners = {kind: FakeProvisioner(kind) for kind in ("postgres", "sqlite", "redis")}
+    directory = FakeUserDirectory(DIRECTORY_USERS, usergroups={"platform-team": ["U0ALICE"]})
+    identity = IdentityService(directory, config, sessions)
     feature = build_feature(
         config,
         sessions=sessions,
@@ -125,6 +135,7 @@ def build_harness(engine: Engine, tmp_path: Path) -> Harness:
         notifier=notifier,
         provisioners=provisioners,
         secrets=None,
+        identity=identity,
     )
     runner = JobRunner(
         sessions,
@@ -132,7 +143,7 @@ def build_harness(engine: Engine, tmp_path: Path) -> Harness:
         handlers={JobKind.PROVISION: feature.provision_job, JobKind.DROP: feature.drop_job},
         workers=1,
     )
-    return Harness(feature, runner, notifier, provisioners, sessions)
+    return Harness(feature, runner, notifier, provisioners, sessions, directory, identity)
 
 
 def form(name: str, **changes: Any) -> NewDbForm:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -18,7 +19,15 @@ from bot.errors import NotFound
 from bot.identity import Principal
 from commands.new_db.models import DbCredentialDrop, DbRequest, DbResource, Decision
 from commands.new_db.service import FormInvalid
-from tests.commands.new_db.harness import ALICE, BOB, CAROL, Harness, form, person
+from tests.commands.new_db.harness import (
+    ALICE,
+    BOB,
+    CAROL,
+    DIRECTORY_USERS,
+    Harness,
+    form,
+    person,
+)
 
 
 def test_a_request_is_queued_provisioned_once_and_its_name_held(harness: Harness) -> None:
@@ -208,3 +217,40 @@ def test_a_retry_is_answered_even_when_its_request_used_the_last_quota_slot(
         BOB, form(f"quota-{limit - 1}", tier="dev"), idempotency_key=f"q{limit - 1}"
     )
     assert retry.duplicate and retry.request.id == submitted[-1].request.id
+
+
+def _prod_request(harness: Harness) -> str:
+    created = harness.feature.service.submit(
+        BOB,
+        form("ledger", tier="prod", plan="large", ttl_hours=None, reason="launch"),
+        idempotency_key="c",
+    )
+    return created.request.id
+
+
+def _told_bob(harness: Harness) -> list[str]:
+    return [text for what, text in harness.notifier.said if what == "tell U0BOB"]
+
+
+def test_an_approval_with_nobody_left_to_give_the_next_tells_the_requester(
+    harness: Harness,
+) -> None:
+    request_id = _prod_request(harness)  # two eligible: Carol (lead) and Alice (admin)
+    deactivated = replace(DIRECTORY_USERS[2], deleted=True)
+    harness.directory.add(deactivated)
+    harness.identity.invalidate(deactivated.id)
+    harness.feature.approvals.decide(CAROL, request_id, Decision.APPROVE)
+    assert _told_bob(harness)[-1] == (
+        "This request cannot be approved: it needs 1 more approval from the platform-team "
+        "group, admins or the leads of Payments, and none of them can approve it now. "
+        "Ask in #platform if you need it."
+    )
+
+
+def test_an_approval_with_someone_left_to_give_the_next_says_only_who_approved(
+    harness: Harness,
+) -> None:
+    request_id = _prod_request(harness)
+    harness.feature.approvals.decide(CAROL, request_id, Decision.APPROVE)
+    assert len(_told_bob(harness)) == 1
+    assert "1 of 2 approvals" in _told_bob(harness)[0]
