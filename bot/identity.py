@@ -235,6 +235,18 @@ class IdentityService:
         self._team(team)
         return list(dict.fromkeys(self._resolve(self._team_leads[team].entries)))
 
+    def role_members(self, role: str) -> list[str]:
+        """User ids holding a role: its listed members and its usergroups' members."""
+        config = self._config.roles.get(role)
+        ids = self._resolve(self._role_members[role].entries) if config else []
+        for handle in config.usergroups if config else ():
+            ids.extend(self.usergroup_members(handle))
+        return list(dict.fromkeys(ids))
+
+    def usergroup_members(self, handle: str) -> list[str]:
+        """User ids in a usergroup (the last known members while the directory is down)."""
+        return list(self._usergroup(handle, self._clock())[0].ordered)
+
     def invalidate(self, user_id: str) -> None:
         """Forget what is known about a user (e.g. on a `user_change` event)."""
         self._principals.pop(user_id)

@@ -8,7 +8,13 @@ not open to everyone.
 Subjects: `everyone`, `role:NAME`, `team:NAME` (members and leads), `lead:TEAM` (`lead:owner`
 is the lead of the team in `context["team"]`), `user:ID-OR-EMAIL`, `usergroup:HANDLE`.
 Guests and bots get no mutating action unless a rule names them with `user:`; deactivated
-users get nothing. Everything here is pure: it reads only the `Principal` and the config.
+users get nothing. Everything here is pure: it reads only the `Principal` and the config
+(`approver_candidates` asks a `Roster` who is in a group, and changes nothing).
+
+Refusals are mrkdwn written for people: subjects are named as a person would ("the
+platform-team group", "admins", "the leads of Payments", a mention for a user id), names
+from the config are escaped, and actions are described in words a feature declares
+(`describe_actions`), never by their policy names.
 """
 
 from __future__ import annotations
@@ -17,25 +23,45 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import translate
+from typing import Protocol
 
 from bot.config import ApprovalConfig, PlatformConfig, PolicyRule
 from bot.identity import Principal
+from bot.mrkdwn import escape
 
 OWNER = "owner"
 """`lead:owner` names the lead of the team the action is about (`context["team"]`)."""
+
+ADMIN_ROLE = "admin"
+UNDESCRIBED_ACTION = "do that"
+"""How a refusal names an action no feature described: the person just tried it."""
 
 _GLOB_CHARS = frozenset("*?[")
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The policy's answer; `reason` is written to be shown to the user as it is."""
+    """The policy's answer; `reason` is mrkdwn written to be shown to the user as it is."""
 
     allowed: bool
     reason: str
     rule: PolicyRule | None = None
     approval: ApprovalConfig | None = None
     require_reason: bool = False
+
+
+class Roster(Protocol):
+    """Who is in a group, for listing the people a rule names (the identity service)."""
+
+    def role_members(self, role: str) -> list[str]: ...
+
+    def team_members(self, team: str) -> list[str]: ...
+
+    def team_leads(self, team: str) -> list[str]: ...
+
+    def usergroup_members(self, handle: str) -> list[str]: ...
+
+    def user_for_email(self, email: str) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +93,48 @@ class _Subject:
                 return self.value in principal.usergroups
         return False
 
-    def describe(self, context: Mapping[str, str]) -> str:
-        if self.kind == "lead" and self.value == OWNER:
-            team = context.get("team")
-            return f"lead:{team}" if team else "the owning team's lead"
-        return self.text
+    def describe(self, context: Mapping[str, str], team_names: Mapping[str, str]) -> str:
+        """The subject in words (mrkdwn): "admins", "the leads of Payments", a mention."""
+
+        def team_name(team: str) -> str:
+            return escape(team_names.get(team) or team)
+
+        match self.kind:
+            case "everyone":
+                return "everyone"
+            case "role":
+                if self.value == ADMIN_ROLE:
+                    return "admins"
+                return f"people with the {escape(self.value)} role"
+            case "team":
+                return f"members of {team_name(self.value)}"
+            case "lead":
+                team = context.get("team") if self.value == OWNER else self.value
+                return f"the leads of {team_name(team)}" if team else "the owning team's leads"
+            case "user":
+                return escape(self.value) if "@" in self.value else f"<@{self.value}>"
+            case "usergroup":
+                return f"the {escape(self.value)} group"
+        return escape(self.text)
+
+    def members(self, context: Mapping[str, str], roster: Roster) -> list[str] | None:
+        """User ids this subject stands for; None when it cannot be listed (`everyone`)."""
+        match self.kind:
+            case "role":
+                return roster.role_members(self.value)
+            case "team":
+                return roster.team_members(self.value)
+            case "lead":
+                team = context.get("team") if self.value == OWNER else self.value
+                return roster.team_leads(team) if team else []
+            case "user":
+                if "@" not in self.value:
+                    return [self.value]
+                found = roster.user_for_email(self.value)
+                return [found] if found else []
+            case "usergroup":
+                return roster.usergroup_members(self.value)
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +188,16 @@ class Policy:
             _Rule.compile(PolicyRule(action=a, allow=["everyone"])) for a in read_only_actions
         ]
         self._read_only = tuple(read_only)
+        self._team_names = {key: team.name or key for key, team in config.teams.items()}
+        self._action_words: dict[str, str] = {}
+
+    def describe_actions(self, words: Mapping[str, str]) -> None:
+        """Name actions for refusals ("create databases"); done while wiring, before serving."""
+        self._action_words.update(words)
+
+    def action_words(self, action: str) -> str:
+        """The action in words, e.g. "create databases"; "do that" when none were declared."""
+        return self._action_words.get(action, UNDESCRIBED_ACTION)
 
     def declare_read_only(self, actions: Iterable[str]) -> None:
         """Mark more actions as changing nothing; done while wiring, before serving."""
@@ -153,7 +226,7 @@ class Policy:
             )
         return Decision(
             False,
-            _refusal(principal, rule.allow, restricted, f"run {action}", context),
+            self._refusal(principal, rule.allow, restricted, self.action_words(action), context),
             rule=rule.config,
         )
 
@@ -173,7 +246,7 @@ class Policy:
             return Decision(False, "Your Slack account is deactivated.")
         rule = self._rule_for(action, context)
         if rule is None or rule.config.approval is None:
-            return Decision(False, f"Nothing to approve: no policy asks for approval of {action}.")
+            return Decision(False, "Nothing to approve: this needs nobody's approval.")
         # Approving makes the action happen, so it is as mutating as the action itself.
         restricted = approver.is_guest or approver.is_bot
         config = rule.config
@@ -187,10 +260,42 @@ class Policy:
             )
         return Decision(
             False,
-            _refusal(approver, rule.approvers, restricted, f"approve {action}", context),
+            self._refusal(approver, rule.approvers, restricted, "approve this request", context),
             rule=config,
             approval=config.approval,
         )
+
+    def approvers_named(self, action: str, context: Mapping[str, str] | None = None) -> str:
+        """Who may approve `action` in `context`, in words (mrkdwn): "admins or …"."""
+        rule = self._rule_for(action, context or {})
+        if rule is None or not rule.approvers:
+            return "nobody"
+        return self._listing(rule.approvers, context or {})
+
+    def approver_candidates(
+        self, action: str, context: Mapping[str, str], roster: Roster
+    ) -> frozenset[str] | None:
+        """User ids the approval rule for `action` names; None if it names `everyone`.
+
+        Candidates only: whether each may approve a given request (not the requester, no
+        guest, no deactivated account) is `may_approve`'s answer.
+        """
+        rule = self._rule_for(action, context)
+        if rule is None:
+            return frozenset()
+        found: set[str] = set()
+        for subject in rule.approvers:
+            if self._undefined(subject) or (
+                subject.kind == "lead"
+                and subject.value == OWNER
+                and context.get("team") not in self._config.teams
+            ):
+                continue  # names nobody (check-config reports it)
+            members = subject.members(context, roster)
+            if members is None:
+                return None
+            found.update(members)
+        return frozenset(found)
 
     def allowed_actions(
         self,
@@ -242,26 +347,34 @@ class Policy:
         return not any(rule.applies(action, {}) for rule in self._read_only)
 
     def _no_rule_reason(self, action: str) -> str:
+        return (
+            f"The platform's policy does not let anyone {self.action_words(action)}."
+            f"{self.support_hint()}"
+        )
+
+    def support_hint(self) -> str:
+        """A sentence pointing to the support channel (mrkdwn), or "" when none is set."""
         support = self._config.platform.support_channel
-        where = f" Ask in {support} if you need it." if support else ""
-        return f"No policy allows {action}.{where}"
+        return f" Ask in {escape(support)} if you need it." if support else ""
+
+    def _listing(self, subjects: tuple[_Subject, ...], context: Mapping[str, str]) -> str:
+        names = list(dict.fromkeys(s.describe(context, self._team_names) for s in subjects))
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+    def _refusal(
+        self,
+        principal: Principal,
+        subjects: tuple[_Subject, ...],
+        restricted: bool,
+        doing: str,
+        context: Mapping[str, str],
+    ) -> str:
+        if restricted and any(subject.admits(principal, context) for subject in subjects):
+            who = "Bots" if principal.is_bot else "Guests"
+            return f"{who} cannot {doing}."
+        return f"Only {self._listing(subjects, context)} may {doing}."
 
 
 def _named(subject: _Subject, restricted: bool) -> bool:
     """Restricted principals (guests, bots) only pass through `user:` subjects."""
     return not restricted or subject.kind == "user"
-
-
-def _refusal(
-    principal: Principal,
-    subjects: tuple[_Subject, ...],
-    restricted: bool,
-    doing: str,
-    context: Mapping[str, str],
-) -> str:
-    if restricted and any(subject.admits(principal, context) for subject in subjects):
-        who = "Bots" if principal.is_bot else "Guests"
-        return f"{who} cannot {doing}."
-    names = [subject.describe(context) for subject in subjects]
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-    return f"Only {listed} may {doing}."

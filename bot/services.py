@@ -210,6 +210,7 @@ def build_services(
             if secret_store is None
             else secret_store,
             feedback=surveys.csat,
+            identity=identity,
         )
         runner.register(NewDbJob.PROVISION, new_db.provision_job)
         runner.register(NewDbJob.DROP, new_db.drop_job)

@@ -21,11 +21,12 @@ def register(
 ) -> None:
     """The feature's routing table: its subcommands, buttons and modals."""
     from bot.router import Subcommand
-    from commands.new_db.handlers import NewDbHandlers
+    from commands.new_db.handlers import NEW_DB_USAGE, NewDbHandlers
     from commands.new_db.ids import ActionId, CallbackId, PolicyAction
 
     handlers = NewDbHandlers(
         service=feature.service,
+        form=feature.form,
         approvals=feature.approvals,
         drops=feature.drops,
         reveals=feature.reveals,
@@ -36,7 +37,7 @@ def register(
         Subcommand(
             name="new-db",
             summary="Request a database, cache or queue (PostgreSQL, MariaDB, Redis, …).",
-            usage="/platform new-db [ENGINE] [NAME] [--env TIER]",
+            usage=NEW_DB_USAGE,
             example="/platform new-db postgres orders-db --env staging",
             action=PolicyAction.CREATE,
             handler=handlers.handle_new_db,
@@ -67,6 +68,7 @@ def register(
     )
     app.action(ActionId.ENGINE)(handlers.handle_form_change)
     app.action(ActionId.TIER)(handlers.handle_form_change)
+    app.action(ActionId.TEAM)(handlers.handle_form_change)
     app.action(ActionId.APPROVE)(handlers.handle_approve)
     app.action(ActionId.DENY)(handlers.handle_deny)
     app.action(ActionId.REVEAL)(handlers.handle_reveal)

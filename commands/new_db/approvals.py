@@ -18,6 +18,7 @@ from bot.audit import SYSTEM_ACTOR, AuditLog, Outcome
 from bot.db import SessionFactory, rowcount, utcnow
 from bot.errors import Conflict, NotAllowed
 from bot.identity import Principal
+from bot.mrkdwn import escape, escape_truncated
 from bot.policy import Policy
 from commands.new_db.domain import Notifier, RequestInfo
 from commands.new_db.ids import JobKind, PolicyAction
@@ -30,6 +31,7 @@ from commands.new_db.models import (
 )
 from commands.new_db.records import active_key, load_request, release_name, request_info
 from commands.new_db.service import DatabaseService, policy_context
+from commands.new_db.validation import REASON_MAX
 
 _DECIDED = {
     RequestStatus.APPROVED: "was already approved",
@@ -114,7 +116,7 @@ class ApprovalService:
         verb = "approved" if decision is Decision.APPROVE else "denied"
         tail = ""
         if decision is Decision.DENY:
-            tail = f": {reason}"
+            tail = f": {escape_truncated((reason or '').strip(), REASON_MAX)}"
         elif not final:
             tail = f" ({len(info.approved_by)} of {info.approvals_needed} approvals)"
         self._notifier.tell(
@@ -122,7 +124,25 @@ class ApprovalService:
             f"<@{approver.user_id}> {verb} your request to {_what(info)}{tail}.",
             thread=info.progress_message,
         )
+        if decision is Decision.APPROVE and not final:
+            self._tell_if_stalled(info)
         return Decided(info, final)
+
+    def _tell_if_stalled(self, info: RequestInfo) -> None:
+        """Tell the requester when nobody who could give the next approval is left."""
+        approvers = self._service.approvers
+        if approvers is None:
+            return
+        r = info.resource
+        stalled = approvers.problem(
+            info.requester_id,
+            info.action,
+            policy_context(tier=r.tier, team=r.team, engine=r.engine),
+            info.approvals_needed,
+            voted=info.approved_by,
+        )
+        if stalled is not None:
+            self._notifier.tell(info.requester_id, stalled, thread=info.progress_message)
 
     def _settle(
         self, actor: str, request_id: str, decision: Decision, reason: str | None, now: datetime
@@ -237,4 +257,6 @@ class ApprovalService:
 def _what(info: RequestInfo) -> str:
     verb = "create" if info.action == PolicyAction.CREATE else "drop"
     r = info.resource
-    return f"{verb} {r.engine_label} `{r.name}` ({r.tier}, {r.team})"
+    return (
+        f"{verb} {escape(r.engine_label)} `{escape(r.name)}` ({escape(r.tier)}, {escape(r.team)})"
+    )

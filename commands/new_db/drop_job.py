@@ -11,6 +11,7 @@ from sqlalchemy import delete
 
 from bot.audit import SYSTEM_ACTOR, Outcome
 from bot.jobs import JobContext
+from bot.mrkdwn import escape
 from commands.new_db.job_base import JobBase
 from commands.new_db.models import DbCredentialDrop, RequestStatus, ResourceStatus
 from commands.new_db.records import active_key, load_request, release_name, request_info, spec_of
@@ -22,12 +23,14 @@ class DropJob(JobBase):
     def run(self, ctx: JobContext) -> None:
         request_id = str(ctx.payload["request_id"])
         with self._sessions() as session:
-            _, resource = load_request(session, request_id)
+            request, resource = load_request(session, request_id)
             if resource.status != ResourceStatus.DROPPING:
                 return
             spec = spec_of(resource, self._config)
             vault_path = resource.vault_path
             label = self._config.label(resource.engine)
+            info = request_info(session, request, self._config)
+        self._ensure_card(info)
         provisioner = self._provisioner(spec.engine)
         self._call(label, "dropping", lambda: provisioner.drop(spec))
         if vault_path and self._secrets is not None:
@@ -56,9 +59,13 @@ class DropJob(JobBase):
                 session=session,
             )
             info = request_info(session, request, self._config)
-        self._notifier.update_request_card(info)
+        self._show_outcome(info)
         r = info.resource
-        self._tell_all(info, f"{r.engine_label} `{r.name}` ({r.tier}, {r.team}) was dropped.")
+        self._tell_all(
+            info,
+            f"{escape(r.engine_label)} `{r.name}` ({escape(r.tier)}, {escape(r.team)}) "
+            "was dropped.",
+        )
 
     def on_failure(self, ctx: JobContext, error_message: str) -> None:
         request_id = str(ctx.payload["request_id"])
@@ -80,10 +87,10 @@ class DropJob(JobBase):
                 session=session,
             )
             info = request_info(session, request, self._config)
-        self._notifier.update_request_card(info)
+        self._show_outcome(info)
         r = info.resource
         self._tell_all(
             info,
-            f"Dropping {r.engine_label} `{r.name}` failed: {error_message} "
+            f"Dropping {escape(r.engine_label)} `{r.name}` failed: {escape(error_message)} "
             "It is still listed as active; try `/platform drop-db` again later.",
         )

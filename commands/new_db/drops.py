@@ -14,13 +14,15 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from bot.audit import AuditLog, Outcome
 from bot.db import SessionFactory, rowcount, utcnow
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.identity import Principal
+from bot.mrkdwn import escape
 from bot.policy import Decision, Policy
-from commands.new_db.domain import ResourceInfo, name_problem
+from commands.new_db.domain import NAME_MAX, ResourceInfo, name_problem
 from commands.new_db.ids import JobKind, PolicyAction
 from commands.new_db.models import (
     OPEN_REQUEST,
@@ -37,6 +39,7 @@ from commands.new_db.service import (
     is_admin,
     policy_context,
 )
+from commands.new_db.validation import REASON_MAX
 
 NOT_ACTIVE = "This resource is not active any more."
 ALREADY_REQUESTED = "A drop of this resource is already requested."
@@ -62,7 +65,9 @@ class DropService:
         """The active resource called `name` that the caller can see."""
         problem = name_problem(name)
         if problem:
-            raise InvalidInput(f"`{name}` is not a resource name: {problem}")
+            raise InvalidInput(
+                f"`{escape(name[: NAME_MAX + 1])}` is not a resource name: {problem}"
+            )
         visible = self._service.visible_resources(principal)
         matches = [r for r in visible if r.name == name and r.status == ResourceStatus.ACTIVE]
         if not matches:
@@ -100,12 +105,21 @@ class DropService:
                 or resource.team in principal.teams
             ):
                 raise FormInvalid({"confirm_name": "Only its owner's team can drop it."})
+            if _open_drop(session, resource_id) is not None:
+                # Said before the policy is asked: a second drop is pointless either way.
+                raise FormInvalid({"confirm_name": ALREADY_REQUESTED})
             context = policy_context(tier=resource.tier, team=resource.team, engine=resource.engine)
+        if reason is not None and len(reason) > REASON_MAX:
+            raise FormInvalid({"reason": f"At most {REASON_MAX} characters."})
         decision = self._policy.can(principal, PolicyAction.DROP, context)
         if not decision.allowed:
-            raise FormInvalid({"confirm_name": decision.reason})
+            raise NotAllowed(decision.reason)
         if decision.require_reason and not (reason or "").strip():
             raise FormInvalid({"reason": "A reason is required to drop this (it is audited)."})
+        if decision.approval is not None and self._service.approvers is not None:
+            self._service.approvers.refuse_unapprovable(
+                principal, PolicyAction.DROP, context, decision.approval
+            )
         submitted = self._insert_drop(principal, resource_id, decision, reason, idempotency_key)
         if submitted is None:
             # Lost the race to a concurrent submission of this same modal (a Slack retry).
@@ -136,13 +150,7 @@ class DropService:
             )
             if rowcount(locked) != 1:
                 raise FormInvalid({"confirm_name": NOT_ACTIVE})
-            open_drop = session.scalar(
-                select(DbRequest.idempotency_key).where(
-                    DbRequest.resource_id == resource_id,
-                    DbRequest.action == PolicyAction.DROP.value,
-                    DbRequest.status.in_(OPEN_REQUEST),
-                )
-            )
+            open_drop = _open_drop(session, resource_id)
             if open_drop is not None:
                 if open_drop == idempotency_key:
                     return None
@@ -185,3 +193,14 @@ class DropService:
         if approval is not None:
             channel = approval.channel or self._service.team_channel(info.resource.team)
         return Submitted(info, approval_channel=channel)
+
+
+def _open_drop(session: Session, resource_id: str) -> str | None:
+    """The idempotency key of the resource's drop request still open, if there is one."""
+    return session.scalar(
+        select(DbRequest.idempotency_key).where(
+            DbRequest.resource_id == resource_id,
+            DbRequest.action == PolicyAction.DROP.value,
+            DbRequest.status.in_(OPEN_REQUEST),
+        )
+    )

@@ -11,13 +11,17 @@ from bot.audit import AuditLog
 from bot.config import PlatformConfig
 from bot.db import SessionFactory
 from bot.feedback import ActionFeedback
+from bot.identity import IdentityService
 from bot.jobs import JobQueue
 from bot.policy import Policy
 from commands.new_db.approvals import ApprovalService
+from commands.new_db.approvers import ApproverCheck
 from commands.new_db.credentials import CredentialBox, load_or_create_key
 from commands.new_db.domain import Notifier
 from commands.new_db.drop_job import DropJob
 from commands.new_db.drops import DropService
+from commands.new_db.form import FormOptions
+from commands.new_db.ids import PolicyAction
 from commands.new_db.job_base import JobBase
 from commands.new_db.lifecycle import Lifecycle
 from commands.new_db.provisioning_job import ProvisionJob
@@ -25,10 +29,18 @@ from commands.new_db.reveal import CredentialReveal
 from commands.new_db.service import DatabaseService
 from integrations.protocols import Provisioner, SecretStore
 
+ACTION_WORDS: dict[str, str] = {
+    PolicyAction.CREATE: "create databases",
+    PolicyAction.DROP: "drop databases",
+    PolicyAction.LIST: "list databases",
+}
+"""How refusals name the feature's actions."""
+
 
 @dataclass
 class NewDbFeature:
     service: DatabaseService
+    form: FormOptions
     approvals: ApprovalService
     drops: DropService
     reveals: CredentialReveal
@@ -52,8 +64,11 @@ def build_feature(
     provisioners: Mapping[str, Provisioner],
     secrets: SecretStore | None,
     feedback: ActionFeedback | None = None,
+    identity: IdentityService | None = None,
 ) -> NewDbFeature:
+    """The feature; with `identity`, requests nobody could approve are refused at submit."""
     section = config.databases
+    policy.describe_actions(ACTION_WORDS)
     key = (
         section.secret_key.get_secret_value().encode()
         if section.secret_key is not None
@@ -69,6 +84,7 @@ def build_feature(
         audit=audit,
         jobs=jobs,
         notifier=notifier,
+        approvers=ApproverCheck(policy=policy, identity=identity) if identity else None,
     )
     approvals = ApprovalService(
         service=service, sessions=sessions, policy=policy, audit=audit, notifier=notifier
@@ -91,6 +107,7 @@ def build_feature(
 
     return NewDbFeature(
         service=service,
+        form=FormOptions(service=service, policy=policy),
         approvals=approvals,
         drops=DropService(service=service, sessions=sessions, policy=policy, audit=audit),
         reveals=CredentialReveal(sessions=sessions, audit=audit, box=box),

@@ -14,14 +14,16 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
-from bot.errors import PlatformError
+from bot.errors import NotAllowed, PlatformError
 from bot.identity import IdentityService
 from bot.router import CommandContext
 from commands.new_db import messages, views
 from commands.new_db.approvals import ApprovalService
 from commands.new_db.drops import DropService
+from commands.new_db.form import FormOptions, parse_args
+from commands.new_db.hours import parse_hours
 from commands.new_db.ids import ActionId, BlockId
-from commands.new_db.lifecycle import Lifecycle
+from commands.new_db.lifecycle import EXTEND_FIELD, Lifecycle
 from commands.new_db.models import Decision
 from commands.new_db.reveal import CredentialReveal
 from commands.new_db.service import DatabaseService, FormInvalid
@@ -35,8 +37,17 @@ _reveal_logger.setLevel(logging.WARNING)
 JSON = dict[str, Any]
 
 
+NEW_DB_USAGE = "/platform new-db [ENGINE] [NAME] [--env TIER] [--ttl HOURS]"
+
+
 def _button_value(body: JSON) -> str:
     return str(body["actions"][0].get("value") or "")
+
+
+def _push_refusal(ack: Ack, title: str, refused: NotAllowed) -> None:
+    """Refusals name people (mentions), which field errors (plain text) cannot show: they
+    come as a notice over the form, which stays as it was beneath."""
+    ack(response_action="push", view=views.build_notice_modal(title, refused.message))
 
 
 class NewDbHandlers:
@@ -44,6 +55,7 @@ class NewDbHandlers:
         self,
         *,
         service: DatabaseService,
+        form: FormOptions,
         approvals: ApprovalService,
         drops: DropService,
         reveals: CredentialReveal,
@@ -51,6 +63,7 @@ class NewDbHandlers:
         identity: IdentityService,
     ) -> None:
         self._service = service
+        self._form = form
         self._approvals = approvals
         self._drops = drops
         self._reveals = reveals
@@ -60,12 +73,16 @@ class NewDbHandlers:
     # -- slash subcommands -----------------------------------------------------------------
 
     def handle_new_db(self, ctx: CommandContext) -> None:
-        prefill = views.parse_args(ctx.args)
-        choices = self._service.choices(
-            ctx.principal, engine=prefill.get("engine"), tier=prefill.get("tier")
-        )
+        args = parse_args(ctx.args)
+        problems = self._form.args_problems(args)
+        if problems:
+            text, blocks = views.build_args_problems(problems, NEW_DB_USAGE)
+            ctx.ack(text, blocks=blocks)
+            return
+        engine = self._form.engine_key(args.engine) if args.engine else None
+        choices = self._form.choices(ctx.principal, engine=engine, tier=args.tier)
         modal = views.build_request_modal(
-            choices, name=str(prefill.get("name", "")), metadata={"channel": ctx.channel_id}
+            choices, name=args.name or "", ttl=args.ttl, metadata={"channel": ctx.channel_id}
         )
         ctx.ack()
         ctx.client.views_open(trigger_id=ctx.trigger_id, view=modal)
@@ -85,13 +102,15 @@ class NewDbHandlers:
     # -- the request modal -----------------------------------------------------------------
 
     def handle_form_change(self, ack: Ack, body: JSON, client: WebClient) -> None:
-        """Engine or tier picked: rebuild the plans and the time-to-live field."""
+        """Engine, tier or team picked: rebuild the plans, the time to live and the reason."""
         ack()
         view = body["view"]
         entered = views.parse_partial(view)
         principal = self._identity.principal(body["user"]["id"])
-        choices = self._service.choices(principal, engine=entered["engine"], tier=entered["tier"])
-        plan = entered["plan"] if entered["plan"] in {p.value for p in choices.plans} else None
+        choices = self._form.choices(
+            principal, engine=entered["engine"], tier=entered["tier"], team=entered["team"]
+        )
+        plan = entered["plan"] or None
         modal = views.build_request_modal(
             choices,
             name=entered["name"],
@@ -103,7 +122,7 @@ class NewDbHandlers:
         client.views_update(view_id=view["id"], hash=view.get("hash"), view=modal)
 
     def handle_request_submission(self, ack: Ack, body: JSON, view: JSON) -> None:
-        form, errors = views.parse_request(view)
+        form, errors = views.parse_request(view, max_ttl_hours=self._form.max_ttl_hours)
         if errors:
             ack(response_action="errors", errors=views.field_errors(errors, view))
             return
@@ -114,6 +133,9 @@ class NewDbHandlers:
             )
         except FormInvalid as invalid:
             ack(response_action="errors", errors=views.field_errors(invalid.errors, view))
+            return
+        except NotAllowed as refused:
+            _push_refusal(ack, "Cannot request this", refused)
             return
         except PlatformError as error:
             ack(response_action="errors", errors={BlockId.NAME: error.message[:150]})
@@ -141,6 +163,9 @@ class NewDbHandlers:
             self._approvals.decide(
                 approver, str(view["private_metadata"]), Decision.DENY, reason=reason
             )
+        except NotAllowed as refused:
+            _push_refusal(ack, "Cannot deny this", refused)
+            return
         except PlatformError as error:
             ack(response_action="errors", errors={BlockId.DENY_REASON: error.message[:150]})
             return
@@ -167,20 +192,24 @@ class NewDbHandlers:
     def handle_extend(self, ack: Ack, body: JSON, client: WebClient) -> None:
         ack()
         resource = self._service.resource(_button_value(body))
-        tier = self._service.config.tiers.get(resource.tier)
-        max_hours = tier.max_ttl_hours if tier is not None and tier.max_ttl_hours else 24.0
+        max_hours = self._lifecycle.max_extension(resource.id) or 24.0
         client.views_open(
             trigger_id=body["trigger_id"], view=views.build_extend_modal(resource, max_hours)
         )
 
     def handle_extend_submission(self, ack: Ack, body: JSON, view: JSON) -> None:
-        text = views.parse_text_field(view, BlockId.EXTEND_HOURS, ActionId.EXTEND_HOURS)
+        resource_id = str(view["private_metadata"])
         principal = self._identity.principal(body["user"]["id"])
         try:
-            self._lifecycle.extend(principal, str(view["private_metadata"]), hours=float(text))
-        except ValueError:
-            ack(response_action="errors", errors={BlockId.EXTEND_HOURS: "Give a number of hours."})
-            return
+            hours, problem = parse_hours(
+                views.parse_text_field(view, BlockId.EXTEND_HOURS, ActionId.EXTEND_HOURS),
+                field=EXTEND_FIELD,
+                maximum=self._lifecycle.max_extension(resource_id),
+            )
+            if hours is None:
+                ack(response_action="errors", errors={BlockId.EXTEND_HOURS: problem or ""})
+                return
+            self._lifecycle.extend(principal, resource_id, hours=hours)
         except PlatformError as error:
             ack(response_action="errors", errors={BlockId.EXTEND_HOURS: error.message[:150]})
             return
@@ -205,6 +234,9 @@ class NewDbHandlers:
             )
         except FormInvalid as invalid:
             ack(response_action="errors", errors=views.field_errors(invalid.errors, view))
+            return
+        except NotAllowed as refused:
+            _push_refusal(ack, "Cannot drop this", refused)
             return
         except PlatformError as error:
             ack(response_action="errors", errors={BlockId.CONFIRM_NAME: error.message[:150]})

@@ -48,6 +48,7 @@ class BlockId(StrEnum):
     TIER = "tier"
     TEAM = "team"
     PLAN = "plan"
+    PLAN_NOTE = "plan_note"
     TTL = "ttl"
     REASON = "reason"
     DENY_REASON = "deny_reason"

@@ -82,6 +82,27 @@ class JobBase:
                 f"{label} was unavailable while {doing}: {safe_error(exc, *secrets)}"
             ) from None
 
+    def _ensure_card(self, info: RequestInfo) -> RequestInfo:
+        """Post the requester's card if the request has none yet; the request as now stored.
+
+        A request queued at once gets its card here (and only here), so its progress can
+        be threaded under it; one that waited for approval got it when it was submitted.
+        """
+        if info.progress_message is not None or info.requester_id == SYSTEM_ACTOR:
+            return info
+        card = self._notifier.post_request_card(info)
+        if card is not None:
+            with self._sessions.begin() as session:
+                request, _ = load_request(session, info.id)
+                if request.progress_ts is None:
+                    request.progress_channel, request.progress_ts = card.channel, card.ts
+        return self._info(info.id)
+
+    def _show_outcome(self, info: RequestInfo) -> None:
+        """Bring the requester's card and the approvers' card to the request's outcome."""
+        self._notifier.update_request_card(info)
+        self._notifier.update_approval(info)
+
     def _tell_all(self, info: RequestInfo, text: str) -> None:
         people = {info.resource.owner_id, info.requester_id} - {SYSTEM_ACTOR}
         for user in sorted(people):

@@ -18,12 +18,15 @@ from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.identity import Principal
 from commands.new_db.approvals import ApprovalService
 from commands.new_db.domain import Notifier, ResourceInfo
+from commands.new_db.hours import hours_problem
 from commands.new_db.ids import JobKind, PolicyAction
 from commands.new_db.models import DbRequest, DbResource, RequestStatus, ResourceStatus
 from commands.new_db.records import active_key, new_id, resource_info
 from commands.new_db.service import DatabaseService, is_admin
 
 logger = logging.getLogger(__name__)
+
+EXTEND_FIELD = "Extend by"
 
 
 class Lifecycle:
@@ -150,8 +153,9 @@ class Lifecycle:
             max_ttl = config.tiers[row.tier].max_ttl_hours if row.tier in config.tiers else None
             if max_ttl is None:
                 raise InvalidInput(f"{row.tier} resources do not expire.")
-            if hours <= 0 or hours > max_ttl:
-                raise InvalidInput(f"Extend by 1 to {max_ttl:g} hours.", field="extend_hours")
+            problem = hours_problem(hours, field=EXTEND_FIELD, maximum=max_ttl)
+            if problem is not None:
+                raise InvalidInput(problem, field="extend_hours")
             new_expiry = min(
                 row.expires_at + timedelta(hours=hours), now + timedelta(hours=max_ttl)
             )
@@ -165,4 +169,14 @@ class Lifecycle:
                 target=active_key(row.engine, row.name),
                 session=session,
             )
-            return resource_info(row, config)
+            info = resource_info(row, config)
+        # Whoever extended it, the owner sees the new expiry (and so does the extender).
+        for user in dict.fromkeys([info.owner_id, principal.user_id]):
+            self._notifier.tell_extended(info, user_id=user)
+        return info
+
+    def max_extension(self, resource_id: str) -> float | None:
+        """The most hours `resource_id` may be extended by: its tier's maximum time to live."""
+        resource = self._service.resource(resource_id)
+        tier = self._service.config.tiers.get(resource.tier)
+        return tier.max_ttl_hours if tier is not None else None

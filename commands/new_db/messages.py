@@ -19,9 +19,17 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.mrkdwn import (
+    CONTEXT_TEXT_LIMIT,
+    SECTION_TEXT_LIMIT,
+    escape,
+    escape_truncated,
+    truncate,
+)
 from commands.new_db.domain import STEPS, RequestInfo, ResourceInfo, Step
 from commands.new_db.ids import ActionId, BlockId, PolicyAction
 from commands.new_db.models import RequestStatus
+from commands.new_db.validation import REASON_MAX
 from integrations.protocols import WrappedSecret
 
 JSON = dict[str, Any]
@@ -38,47 +46,57 @@ def _describe(info: RequestInfo) -> str:
     r = info.resource
     verb = "New" if info.action == PolicyAction.CREATE else "Drop"
     lines = [
-        f"*{verb} {r.engine_label}* `{r.name}`",
-        f"Tier: *{r.tier}* · Team: *{r.team}* · Plan: *{r.plan}*"
+        f"*{verb} {escape(r.engine_label)}* `{escape(r.name)}`",
+        f"Tier: *{escape(r.tier)}* · Team: *{escape(r.team)}* · Plan: *{escape(r.plan)}*"
         + (f" · TTL: {info.ttl_hours:g} h" if info.ttl_hours else ""),
         f"Requested by <@{info.requester_id}>",
     ]
     if info.reason:
-        lines.append(f"Reason: {info.reason[:500]}")
-    return "\n".join(lines)
+        lines.append(f"Reason: {escape_truncated(info.reason, REASON_MAX)}")
+    return truncate("\n".join(lines), SECTION_TEXT_LIMIT)
 
 
 def _status_line(info: RequestInfo) -> str:
     status = RequestStatus(info.status)
     approved = ", ".join(f"<@{u}>" for u in info.approved_by) or "nobody yet"
     if status is RequestStatus.PENDING:
-        return (
+        line = (
             f":hourglass: Waiting for approval: {len(info.approved_by)} of "
             f"{info.approvals_needed} ({approved}); expires {_when(info.expires_at)}."
         )
-    if status is RequestStatus.DENIED:
-        who = ", ".join(f"<@{u}>: {why or 'no reason'}" for u, why in info.denied_by)
-        return f":no_entry: Denied by {who}."
-    if status is RequestStatus.EXPIRED:
-        return f":alarm_clock: Expired without enough approvals ({approved}); denied."
-    if status is RequestStatus.APPROVED:
+    elif status is RequestStatus.DENIED:
+        who = ", ".join(
+            f"<@{u}>: {escape_truncated(why or 'no reason', REASON_MAX)}"
+            for u, why in info.denied_by
+        )
+        line = f":no_entry: Denied by {who}."
+    elif status is RequestStatus.EXPIRED:
+        line = f":alarm_clock: Expired without enough approvals ({approved}); denied."
+    elif status is RequestStatus.APPROVED:
         extra = f" by {approved}" if info.approved_by else ""
-        return f":white_check_mark: Approved{extra}; in progress."
-    if status is RequestStatus.COMPLETED:
-        return ":white_check_mark: Done."
-    return f":x: Failed: {info.outcome_detail or 'see the thread'}"
+        line = f":white_check_mark: Approved{extra}; in progress."
+    elif status is RequestStatus.COMPLETED:
+        line = (
+            ":wastebasket: Dropped."
+            if info.action == PolicyAction.DROP
+            else ":white_check_mark: Done: ready."
+        )
+    else:
+        detail = escape_truncated(info.outcome_detail or "see the thread", REASON_MAX)
+        line = f":x: Failed: {detail}"
+    return truncate(line, CONTEXT_TEXT_LIMIT)
 
 
 def build_request_card(info: RequestInfo) -> list[JSON]:
     return [
-        SectionBlock(text=MarkdownTextObject(text=_describe(info)[:3000])).to_dict(),
+        SectionBlock(text=MarkdownTextObject(text=_describe(info))).to_dict(),
         ContextBlock(elements=[MarkdownTextObject(text=_status_line(info))]).to_dict(),
     ]
 
 
 def build_approval(info: RequestInfo) -> list[JSON]:
     blocks: list[Any] = [
-        SectionBlock(text=MarkdownTextObject(text=_describe(info)[:3000])),
+        SectionBlock(text=MarkdownTextObject(text=_describe(info))),
         ContextBlock(elements=[MarkdownTextObject(text=_status_line(info))]),
     ]
     if info.status == RequestStatus.PENDING:
@@ -100,7 +118,24 @@ def build_approval(info: RequestInfo) -> list[JSON]:
 
 def approval_text(info: RequestInfo) -> str:
     r = info.resource
-    return f"Approval needed: {r.engine_label} {r.name} ({r.tier}, {r.team})"
+    return escape(f"Approval needed: {r.engine_label} {r.name} ({r.tier}, {r.team})")
+
+
+def request_text(info: RequestInfo) -> str:
+    """The request card's notification text."""
+    return escape(f"Your request: {info.resource.engine_label} {info.resource.name}")
+
+
+def ready_text(info: RequestInfo) -> str:
+    return escape(f"{info.resource.engine_label} {info.resource.name} is ready")
+
+
+def extended_text(resource: ResourceInfo) -> str:
+    """The confirmation of an extension: the new expiry, in the reader's time zone."""
+    return (
+        f"{escape(resource.engine_label)} `{escape(resource.name)}` ({escape(resource.tier)}, "
+        f"{escape(resource.team)}) now expires {_when(resource.expires_at)}."
+    )
 
 
 def build_progress(info: RequestInfo, step: Step, failure: str | None = None) -> list[JSON]:
@@ -118,15 +153,19 @@ def build_progress(info: RequestInfo, step: Step, failure: str | None = None) ->
     text = " → ".join(parts)
     blocks: list[Any] = [SectionBlock(text=MarkdownTextObject(text=text))]
     if failure is not None:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=failure[:1900])]))
+        blocks.append(
+            ContextBlock(
+                elements=[MarkdownTextObject(text=escape_truncated(failure, CONTEXT_TEXT_LIMIT))]
+            )
+        )
     return [block.to_dict() for block in blocks]
 
 
 def progress_text(info: RequestInfo, step: Step, failure: str | None = None) -> str:
     r = info.resource
     if failure is not None:
-        return f"{r.engine_label} {r.name}: failed while {step}"
-    return f"{r.engine_label} {r.name}: {step}"
+        return escape(f"{r.engine_label} {r.name}: failed while {step}")
+    return escape(f"{r.engine_label} {r.name}: {step}")
 
 
 def build_reveal_offer(info: RequestInfo) -> list[JSON]:
@@ -134,7 +173,8 @@ def build_reveal_offer(info: RequestInfo) -> list[JSON]:
     return [
         SectionBlock(
             text=MarkdownTextObject(
-                text=f"*{r.engine_label}* `{r.name}` is ready. Its credentials can be shown "
+                text=f"*{escape(r.engine_label)}* `{escape(r.name)}` is ready. "
+                "Its credentials can be shown "
                 "*once*, to you only; copy them into your secrets store."
             ),
             accessory=ButtonElement(
@@ -161,8 +201,9 @@ def build_expiry_warning(resource: ResourceInfo, hours_left: float) -> list[JSON
     return [
         SectionBlock(
             text=MarkdownTextObject(
-                text=f"*{resource.engine_label}* `{resource.name}` ({resource.tier}, "
-                f"{resource.team}) expires {_when(resource.expires_at)} "
+                text=f"*{escape(resource.engine_label)}* `{escape(resource.name)}` "
+                f"({escape(resource.tier)}, {escape(resource.team)}) "
+                f"expires {_when(resource.expires_at)} "
                 f"(in about {hours_left:.0f} h) and will then be dropped."
             )
         ).to_dict(),

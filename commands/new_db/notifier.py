@@ -13,6 +13,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.mrkdwn import escape
 from commands.new_db import messages
 from commands.new_db.domain import MessageRef, RequestInfo, ResourceInfo, Step
 from integrations.protocols import WrappedSecret
@@ -49,7 +50,7 @@ class SlackNotifier:
         # A user id as the channel posts to the app's DM with that user.
         return self._post(
             request.requester_id,
-            f"Your request: {request.resource.engine_label} {request.resource.name}",
+            messages.request_text(request),
             messages.build_request_card(request),
         )
 
@@ -57,7 +58,7 @@ class SlackNotifier:
         if request.progress_message is not None:
             self._edit(
                 request.progress_message,
-                f"Your request: {request.resource.engine_label} {request.resource.name}",
+                messages.request_text(request),
                 messages.build_request_card(request),
             )
 
@@ -99,20 +100,23 @@ class SlackNotifier:
     def deliver_wrapped(self, request: RequestInfo, wrapped: WrappedSecret, path: str) -> None:
         self._post(
             request.requester_id,
-            f"{request.resource.engine_label} {request.resource.name} is ready",
+            messages.ready_text(request),
             messages.build_wrapped_delivery(request, wrapped, path),
         )
 
     def deliver_reveal(self, request: RequestInfo) -> None:
         self._post(
             request.requester_id,
-            f"{request.resource.engine_label} {request.resource.name} is ready",
+            messages.ready_text(request),
             messages.build_reveal_offer(request),
         )
 
     def warn_expiry(self, resource: ResourceInfo, *, hours_left: float) -> None:
         self._post(
             resource.owner_id,
-            f"{resource.engine_label} {resource.name} expires soon",
+            escape(f"{resource.engine_label} {resource.name} expires soon"),
             messages.build_expiry_warning(resource, hours_left),
         )
+
+    def tell_extended(self, resource: ResourceInfo, *, user_id: str) -> None:
+        self._post(user_id, messages.extended_text(resource), None)

@@ -18,6 +18,7 @@ from sqlalchemy import delete
 
 from bot.audit import SYSTEM_ACTOR, Outcome
 from bot.jobs import JobContext, PermanentJobError
+from bot.mrkdwn import escape
 from commands.new_db.credentials import generate_password
 from commands.new_db.domain import MessageRef, RequestInfo, Step
 from commands.new_db.job_base import JobBase, safe_error
@@ -102,14 +103,7 @@ class ProvisionJob(JobBase):
         self, ctx: JobContext, info: RequestInfo
     ) -> tuple[MessageRef | None, RequestInfo]:
         """The progress message (posted on the first run) and the request as now stored."""
-        if info.progress_message is None:
-            card = self._notifier.post_request_card(info)
-            if card is not None:
-                with self._sessions.begin() as session:
-                    request, _ = load_request(session, info.id)
-                    if request.progress_ts is None:
-                        request.progress_channel, request.progress_ts = card.channel, card.ts
-                info = self._info(info.id)
+        info = self._ensure_card(info)
         stored = ctx.state.get("progress")
         if stored:
             return MessageRef(str(stored[0]), str(stored[1])), info
@@ -225,14 +219,16 @@ class ProvisionJob(JobBase):
             info = request_info(session, request, self._config)
         if progress is not None:
             self._notifier.edit_progress(progress, info, Step.READY)
-        self._notifier.update_request_card(info)
-        if progress is not None and self._feedback is not None:
+        self._show_outcome(info)
+        # The result thread's root is the card; the progress message is a reply inside it.
+        root = info.progress_message or progress
+        if root is not None and self._feedback is not None:
             # One question in the result thread; the survey feature rate-limits it per person.
             self._feedback.request(
                 user_id=info.requester_id,
                 action=info.action,
-                channel=progress.channel,
-                thread_ts=progress.ts,
+                channel=root.channel,
+                thread_ts=root.ts,
             )
 
     def on_failure(self, ctx: JobContext, error_message: str) -> None:
@@ -276,11 +272,12 @@ class ProvisionJob(JobBase):
             self._notifier.edit_progress(
                 MessageRef(str(stored[0]), str(stored[1])), info, failed_step, failure=detail
             )
-        self._notifier.update_request_card(info)
+        self._show_outcome(info)
         removed = "" if leftovers else " Everything it had created was removed."
         self._notifier.tell(
             info.requester_id,
-            f"Provisioning {info.resource.engine_label} `{info.resource.name}` {detail}{removed}",
+            f"Provisioning {escape(info.resource.engine_label)} `{info.resource.name}` "
+            f"{escape(detail)}{removed}",
             thread=info.progress_message,
         )
 

@@ -10,7 +10,7 @@ are recorded by drops.py, the one-time reveal is reveal.py, expiry is lifecycle.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, null, select, update
@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session
 
 from bot.audit import AuditLog, Outcome
 from bot.db import SessionFactory, utcnow
-from bot.errors import InvalidInput, NotFound
+from bot.errors import InvalidInput, NotAllowed, NotFound, PlatformError
 from bot.identity import Principal
 from bot.jobs import JobQueue
 from bot.policy import Decision, Policy
-from commands.new_db.config import DatabasesSection, EngineKind
-from commands.new_db.domain import Notifier, RequestInfo, ResourceInfo, name_problem
+from commands.new_db.approvers import ApproverCheck
+from commands.new_db.config import DatabasesSection
+from commands.new_db.domain import Notifier, RequestInfo, ResourceInfo
 from commands.new_db.ids import JobKind, PolicyAction
 from commands.new_db.models import (
     HOLDS_NAME,
@@ -40,9 +41,9 @@ from commands.new_db.records import (
     request_info_of,
     resource_info,
 )
+from commands.new_db.validation import NewDbForm, form_errors
 
 ADMIN_ROLE = "admin"
-REASON_MAX = 500
 
 
 class FormInvalid(InvalidInput):
@@ -51,36 +52,6 @@ class FormInvalid(InvalidInput):
     def __init__(self, errors: Mapping[str, str]) -> None:
         super().__init__("; ".join(errors.values()), field=next(iter(errors), None))
         self.errors = dict(errors)
-
-
-@dataclass(frozen=True)
-class Option:
-    value: str
-    label: str
-
-
-@dataclass(frozen=True)
-class FormChoices:
-    engines: list[Option]
-    tiers: list[Option]
-    teams: list[Option]
-    plans: list[Option]
-    engine: str
-    tier: str
-    team: str | None
-    ttl_hours: float | None
-    max_ttl_hours: float | None
-
-
-@dataclass(frozen=True)
-class NewDbForm:
-    engine: str
-    name: str
-    tier: str
-    team: str
-    plan: str
-    ttl_hours: float | None = None
-    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +66,6 @@ class Submitted:
     request: RequestInfo
     duplicate: bool = False
     approval_channel: str | None = None
-    approvers: list[str] = field(default_factory=list)
 
 
 def is_admin(principal: Principal) -> bool:
@@ -104,6 +74,10 @@ def is_admin(principal: Principal) -> bool:
 
 def policy_context(*, tier: str, team: str, engine: str) -> dict[str, str]:
     return {"tier": tier, "team": team, "engine": engine}
+
+
+def _context_of(form: NewDbForm) -> dict[str, str]:
+    return policy_context(tier=form.tier, team=form.team, engine=form.engine)
 
 
 class DatabaseService:
@@ -118,9 +92,12 @@ class DatabaseService:
         audit: AuditLog,
         jobs: JobQueue,
         notifier: Notifier,
+        approvers: ApproverCheck | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.config = config
+        self.approvers = approvers
+        """Refuses requests nobody could approve; None leaves that to the approvals' expiry."""
         self._team_names = dict(team_names)
         self._team_channels = dict(team_channels)
         self._sessions = sessions
@@ -137,82 +114,20 @@ class DatabaseService:
         teams = set(self._team_names) if is_admin(principal) else set(principal.teams)
         return sorted(teams)
 
-    def choices(
-        self, principal: Principal, *, engine: str | None = None, tier: str | None = None
-    ) -> FormChoices:
-        engines = [Option(k.value, self.config.label(k.value)) for k in self.config.engines]
-        if not engines:
-            raise NotFound("No database engines are configured on this platform.")
-        default_engine = self.config.default_engine.value if self.config.default_engine else None
-        chosen = engine if engine in {e.value for e in engines} else default_engine
-        chosen = chosen or engines[0].value
-        tiers = list(self.config.tiers)
-        chosen_tier = tier if tier in tiers else tiers[0]
-        tier_config = self.config.tiers[chosen_tier]
-        teams = self.teams_for(principal)
-        own = sorted(principal.teams)
-        return FormChoices(
-            engines=engines,
-            tiers=[Option(t, c.label or t) for t, c in self.config.tiers.items()],
-            teams=[Option(t, self._team_names.get(t, t)) for t in teams],
-            plans=[
-                Option(p, f"{c.label or p} ({', '.join(c.tiers)})")
-                for p, c in self.config.engines[EngineKind(chosen)].plans.items()
-            ],
-            engine=chosen,
-            tier=chosen_tier,
-            team=own[0] if own else (teams[0] if teams else None),
-            ttl_hours=tier_config.default_ttl_hours,
-            max_ttl_hours=tier_config.max_ttl_hours,
-        )
+    def team_name(self, team: str) -> str:
+        """The team's display name from the config (its key when it has none)."""
+        return self._team_names.get(team, team)
 
     def _check_form(self, principal: Principal, form: NewDbForm) -> Decision:
         """The checks that need no database: fields, team membership and the policy."""
-        errors: dict[str, str] = {}
-        engine_config = next(
-            (c for k, c in self.config.engines.items() if k.value == form.engine), None
-        )
-        if engine_config is None:
-            errors["engine"] = "Pick one of the engines offered."
-        problem = name_problem(form.name)
-        if problem:
-            errors["name"] = problem
-        tier = self.config.tiers.get(form.tier)
-        if tier is None:
-            errors["tier"] = "Pick one of the tiers offered."
-        if form.team not in self.teams_for(principal):
-            errors["team"] = "You can only request resources for a team you belong to."
-        if engine_config is not None and tier is not None:
-            plan = engine_config.plans.get(form.plan)
-            if plan is None:
-                errors["plan"] = f"Pick one of the {self.config.label(form.engine)} plans."
-            elif form.tier not in plan.tiers:
-                errors["plan"] = (
-                    f"The {form.plan} plan is not available for {form.tier}; "
-                    f"it is for {', '.join(plan.tiers)}."
-                )
-        if tier is not None and tier.max_ttl_hours is not None:
-            if form.ttl_hours is None or form.ttl_hours <= 0:
-                errors["ttl"] = "Give a time-to-live in hours, e.g. 72."
-            elif form.ttl_hours > tier.max_ttl_hours:
-                errors["ttl"] = f"At most {tier.max_ttl_hours:g} hours for {form.tier}."
-        if form.reason and len(form.reason) > REASON_MAX:
-            errors["reason"] = f"At most {REASON_MAX} characters."
+        errors = form_errors(self.config, form, teams=self.teams_for(principal))
         if errors:
             raise FormInvalid(errors)
-        context = policy_context(tier=form.tier, team=form.team, engine=form.engine)
-        decision = self._policy.can(principal, PolicyAction.CREATE, context)
+        decision = self._policy.can(principal, PolicyAction.CREATE, _context_of(form))
         if not decision.allowed:
-            raise FormInvalid({"tier": decision.reason})
+            raise NotAllowed(decision.reason)
         if decision.require_reason and not (form.reason or "").strip():
             raise FormInvalid({"reason": "A reason is required for this request (it is audited)."})
-        return decision
-
-    def validate(self, principal: Principal, form: NewDbForm) -> Decision:
-        """Check everything that can be checked without writing; raise FormInvalid."""
-        decision = self._check_form(principal, form)
-        with self._sessions() as session:
-            self._check_free(form, self._occupancy(session, form, idempotency_key=None))
         return decision
 
     def _occupancy(
@@ -274,6 +189,16 @@ class DatabaseService:
         with the first request before the form is judged again, so a submission that took
         the last quota slot is not refused on its own retry.
         """
+        if self.approvers is not None:
+            # Before anything is written: a request nobody could approve is refused now.
+            decision = self._policy_only(principal, form)
+            if decision is not None and decision.approval is not None:
+                existing = self.submitted_for(idempotency_key)
+                if existing is not None:
+                    return existing
+                self.approvers.refuse_unapprovable(
+                    principal, PolicyAction.CREATE, _context_of(form), decision.approval
+                )
         try:
             return self._record(principal, form, idempotency_key)
         except IntegrityError:
@@ -372,11 +297,14 @@ class DatabaseService:
         channel = None
         if approval is not None:
             channel = approval.channel or self.team_channel(form.team)
-        return Submitted(
-            info,
-            approval_channel=channel,
-            approvers=list(approval.approvers) if approval else [],
-        )
+        return Submitted(info, approval_channel=channel)
+
+    def _policy_only(self, principal: Principal, form: NewDbForm) -> Decision | None:
+        """The policy's answer for a well-formed form; None while the form has errors."""
+        try:
+            return self._check_form(principal, form)
+        except PlatformError:
+            return None  # refused with its field errors by `_record`
 
     def team_channel(self, team: str) -> str | None:
         """The team's own channel, where its approvals go when a rule names none."""
@@ -392,26 +320,30 @@ class DatabaseService:
         )
 
     def announce(self, submitted: Submitted) -> None:
-        """After the ack: the requester's card and, when needed, the approval message."""
-        if submitted.duplicate:
-            return
+        """After the ack: the requester's card and the approval message of a waiting request.
+
+        A request that was queued at once gets its card from its job, which threads its
+        progress under it: posting one here too would race the job and show two cards.
+        The card's reference is stored before the approval is posted, so no approval (and
+        so no job) can start before the card is known.
+        """
         request = submitted.request
-        card = self._notifier.post_request_card(request)
-        approval = None
-        if submitted.approval_channel and request.status == RequestStatus.PENDING:
-            approval = self._notifier.post_approval(request, submitted.approval_channel)
-        if card is None and approval is None:
+        if submitted.duplicate or request.status != RequestStatus.PENDING:
             return
-        # Conditional UPDATEs rather than read-then-write: one round trip each, and the
-        # provisioning job may have posted a card first; the first card stays the one.
-        with self._sessions.begin() as session:
-            if card is not None:
+        card = self._notifier.post_request_card(request)
+        if card is not None:
+            # Conditional: the first card stays the one.
+            with self._sessions.begin() as session:
                 session.execute(
                     update(DbRequest)
                     .where(DbRequest.id == request.id, DbRequest.progress_ts.is_(None))
                     .values(progress_channel=card.channel, progress_ts=card.ts)
                 )
-            if approval is not None:
+        if submitted.approval_channel is None:
+            return
+        approval = self._notifier.post_approval(request, submitted.approval_channel)
+        if approval is not None:
+            with self._sessions.begin() as session:
                 session.execute(
                     update(DbRequest)
                     .where(DbRequest.id == request.id)

@@ -8,7 +8,7 @@ requester by the Reveal button; no other builder takes a secret.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -22,9 +22,12 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.mrkdwn import SECTION_TEXT_LIMIT, escape, truncate
 from commands.new_db.domain import ResourceInfo
+from commands.new_db.form import FormChoices
+from commands.new_db.hours import MAX_TEXT, parse_hours
 from commands.new_db.ids import ActionId, BlockId, CallbackId
-from commands.new_db.service import FormChoices, NewDbForm
+from commands.new_db.validation import REASON_MAX, TTL_FIELD, NewDbForm
 
 JSON = dict[str, Any]
 
@@ -53,6 +56,47 @@ def _select(action_id: str, options: list[Option], initial: str | None) -> Stati
 # -- the request modal -----------------------------------------------------------------------
 
 
+def _plan_block(choices: FormChoices, plan: str | None) -> Any:
+    """The plans the chosen tier allows, one of them preselected; or why there are none."""
+    if not choices.plans:
+        return SectionBlock(
+            block_id=BlockId.PLAN_NOTE,
+            text=MarkdownTextObject(
+                text=f":warning: There is no {escape(choices.engine_label)} plan for "
+                f"{escape(choices.tier)}; pick another engine or tier."
+            ),
+        )
+    allowed = {p.value for p in choices.plans}
+    return InputBlock(
+        block_id=BlockId.PLAN,
+        label="Plan",
+        element=_select(
+            ActionId.PLAN,
+            _options(choices.plans),
+            plan if plan in allowed else choices.plans[0].value,
+        ),
+    )
+
+
+def _reason_block(choices: FormChoices, reason: str) -> InputBlock:
+    if choices.reason_required:
+        hint = f"Required for {choices.tier}: approvers and the audit log see it."
+    else:
+        hint = "Approvers and the audit log see it."
+    return InputBlock(
+        block_id=BlockId.REASON,
+        label="Reason",
+        optional=not choices.reason_required,
+        hint=hint,
+        element=PlainTextInputElement(
+            action_id=ActionId.REASON,
+            multiline=True,
+            initial_value=reason or None,
+            max_length=REASON_MAX,
+        ),
+    )
+
+
 def build_request_modal(
     choices: FormChoices,
     *,
@@ -62,7 +106,7 @@ def build_request_modal(
     reason: str = "",
     metadata: JSON | None = None,
 ) -> JSON:
-    """The request form; the plan list follows the engine, the TTL field the tier."""
+    """The request form; plans follow the engine and tier, TTL and Reason the tier's rules."""
     blocks: list[Any] = [
         InputBlock(
             block_id=BlockId.ENGINE,
@@ -87,13 +131,10 @@ def build_request_modal(
         InputBlock(
             block_id=BlockId.TEAM,
             label="Owning team",
+            dispatch_action=True,
             element=_select(ActionId.TEAM, _options(choices.teams), choices.team),
         ),
-        InputBlock(
-            block_id=BlockId.PLAN,
-            label="Plan",
-            element=_select(ActionId.PLAN, _options(choices.plans), plan or choices.plans[0].value),
-        ),
+        _plan_block(choices, plan),
     ]
     if choices.max_ttl_hours is not None:
         default = ttl or (f"{choices.ttl_hours:g}" if choices.ttl_hours else "")
@@ -103,21 +144,11 @@ def build_request_modal(
                 label="Time to live (hours)",
                 hint=f"Dropped automatically after this; at most {choices.max_ttl_hours:g} h.",
                 element=PlainTextInputElement(
-                    action_id=ActionId.TTL, initial_value=default or None
+                    action_id=ActionId.TTL, initial_value=default or None, max_length=MAX_TEXT
                 ),
             )
         )
-    blocks.append(
-        InputBlock(
-            block_id=BlockId.REASON,
-            label="Reason",
-            optional=True,
-            hint="Required for some tiers; approvers and the audit log see it.",
-            element=PlainTextInputElement(
-                action_id=ActionId.REASON, multiline=True, initial_value=reason or None
-            ),
-        )
-    )
+    blocks.append(_reason_block(choices, reason))
     return View(
         type="modal",
         callback_id=CallbackId.NEW_DB,
@@ -137,21 +168,30 @@ def _value(values: JSON, block: str, action: str) -> str:
     return str(entry.get("value") or "").strip()
 
 
-def parse_request(view: JSON) -> tuple[NewDbForm, dict[str, str]]:
-    """The submitted form, and errors for fields that are not even well-formed."""
+def parse_request(
+    view: JSON, *, max_ttl_hours: Mapping[str, float | None]
+) -> tuple[NewDbForm, dict[str, str]]:
+    """The submitted form, and errors for fields that are not even well-formed.
+
+    `max_ttl_hours` maps each tier to its longest time to live, so a number that cannot be
+    read is refused with the bounds of the tier picked in the same form.
+    """
     values = view.get("state", {}).get("values", {})
     errors: dict[str, str] = {}
-    ttl_text = _value(values, BlockId.TTL, ActionId.TTL)
+    tier = _value(values, BlockId.TIER, ActionId.TIER)
     ttl: float | None = None
-    if ttl_text:
-        try:
-            ttl = float(ttl_text)
-        except ValueError:
-            errors["ttl"] = "Give a number of hours, e.g. 72."
+    if max_ttl_hours.get(tier) is not None:
+        ttl, problem = parse_hours(
+            _value(values, BlockId.TTL, ActionId.TTL),
+            field=TTL_FIELD,
+            maximum=max_ttl_hours[tier],
+        )
+        if problem:
+            errors["ttl"] = problem
     form = NewDbForm(
         engine=_value(values, BlockId.ENGINE, ActionId.ENGINE),
         name=_value(values, BlockId.NAME, ActionId.NAME),
-        tier=_value(values, BlockId.TIER, ActionId.TIER),
+        tier=tier,
         team=_value(values, BlockId.TEAM, ActionId.TEAM),
         plan=_value(values, BlockId.PLAN, ActionId.PLAN),
         ttl_hours=ttl,
@@ -166,6 +206,7 @@ def parse_partial(view: JSON) -> JSON:
     return {
         "engine": _value(values, BlockId.ENGINE, ActionId.ENGINE),
         "tier": _value(values, BlockId.TIER, ActionId.TIER),
+        "team": _value(values, BlockId.TEAM, ActionId.TEAM),
         "name": _value(values, BlockId.NAME, ActionId.NAME),
         "plan": _value(values, BlockId.PLAN, ActionId.PLAN),
         "ttl": _value(values, BlockId.TTL, ActionId.TTL),
@@ -184,23 +225,22 @@ def field_errors(errors: dict[str, str], view: JSON) -> dict[str, str]:
     return mapped
 
 
-def parse_args(args: list[str]) -> JSON:
-    """`[engine] [name] [--env tier]` → prefill values (validated when submitted)."""
-    prefill: JSON = {}
-    rest: list[str] = []
-    tokens = iter(args)
-    for token in tokens:
-        if token in ("--env", "--tier", "-e"):
-            prefill["tier"] = next(tokens, "")
-        elif token.startswith(("--env=", "--tier=")):
-            prefill["tier"] = token.partition("=")[2]
-        else:
-            rest.append(token)
-    if rest:
-        prefill["engine"] = rest[0].lower()
-    if len(rest) > 1:
-        prefill["name"] = rest[1]
-    return prefill
+def build_args_problems(problems: list[str], usage: str) -> tuple[str, list[JSON]]:
+    """The answer to `/platform new-db` arguments that were not understood (mrkdwn)."""
+    lines = "\n".join(f"• {problem}" for problem in problems)
+    text = f"I did not open the form; this was not understood:\n{lines}\nUsage: `{usage}`"
+    section = SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_LIMIT)))
+    return "Some arguments were not understood.", [section.to_dict()]
+
+
+def build_notice_modal(title: str, text: str) -> JSON:
+    """A modal pushed over a form to say why it cannot be submitted (`text` is mrkdwn)."""
+    return View(
+        type="modal",
+        title=title[:24],
+        close="Back",
+        blocks=[SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_LIMIT)))],
+    ).to_dict()
 
 
 # -- modals --------------------------------------------------------------------------------
@@ -267,9 +307,9 @@ def build_drop_modal(resource: ResourceInfo) -> JSON:
         blocks=[
             SectionBlock(
                 text=MarkdownTextObject(
-                    text=f"This drops *{resource.engine_label}* `{resource.name}` "
-                    f"({resource.tier}, {resource.team}) with its data and its user. "
-                    "It cannot be undone."
+                    text=f"This drops *{escape(resource.engine_label)}* "
+                    f"`{escape(resource.name)}` ({escape(resource.tier)}, "
+                    f"{escape(resource.team)}) with its data and its user. It cannot be undone."
                 )
             ),
             InputBlock(
@@ -281,7 +321,9 @@ def build_drop_modal(resource: ResourceInfo) -> JSON:
                 block_id=BlockId.REASON,
                 label="Reason",
                 optional=True,
-                element=PlainTextInputElement(action_id=ActionId.REASON, multiline=True),
+                element=PlainTextInputElement(
+                    action_id=ActionId.REASON, multiline=True, max_length=REASON_MAX
+                ),
             ),
         ],
     ).to_dict()

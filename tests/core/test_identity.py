@@ -210,6 +210,13 @@ def test_team_members_resolve_emails_and_usergroups(identity: IdentityService) -
     assert identity.team_members("ghosts") == []
 
 
+def test_role_and_usergroup_members_resolve_emails_and_groups(identity: IdentityService) -> None:
+    assert identity.role_members("admin") == ["UADA"]  # listed by email
+    assert identity.role_members("sre") == ["UBOB"]  # through its usergroup
+    assert identity.role_members("auditor") == []  # no such role
+    assert identity.usergroup_members("sre-oncall") == ["UBOB"]
+
+
 def test_an_unknown_team_is_not_found_with_suggestions(identity: IdentityService) -> None:
     with pytest.raises(NotFound) as raised:
         identity.team_members("payment")

@@ -14,7 +14,10 @@ from bot.policy import Policy
 CONFIG: dict[str, Any] = {
     "platform": {"support_channel": "#platform-help"},
     "roles": {"admin": {"members": ["UADMIN"]}, "sre": {"members": []}},
-    "teams": {"payments": {"members": ["UPAY"], "leads": ["UPAYLEAD"]}, "search": {}},
+    "teams": {
+        "payments": {"name": "Payments", "members": ["UPAY"], "leads": ["UPAYLEAD"]},
+        "search": {"name": "Search & Rescue"},
+    },
     "policies": [
         {"action": "catalog.refresh", "allow": ["role:admin"]},
         {
@@ -52,7 +55,9 @@ def principal(user_id: str = "USOMEONE", **changes: Any) -> Principal:
 
 @pytest.fixture
 def policy() -> Policy:
-    return Policy(PlatformConfig.model_validate(CONFIG), read_only_actions=["lookup.*"])
+    policy = Policy(PlatformConfig.model_validate(CONFIG), read_only_actions=["lookup.*"])
+    policy.describe_actions({"db.create": "create databases", "catalog.refresh": "refresh it"})
+    return policy
 
 
 def test_a_role_rule_allows_its_members_and_tells_others_who_may(policy: Policy) -> None:
@@ -60,7 +65,7 @@ def test_a_role_rule_allows_its_members_and_tells_others_who_may(policy: Policy)
     assert policy.can(admin, "catalog.refresh").allowed
     refused = policy.can(principal(), "catalog.refresh")
     assert not refused.allowed
-    assert refused.reason == "Only role:admin may run catalog.refresh."
+    assert refused.reason == "Only admins may refresh it."
     assert refused.rule is not None and refused.rule.action == "catalog.refresh"
 
 
@@ -75,7 +80,7 @@ def test_first_matching_rule_decides_and_carries_approval_and_reason(policy: Pol
     assert dev.rule is not None and dev.rule.action == "db.*"
     outsider = policy.can(principal(), "db.create", {"env": "prod"})
     assert not outsider.allowed
-    assert outsider.reason == "Only team:payments or role:admin may run db.create."
+    assert outsider.reason == "Only members of Payments or admins may create databases."
 
 
 def test_a_when_list_means_any_of_and_a_missing_context_key_never_matches(policy: Policy) -> None:
@@ -89,8 +94,8 @@ def test_a_when_list_means_any_of_and_a_missing_context_key_never_matches(policy
 def test_no_matching_rule_is_a_denial_that_points_to_support(policy: Policy) -> None:
     decision = policy.can(principal("UADMIN", roles=frozenset({"admin"})), "cluster.destroy")
     assert not decision.allowed and decision.rule is None
-    assert (
-        decision.reason == "No policy allows cluster.destroy. Ask in #platform-help if you need it."
+    assert decision.reason == (
+        "The platform's policy does not let anyone do that. Ask in #platform-help if you need it."
     )
 
 
@@ -117,8 +122,8 @@ def test_guests_and_bots_get_only_read_only_actions_unless_named(policy: Policy)
     assert policy.can(guest, "lookup.owner").allowed
     assert policy.can(bot, "lookup.owner").allowed
     refused = policy.can(guest, "db.create", {"env": "dev"})
-    assert not refused.allowed and refused.reason == "Guests cannot run db.create."
-    assert policy.can(bot, "db.create", {"env": "dev"}).reason == "Bots cannot run db.create."
+    assert not refused.allowed and refused.reason == "Guests cannot create databases."
+    assert policy.can(bot, "db.create", {"env": "dev"}).reason == "Bots cannot create databases."
     # A guest in an allowed team is still a guest.
     assert not policy.can(
         replace(guest, teams=frozenset({"payments"})), "db.create", {"env": "prod"}
@@ -156,7 +161,11 @@ def test_lead_owner_means_the_lead_of_the_team_in_the_context(policy: Policy) ->
         lead, requester_id="UPAY", action="db.create", context={"env": "prod", "team": "search"}
     )
     assert not elsewhere.allowed
-    assert elsewhere.reason == "Only lead:search or role:sre may approve db.create."
+    # A team's display name from the config, escaped for mrkdwn.
+    assert elsewhere.reason == (
+        "Only the leads of Search &amp; Rescue or people with the sre role "
+        "may approve this request."
+    )
     sre = principal("USRE", roles=frozenset({"sre"}))
     assert policy.may_approve(sre, requester_id="UPAY", action="db.create", context=context).allowed
 
@@ -165,7 +174,7 @@ def test_approval_is_refused_when_the_rule_needs_none(policy: Policy) -> None:
     admin = principal("UADMIN", roles=frozenset({"admin"}))
     decision = policy.may_approve(admin, requester_id="UPAY", action="catalog.refresh")
     assert not decision.allowed
-    assert decision.reason == "Nothing to approve: no policy asks for approval of catalog.refresh."
+    assert decision.reason == "Nothing to approve: this needs nobody's approval."
 
 
 def test_guests_cannot_approve_even_when_they_hold_the_role(policy: Policy) -> None:
@@ -173,7 +182,7 @@ def test_guests_cannot_approve_even_when_they_hold_the_role(policy: Policy) -> N
     decision = policy.may_approve(
         guest_sre, requester_id="UPAY", action="db.create", context={"env": "prod"}
     )
-    assert not decision.allowed and decision.reason == "Guests cannot approve db.create."
+    assert not decision.allowed and decision.reason == "Guests cannot approve this request."
 
 
 def test_allowed_actions_lists_what_help_may_show(policy: Policy) -> None:
@@ -211,3 +220,116 @@ def test_problems_name_undefined_roles_and_teams() -> None:
         "policies[0].allow: role:admni: no such role under `roles`",
         "policies[1].approval.approvers: lead:paymnts: no such team under `teams`",
     ]
+
+
+def test_refusals_name_people_and_groups_as_a_person_would() -> None:
+    config = PlatformConfig.model_validate(
+        {
+            "roles": {"admin": {}, "dba": {}},
+            "teams": {"payments": {"name": "Payments"}, "search": {}},
+            "policies": [
+                {
+                    "action": "db.create",
+                    "allow": [
+                        "usergroup:platform-team",
+                        "role:admin",
+                        "role:dba",
+                        "lead:payments",
+                        "team:search",
+                        "user:U0BOB",
+                        "user:Ops@Example.com",
+                    ],
+                },
+                {"action": "db.drop", "allow": ["lead:owner"]},
+            ],
+        }
+    )
+    policy = Policy(config)
+    policy.describe_actions({"db.create": "create databases"})
+    refused = policy.can(principal(), "db.create")
+    assert refused.reason == (
+        "Only the platform-team group, admins, people with the dba role, the leads of Payments, "
+        "members of search, <@U0BOB> or ops@example.com may create databases."
+    )
+    # An action no feature described is not named by its policy name.
+    assert policy.can(principal(), "db.drop", {"team": "payments"}).reason == (
+        "Only the leads of Payments may do that."
+    )
+    assert policy.can(principal(), "db.drop").reason == "Only the owning team's leads may do that."
+
+
+def test_names_from_the_config_cannot_become_markup() -> None:
+    hostile = "<!channel> <https://evil.example/sso|Approve>"
+    config = PlatformConfig.model_validate(
+        {
+            "platform": {"support_channel": "<!here>"},
+            "teams": {"payments": {"name": hostile}},
+            "policies": [{"action": "db.create", "allow": ["lead:payments"]}],
+        }
+    )
+    policy = Policy(config)
+    reasons = [policy.can(principal(), "db.create").reason, policy.can(principal(), "x").reason]
+    assert all("<!" not in r and "<https" not in r for r in reasons), reasons
+    assert "&lt;!channel&gt;" in reasons[0] and "&lt;!here&gt;" in reasons[1]
+
+
+class FakeRoster:
+    def role_members(self, role: str) -> list[str]:
+        return {"admin": ["UADMIN"], "sre": []}.get(role, [])
+
+    def team_members(self, team: str) -> list[str]:
+        return {"payments": ["UPAY", "UPAYLEAD"]}.get(team, [])
+
+    def team_leads(self, team: str) -> list[str]:
+        return {"payments": ["UPAYLEAD"]}.get(team, [])
+
+    def usergroup_members(self, handle: str) -> list[str]:
+        return {"oncall": ["UONCALL"]}.get(handle, [])
+
+    def user_for_email(self, email: str) -> str | None:
+        return {"ci-bot@example.com": "UCI"}.get(email)
+
+
+def test_approver_candidates_list_who_the_approval_rule_names() -> None:
+    config = PlatformConfig.model_validate(
+        {
+            "roles": {"admin": {}},
+            "teams": {"payments": {"name": "Payments"}},
+            "policies": [
+                {
+                    "action": "db.create",
+                    "allow": ["everyone"],
+                    "approval": {
+                        "approvers": [
+                            "lead:owner",
+                            "role:admin",
+                            "usergroup:oncall",
+                            "user:ci-bot@example.com",
+                            "user:UDIRECT",
+                        ]
+                    },
+                },
+                {
+                    "action": "db.drop",
+                    "allow": ["everyone"],
+                    "approval": {"approvers": ["everyone"]},
+                },
+            ],
+        }
+    )
+    policy = Policy(config)
+    roster = FakeRoster()
+    assert policy.approver_candidates("db.create", {"team": "payments"}, roster) == {
+        "UPAYLEAD",
+        "UADMIN",
+        "UONCALL",
+        "UCI",
+        "UDIRECT",
+    }
+    # lead:owner of a team the config does not define names nobody.
+    assert "UPAYLEAD" not in (policy.approver_candidates("db.create", {"team": "x"}, roster) or ())
+    assert policy.approver_candidates("db.drop", {}, roster) is None  # everyone: not listable
+    assert policy.approver_candidates("nothing", {}, roster) == frozenset()
+    assert policy.approvers_named("db.create", {"team": "payments"}) == (
+        "the leads of Payments, admins, the oncall group, ci-bot@example.com or <@UDIRECT>"
+    )

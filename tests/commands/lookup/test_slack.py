@@ -108,7 +108,7 @@ def test_an_ambiguous_name_offers_a_menu_and_the_choice_answers(bot: LocalBot) -
 
 def test_catalog_refresh_is_for_admins_and_reports_by_dm(bot: LocalBot) -> None:
     denied = _answer(bot.signer.slash_command("U0BOB", "catalog refresh"))
-    assert "catalog.refresh" in denied or "not allowed" in denied.lower()
+    assert "Only admins may" in denied
     started = _answer(bot.signer.slash_command("U0ALICE", "catalog refresh"))
     assert "Refreshing the catalog index" in started
 

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy import Engine
 
 from bot.config import PlatformConfig, load_config
 from bot.local import LocalBot, local_bot
@@ -15,6 +17,9 @@ from bot.settings import Settings
 from commands.new_db.config import EngineKind
 from tests.commands.new_db.fakes import FileProvisioner
 from tests.conftest import REPO_ROOT, SPECS_DIR
+
+if TYPE_CHECKING:
+    from tests.commands.new_db.harness import Harness
 
 
 @dataclass
@@ -45,9 +50,19 @@ def example_config(tmp_path: Path, **databases: object) -> PlatformConfig:
     return config.model_copy(update={"databases": section})
 
 
+ConfigChange = Callable[[PlatformConfig], PlatformConfig]
+
+
 @pytest.fixture
-def dbbot(tmp_path: Path) -> Iterator[DbBot]:
-    """The real app over signed HTTP with file-backed fake provisioners for every engine."""
+def dbbot(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[DbBot]:
+    """The real app over signed HTTP with file-backed fake provisioners for every engine.
+
+    Parametrize it indirectly with a `ConfigChange` to run on another platform config.
+    """
+    change: ConfigChange | None = getattr(request, "param", None)
+    config = example_config(tmp_path)
+    if change is not None:
+        config = change(config)
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'bot.db'}",
         platform_config=REPO_ROOT / "platform.example.yaml",
@@ -65,8 +80,16 @@ def dbbot(tmp_path: Path) -> Iterator[DbBot]:
     root.setLevel(logging.DEBUG)
     build = functools.partial(build_services, provisioners=provisioners)
     try:
-        with local_bot(settings, example_config(tmp_path), build=build) as running:
+        with local_bot(settings, config, build=build) as running:
             yield DbBot(running, provisioners, records)
     finally:
         root.removeHandler(handler)
         root.setLevel(previous)
+
+
+@pytest.fixture
+def harness(engine: Engine, tmp_path: Path) -> Harness:
+    """The feature's services on each app database backend, jobs run in the test's thread."""
+    from tests.commands.new_db.harness import build_harness
+
+    return build_harness(engine, tmp_path)

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.emulator.state import View
+from bot.emulator.state import Message, View
 from commands.new_db.ids import ActionId, BlockId
-from commands.new_db.models import DbResource
+from commands.new_db.models import DbRequest, DbResource
 from tests.commands.new_db.conftest import DbBot
 
 BOB = "U0BOB"  # payments
@@ -72,3 +72,32 @@ def wait_status(db: DbBot, status: str, timeout: float = 15) -> DbResource:
 
     assert db.bot.emulator.wait_for(found, timeout=timeout), [r.status for r in resources(db)]
     return next(r for r in resources(db) if r.status == status)
+
+
+def approval_message(db: DbBot) -> Message:
+    """The newest message in #platform-approvals, once there is one."""
+    assert db.bot.emulator.wait_for(lambda: bool(db.bot.emulator.state.messages("C0APPROVALS")))
+    return db.bot.emulator.state.messages("C0APPROVALS")[-1]
+
+
+def click(db: DbBot, user: str, action: str, message: Message, value: str) -> None:
+    response = db.bot.signer.block_action(
+        user, action_id=action, value=value, message=(message.channel, message.ts)
+    )
+    assert response.status == 200
+
+
+def only_request_id(db: DbBot) -> str:
+    with db.services.sessions() as session:
+        return str(session.scalars(select(DbRequest.id)).one())
+
+
+def request_id_for(db: DbBot, name: str, action: str = "db.create") -> str:
+    """The id of the `action` request for the resource called `name`."""
+    query = (
+        select(DbRequest.id)
+        .join(DbResource, DbResource.id == DbRequest.resource_id)
+        .where(DbResource.name == name, DbRequest.action == action)
+    )
+    with db.services.sessions() as session:
+        return str(session.scalars(query).one())

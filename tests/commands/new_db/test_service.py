@@ -8,140 +8,26 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, event
 
-from bot.audit import AuditLog, AuditRecord
-from bot.db import make_session_factory
+from bot.audit import AuditRecord
 from bot.errors import NotFound
 from bot.identity import Principal
-from bot.jobs import JobQueue, JobRunner
-from bot.policy import Policy
-from commands.new_db.domain import MessageRef, RequestInfo, ResourceInfo, Step
-from commands.new_db.feature import NewDbFeature, build_feature
-from commands.new_db.ids import JobKind
 from commands.new_db.models import DbCredentialDrop, DbRequest, DbResource, Decision
-from commands.new_db.service import FormInvalid, NewDbForm
-from integrations.fakes import FakeProvisioner
-from integrations.protocols import WrappedSecret
-from tests.commands.new_db.conftest import example_config
-
-
-class RecordingNotifier:
-    def __init__(self) -> None:
-        self.said: list[tuple[str, str]] = []
-
-    def _note(self, what: str, detail: str = "") -> MessageRef:
-        self.said.append((what, detail))
-        return MessageRef("D0BOB", str(len(self.said)))
-
-    def post_request_card(self, request: RequestInfo) -> MessageRef | None:
-        return self._note("card", request.resource.name)
-
-    def update_request_card(self, request: RequestInfo) -> None:
-        self._note("card updated", request.status)
-
-    def post_approval(self, request: RequestInfo, channel: str) -> MessageRef | None:
-        return self._note("approval", channel)
-
-    def update_approval(self, request: RequestInfo) -> None:
-        self._note("approval updated", request.status)
-
-    def post_progress(self, request: RequestInfo, step: Step) -> MessageRef | None:
-        return self._note("progress", step)
-
-    def edit_progress(
-        self, ref: MessageRef, request: RequestInfo, step: Step, *, failure: str | None = None
-    ) -> None:
-        self._note("progress edited", failure or step)
-
-    def tell(self, user_id: str, text: str, *, thread: MessageRef | None = None) -> None:
-        self._note(f"tell {user_id}", text)
-
-    def deliver_wrapped(self, request: RequestInfo, wrapped: WrappedSecret, path: str) -> None:
-        self._note("wrapped", path)
-
-    def deliver_reveal(self, request: RequestInfo) -> None:
-        self._note("reveal offer", request.resource.id)
-
-    def warn_expiry(self, resource: ResourceInfo, *, hours_left: float) -> None:
-        self._note("expiry warning", resource.name)
-
-
-def person(user_id: str, *, teams: set[str], lead: bool = False, admin: bool = False) -> Principal:
-    return Principal(
-        user_id=user_id,
-        name=user_id,
-        email=None,
-        tz="UTC",
-        is_bot=False,
-        is_guest=False,
-        deleted=False,
-        teams=frozenset(teams),
-        lead_of=frozenset(teams if lead else ()),
-        roles=frozenset({"admin"} if admin else ()),
-        usergroups=frozenset({"platform-team"} if admin else ()),
-    )
-
-
-BOB = person("U0BOB", teams={"payments"})
-CAROL = person("U0CAROL", teams={"payments"}, lead=True)
-ALICE = person("U0ALICE", teams={"platform"}, admin=True)
-
-
-@dataclass
-class Harness:
-    feature: NewDbFeature
-    runner: JobRunner
-    notifier: RecordingNotifier
-    provisioners: dict[str, FakeProvisioner]
-    sessions: Callable[..., Any]
-
-    def run_jobs(self) -> int:
-        ran = 0
-        while self.runner.run_once():
-            ran += 1
-        return ran
-
-    def count(self, model: Any, *where: Any) -> int:
-        with self.sessions() as session:
-            return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
-
-@pytest.fixture
-def harness(engine: Engine, tmp_path: Path) -> Harness:
-    config = example_config(tmp_path)
-    sessions = make_session_factory(engine)
-    notifier = RecordingNotifier()
-    provisioners = {kind: FakeProvisioner(kind) for kind in ("postgres", "sqlite", "redis")}
-    feature = build_feature(
-        config,
-        sessions=sessions,
-        policy=Policy(config),
-        audit=AuditLog(sessions),
-        jobs=JobQueue(sessions),
-        notifier=notifier,
-        provisioners=provisioners,
-        secrets=None,
-    )
-    runner = JobRunner(
-        sessions,
-        engine,
-        handlers={JobKind.PROVISION: feature.provision_job, JobKind.DROP: feature.drop_job},
-        workers=1,
-    )
-    return Harness(feature, runner, notifier, provisioners, sessions)
-
-
-def form(name: str, **changes: Any) -> NewDbForm:
-    base = NewDbForm(
-        engine="postgres", name=name, tier="staging", team="payments", plan="small", ttl_hours=48
-    )
-    return replace(base, **changes)
+from commands.new_db.service import FormInvalid
+from tests.commands.new_db.harness import (
+    ALICE,
+    BOB,
+    CAROL,
+    DIRECTORY_USERS,
+    Harness,
+    form,
+    person,
+)
 
 
 def test_a_request_is_queued_provisioned_once_and_its_name_held(harness: Harness) -> None:
@@ -165,7 +51,11 @@ def test_a_request_is_queued_provisioned_once_and_its_name_held(harness: Harness
     ("changes", "field", "text"),
     [
         ({"plan": "large", "tier": "dev"}, "plan", "not available for dev"),
-        ({"ttl_hours": 10_000}, "ttl", "At most 720 hours"),
+        (
+            {"ttl_hours": 10_000},
+            "ttl",
+            "Time to live: give a number of hours above 0 and at most 720",
+        ),
         ({"team": "search"}, "team", "team you belong to"),
         ({"engine": "oracle"}, "engine", "engines offered"),
         ({"tier": "prod", "plan": "large", "ttl_hours": None}, "reason", "reason is required"),
@@ -327,3 +217,40 @@ def test_a_retry_is_answered_even_when_its_request_used_the_last_quota_slot(
         BOB, form(f"quota-{limit - 1}", tier="dev"), idempotency_key=f"q{limit - 1}"
     )
     assert retry.duplicate and retry.request.id == submitted[-1].request.id
+
+
+def _prod_request(harness: Harness) -> str:
+    created = harness.feature.service.submit(
+        BOB,
+        form("ledger", tier="prod", plan="large", ttl_hours=None, reason="launch"),
+        idempotency_key="c",
+    )
+    return created.request.id
+
+
+def _told_bob(harness: Harness) -> list[str]:
+    return [text for what, text in harness.notifier.said if what == "tell U0BOB"]
+
+
+def test_an_approval_with_nobody_left_to_give_the_next_tells_the_requester(
+    harness: Harness,
+) -> None:
+    request_id = _prod_request(harness)  # two eligible: Carol (lead) and Alice (admin)
+    deactivated = replace(DIRECTORY_USERS[2], deleted=True)
+    harness.directory.add(deactivated)
+    harness.identity.invalidate(deactivated.id)
+    harness.feature.approvals.decide(CAROL, request_id, Decision.APPROVE)
+    assert _told_bob(harness)[-1] == (
+        "This request cannot be approved: it needs 1 more approval from the platform-team "
+        "group, admins or the leads of Payments, and none of them can approve it now. "
+        "Ask in #platform if you need it."
+    )
+
+
+def test_an_approval_with_someone_left_to_give_the_next_says_only_who_approved(
+    harness: Harness,
+) -> None:
+    request_id = _prod_request(harness)
+    harness.feature.approvals.decide(CAROL, request_id, Decision.APPROVE)
+    assert len(_told_bob(harness)) == 1
+    assert "1 of 2 approvals" in _told_bob(harness)[0]
