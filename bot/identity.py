@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from bot.config import PlatformConfig, TeamConfig
 from bot.db import Base, SessionFactory, UtcDateTime, utcnow
 from bot.errors import NotFound, Unavailable
+from bot.mrkdwn import escape
 from integrations.errors import IntegrationError
 from integrations.protocols import DirectoryUser, UserDirectory
 
@@ -350,7 +351,7 @@ class IdentityService:
         config = self._config.teams.get(team)
         if config is None:
             close = difflib.get_close_matches(team, list(self._config.teams), n=3)
-            raise NotFound(f"There is no team called `{team}`.", suggestions=close)
+            raise NotFound(f"There is no team called `{escape(team[:80])}`.", suggestions=close)
         return config
 
     def _store(self, user: DirectoryUser, now: datetime) -> None:
