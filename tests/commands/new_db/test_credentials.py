@@ -1,0 +1,119 @@
+"""The credential key file: created once, atomically, readable by the bot's user only."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import stat
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+
+from commands.new_db.credentials import KEY_FILE_NAME, CredentialBox, load_or_create_key
+
+RACERS = 8
+
+
+@pytest.fixture
+def tiny_switch_interval() -> Iterator[None]:
+    # Threads hand over the interpreter as often as it allows, so a key file seen between
+    # its creation and its content would be seen.
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(previous)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_key_file_and_its_directory_are_private_to_the_bot(tmp_path: Path) -> None:
+    data_dir = tmp_path / "fresh" / "data"
+    key = load_or_create_key(data_dir)
+    assert _mode(data_dir) == 0o700
+    assert _mode(data_dir / KEY_FILE_NAME) == 0o600
+    CredentialBox(key).seal("usable")
+    assert load_or_create_key(data_dir) == key
+    # Nothing but the key is left behind (no temporary files).
+    assert [p.name for p in data_dir.iterdir()] == [KEY_FILE_NAME]
+
+
+def test_threads_racing_on_a_fresh_directory_all_get_one_whole_key(
+    tmp_path: Path, tiny_switch_interval: None
+) -> None:
+    for attempt in range(100):
+        data_dir = tmp_path / f"race-{attempt}"
+        start = threading.Barrier(RACERS)
+        keys: list[bytes | Exception] = []
+
+        def race(
+            data_dir: Path = data_dir,
+            start: threading.Barrier = start,
+            keys: list[bytes | Exception] = keys,
+        ) -> None:
+            start.wait()
+            try:
+                keys.append(load_or_create_key(data_dir))
+            except Exception as exc:  # an empty key fails inside Fernet
+                keys.append(exc)
+
+        threads = [threading.Thread(target=race) for _ in range(RACERS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(set(map(repr, keys))) == 1, keys
+        key = keys[0]
+        assert isinstance(key, bytes)
+        Fernet(key)  # a whole key, not an empty or partial one
+        assert (data_dir / KEY_FILE_NAME).read_bytes().strip() == key
+
+
+def _race_in_process(data_dir: str, start: Any, results: Any) -> None:
+    start.wait()
+    try:
+        results.put(load_or_create_key(Path(data_dir)))
+    except Exception as exc:
+        results.put(repr(exc))
+
+
+def test_processes_racing_on_a_fresh_directory_all_get_one_whole_key(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("fork")  # no re-import: the racers start together
+    for attempt in range(5):
+        data_dir = tmp_path / f"race-{attempt}"
+        start, results = context.Barrier(RACERS), context.Queue()
+        racers = [
+            context.Process(target=_race_in_process, args=(str(data_dir), start, results))
+            for _ in range(RACERS)
+        ]
+        for racer in racers:
+            racer.start()
+        keys = [results.get(timeout=30) for _ in racers]
+        for racer in racers:
+            racer.join(timeout=30)
+        assert len(set(keys)) == 1, keys
+        assert isinstance(keys[0], bytes)
+        Fernet(keys[0])
+
+
+def test_an_existing_key_file_that_is_not_a_key_is_refused_with_its_path(
+    tmp_path: Path,
+) -> None:
+    tmp_path.joinpath(KEY_FILE_NAME).write_bytes(b"")
+    with pytest.raises(ValueError, match=f"{KEY_FILE_NAME} does not hold a Fernet key"):
+        load_or_create_key(tmp_path)
+
+
+def test_a_stricter_umask_is_kept(tmp_path: Path) -> None:
+    previous = os.umask(0o077)
+    try:
+        load_or_create_key(tmp_path / "data")
+    finally:
+        os.umask(previous)
+    assert _mode(tmp_path / "data" / KEY_FILE_NAME) == 0o600
