@@ -6,7 +6,6 @@ import multiprocessing
 import os
 import stat
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from commands.new_db.credentials import KEY_FILE_NAME, CredentialBox, load_or_create_key
+from tests.concurrency import together
 
 RACERS = 8
 
@@ -49,25 +49,8 @@ def test_threads_racing_on_a_fresh_directory_all_get_one_whole_key(
 ) -> None:
     for attempt in range(100):
         data_dir = tmp_path / f"race-{attempt}"
-        start = threading.Barrier(RACERS)
-        keys: list[bytes | Exception] = []
-
-        def race(
-            data_dir: Path = data_dir,
-            start: threading.Barrier = start,
-            keys: list[bytes | Exception] = keys,
-        ) -> None:
-            start.wait()
-            try:
-                keys.append(load_or_create_key(data_dir))
-            except Exception as exc:  # an empty key fails inside Fernet
-                keys.append(exc)
-
-        threads = [threading.Thread(target=race) for _ in range(RACERS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        keys = together(*[lambda d=data_dir: load_or_create_key(d)] * RACERS)
+        # An empty key fails inside Fernet, so a racer that read one shows as an exception.
         assert len(set(map(repr, keys))) == 1, keys
         key = keys[0]
         assert isinstance(key, bytes)

@@ -6,7 +6,6 @@ the notifier records what it would have said.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,6 +28,7 @@ from commands.new_db.service import FormInvalid, NewDbForm
 from integrations.fakes import FakeProvisioner
 from integrations.protocols import WrappedSecret
 from tests.commands.new_db.conftest import example_config
+from tests.concurrency import together as _together
 
 
 class RecordingNotifier:
@@ -208,26 +208,6 @@ def test_a_prod_drop_waits_for_approval_and_a_second_drop_is_refused(harness: Ha
     harness.run_jobs()
     assert service.resource(resource_id).status == "dropped"
     assert "ledger" not in harness.provisioners["postgres"].resources
-
-
-def _together(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls in threads released at once; each result, or the exception it raised."""
-    start = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        start.wait()
-        try:
-            results[index] = calls[index]()
-        except Exception as exc:  # the outcome under test
-            results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_concurrent_drops_of_one_resource_record_one(harness: Harness) -> None:
