@@ -19,14 +19,45 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from commands.new_db.config import DatabasesSection
+
 KEY_FILE_NAME = "credentials.key"
 PASSWORD_BYTES = 24
 _DIR_MODE = 0o700
+GENERATE_KEY = (
+    "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+)
 
 
 def generate_password() -> str:
     """A URL-safe random password (32 characters, 192 bits)."""
     return secrets.token_urlsafe(PASSWORD_BYTES)
+
+
+def key_problem(section: DatabasesSection, *, shared_database: bool) -> str | None:
+    """Why `section` cannot seal credentials that every process can open; None if it can.
+
+    `shared_database`: the app database can be shared by several processes or replicas
+    (PostgreSQL). Each would create its own key file, and a Reveal handled by one could not
+    decrypt what another sealed, so they need `secret_key`. The key is never quoted.
+    """
+    if not section.engines:
+        return None
+    if section.secret_key is None:
+        if not shared_database:
+            return None  # SQLite: one process, one key file
+        return (
+            "not set, and the app database is PostgreSQL: each replica or process would "
+            "create its own key file, and credentials sealed by one could not be revealed "
+            f"by another. Generate one key with\n  {GENERATE_KEY}\nstore it as a secret, "
+            "e.g. PLATFORM_BOT_SECRET_KEY, and set in the platform config\n"
+            "  databases:\n    secret_key: ${PLATFORM_BOT_SECRET_KEY}"
+        )
+    try:
+        Fernet(section.secret_key.get_secret_value().encode())
+    except ValueError:
+        return f"not a Fernet key (32 bytes, URL-safe base64). Generate one with\n  {GENERATE_KEY}"
+    return None
 
 
 def load_or_create_key(data_dir: Path) -> bytes:

@@ -1,4 +1,4 @@
-"""The credential key file: created once, atomically, readable by the bot's user only."""
+"""The credential key: a shared secret, or a file created once, atomically, for one user."""
 
 from __future__ import annotations
 
@@ -12,9 +12,18 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from pydantic import SecretStr
 
-from commands.new_db.credentials import KEY_FILE_NAME, CredentialBox, load_or_create_key
+from bot.config import load_config
+from commands.new_db.config import DatabasesSection
+from commands.new_db.credentials import (
+    KEY_FILE_NAME,
+    CredentialBox,
+    key_problem,
+    load_or_create_key,
+)
 from tests.concurrency import together
+from tests.conftest import REPO_ROOT
 
 RACERS = 8
 
@@ -100,3 +109,38 @@ def test_a_stricter_umask_is_kept(tmp_path: Path) -> None:
     finally:
         os.umask(previous)
     assert _mode(tmp_path / "data" / KEY_FILE_NAME) == 0o600
+
+
+def _section(secret_key: str | None, *, engines: bool = True) -> DatabasesSection:
+    section = load_config(REPO_ROOT / "platform.example.yaml", environ={}).databases
+    return section.model_copy(
+        update={
+            "secret_key": SecretStr(secret_key) if secret_key is not None else None,
+            "engines": section.engines if engines else {},
+        }
+    )
+
+
+def test_a_shared_app_database_needs_a_shared_key() -> None:
+    problem = key_problem(_section(None), shared_database=True)
+    assert problem is not None
+    assert "PostgreSQL" in problem and "Fernet.generate_key()" in problem
+    assert key_problem(_section(Fernet.generate_key().decode()), shared_database=True) is None
+
+
+def test_one_process_on_sqlite_may_keep_the_key_file() -> None:
+    assert key_problem(_section(None), shared_database=False) is None
+
+
+def test_without_engines_no_key_is_needed() -> None:
+    assert key_problem(_section(None, engines=False), shared_database=True) is None
+
+
+@pytest.mark.parametrize("shared", [True, False])
+@pytest.mark.parametrize("bad", ["", "not-a-key", Fernet.generate_key().decode()[:-2]])
+def test_a_secret_key_that_is_no_fernet_key_is_refused_without_quoting_it(
+    bad: str, shared: bool
+) -> None:
+    problem = key_problem(_section(bad), shared_database=shared)
+    assert problem is not None and "not a Fernet key" in problem
+    assert not bad or bad not in problem
