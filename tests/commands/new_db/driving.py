@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.emulator.state import View
+from bot.emulator.state import Message, View
 from commands.new_db.ids import ActionId, BlockId
 from commands.new_db.models import DbResource
 from tests.commands.new_db.conftest import DbBot
@@ -72,3 +72,20 @@ def wait_status(db: DbBot, status: str, timeout: float = 15) -> DbResource:
 
     assert db.bot.emulator.wait_for(found, timeout=timeout), [r.status for r in resources(db)]
     return next(r for r in resources(db) if r.status == status)
+
+
+def reveal_offer(db: DbBot, user: str, resource_id: str, timeout: float = 15) -> Message:
+    """The DM offering `resource_id`'s Reveal button, once the hand-off job has posted it."""
+    state = db.bot.emulator.state
+
+    def offers() -> list[Message]:
+        channel = state.dm_channel(user)
+        messages = state.messages(channel) if channel is not None else []
+        return [
+            m
+            for m in messages
+            if ActionId.REVEAL in json.dumps(m.blocks) and resource_id in json.dumps(m.blocks)
+        ]
+
+    assert db.bot.emulator.wait_for(lambda: bool(offers()), timeout=timeout), dm_texts(db, user)
+    return offers()[0]

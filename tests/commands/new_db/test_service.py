@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from commands.new_db.domain import MessageRef, RequestInfo, ResourceInfo, Step
 from commands.new_db.feature import NewDbFeature, build_feature
 from commands.new_db.ids import JobKind
 from commands.new_db.models import DbCredentialDrop, DbRequest, DbResource, Decision
+from commands.new_db.reveal import Revealed
 from commands.new_db.service import FormInvalid, NewDbForm
 from integrations.fakes import FakeProvisioner
 from integrations.protocols import WrappedSecret
@@ -62,11 +64,16 @@ class RecordingNotifier:
     def tell(self, user_id: str, text: str, *, thread: MessageRef | None = None) -> None:
         self._note(f"tell {user_id}", text)
 
-    def deliver_wrapped(self, request: RequestInfo, wrapped: WrappedSecret, path: str) -> None:
-        self._note("wrapped", path)
+    def deliver_wrapped(
+        self, request: RequestInfo, wrapped: WrappedSecret, path: str
+    ) -> MessageRef | None:
+        return self._note("wrapped", path)
 
-    def deliver_reveal(self, request: RequestInfo) -> None:
-        self._note("reveal offer", request.resource.id)
+    def deliver_reveal(self, request: RequestInfo) -> MessageRef | None:
+        return self._note("reveal offer", request.resource.id)
+
+    def mark_revealed(self, offer: MessageRef, resource: ResourceInfo, when: datetime) -> None:
+        self._note("revealed", offer.ts)
 
     def warn_expiry(self, resource: ResourceInfo, *, hours_left: float) -> None:
         self._note("expiry warning", resource.name)
@@ -131,7 +138,11 @@ def harness(engine: Engine, tmp_path: Path) -> Harness:
     runner = JobRunner(
         sessions,
         engine,
-        handlers={JobKind.PROVISION: feature.provision_job, JobKind.DROP: feature.drop_job},
+        handlers={
+            JobKind.PROVISION: feature.provision_job,
+            JobKind.DROP: feature.drop_job,
+            JobKind.HANDOFF: feature.handoff_job,
+        },
         workers=1,
     )
     return Harness(feature, runner, notifier, provisioners, sessions)
@@ -152,7 +163,7 @@ def test_a_request_is_queued_provisioned_once_and_its_name_held(harness: Harness
     with pytest.raises(FormInvalid) as taken:
         service.submit(CAROL, form("orders-db"), idempotency_key="view-2")
     assert "named orders-db exists" in taken.value.errors["name"]
-    assert harness.run_jobs() == 1
+    assert harness.run_jobs() == 2  # provisioning, then the hand-off DM
     resource = service.resource(first.request.resource.id)
     assert resource.status == "active" and resource.expires_at is not None
     assert harness.provisioners["postgres"].calls.count(("create_resource", "orders-db")) == 1
@@ -241,13 +252,13 @@ def test_concurrent_reveals_give_the_credentials_once(harness: Harness) -> None:
     with pytest.raises(Exception, match="Only the person"):
         reveals.reveal(CAROL, resource_id)
     results = _together(*(lambda: reveals.reveal(BOB, resource_id) for _ in range(3)))
-    shown = [r for r in results if isinstance(r, dict)]
+    shown = [r.credentials for r in results if isinstance(r, Revealed)]
     assert len(shown) == 1, results
     assert shown[0]["username"] and shown[0]["password"]
     assert all(
         isinstance(r, NotFound) and "already revealed" in r.message
         for r in results
-        if not isinstance(r, dict)
+        if not isinstance(r, Revealed)
     )
     assert harness.count(DbCredentialDrop) == 0
 
@@ -267,7 +278,7 @@ def test_concurrent_submits_for_one_name_record_one_request(harness: Harness) ->
     assert all("named contested exists" in r.errors["name"] for r in refused)
     assert harness.count(DbRequest) == 1
     assert harness.count(AuditRecord, AuditRecord.action == "db.create") == 1
-    assert harness.run_jobs() == 1
+    assert harness.run_jobs() == 2  # provisioning, then the hand-off DM
 
 
 def test_a_submit_is_one_transaction_of_five_statements(harness: Harness, engine: Engine) -> None:
