@@ -148,6 +148,21 @@ def _require(value: SecretStr | None, name: str, mode: str) -> None:
         raise StartupError(f"{name} is not set; `platform-bot {mode}` needs it (see README)")
 
 
+def _require_shared_credential_key(settings: Settings, config: PlatformConfig) -> None:
+    """Replicas on one PostgreSQL database must seal credentials with one shared key."""
+    from sqlalchemy.engine import make_url
+
+    from bot.db import normalize_url
+    from bot.yaml_source import SourceError
+    from commands.new_db.credentials import key_problem
+
+    shared = make_url(normalize_url(settings.database_url)).get_backend_name() != "sqlite"
+    problem = key_problem(config.databases, shared_database=shared)
+    if problem is not None:
+        location = ("databases", "secret_key")
+        raise ConfigError(settings.platform_config, [SourceError(location, None, problem)])
+
+
 def _start_services(settings: Settings, config: PlatformConfig) -> Services:
     from bot.db import make_engine
     from bot.schema import SchemaOutOfDate, require_up_to_date
@@ -166,6 +181,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     _require(settings.slack_bot_token, "SLACK_BOT_TOKEN", "serve")
     _require(settings.slack_signing_secret, "SLACK_SIGNING_SECRET", "serve")
     config = load_config(settings.platform_config)
+    _require_shared_credential_key(settings, config)
     workers = args.workers
     if settings.database_url.startswith("sqlite") and workers > 1:
         logger.warning("SQLite serves one process; starting 1 worker instead of %d", workers)
@@ -209,6 +225,7 @@ def _socket(_args: argparse.Namespace, settings: Settings) -> int:
     _require(settings.slack_bot_token, "SLACK_BOT_TOKEN", "socket")
     _require(settings.slack_app_token, "SLACK_APP_TOKEN", "socket")
     config = load_config(settings.platform_config)
+    _require_shared_credential_key(settings, config)
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.app import build_app

@@ -1,12 +1,19 @@
 """The app database: declarative base with a naming convention, engine and sessions.
 
 SQLite (the embedded default) and PostgreSQL (production, through psycopg 3) are both
-first-class; code that needs to differ asks `is_postgres(engine)`.
+first-class; code that needs to differ asks `is_postgres(engine)`. A SQLite database file
+holds the audit log and sealed credentials, so it is private to the bot's OS user: created
+0600 (in a new directory 0700) before SQLite opens it, and narrowed to 0600 if an earlier
+release left it readable by others; SQLite gives its -wal and -shm files the same mode.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import JSON, CursorResult, DateTime, Engine, MetaData, Result, create_engine, event
@@ -25,6 +32,10 @@ NAMING_CONVENTION = {
 }
 
 SessionFactory = sessionmaker[Session]
+
+SQLITE_FILE_MODE = 0o600
+SQLITE_DIR_MODE = 0o700
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 # JSONB on PostgreSQL, JSON text elsewhere.
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
@@ -74,6 +85,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         if in_memory:
             kwargs.setdefault("poolclass", StaticPool)
+        elif parsed.database and not parsed.query.get("uri"):
+            # A `file:` URI (uri=true) may name a memory database; it is left to SQLite.
+            _make_sqlite_file_private(Path(parsed.database))
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -81,6 +95,21 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)
+
+
+def _make_sqlite_file_private(database: Path) -> None:
+    database.parent.mkdir(mode=SQLITE_DIR_MODE, parents=True, exist_ok=True)
+    # Created here with its mode, so it is never readable by others, not even briefly.
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE))
+    for path in (database, *(database.with_name(database.name + s) for s in _SQLITE_SIDE_FILES)):
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & ~SQLITE_FILE_MODE:
+            # Only takes bits away: a stricter mode an operator chose is kept.
+            os.chmod(path, mode & SQLITE_FILE_MODE)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -214,6 +214,7 @@ def build_services(
         )
         runner.register(NewDbJob.PROVISION, new_db.provision_job)
         runner.register(NewDbJob.DROP, new_db.drop_job)
+        runner.register(NewDbJob.HANDOFF, new_db.handoff_job)
         lifecycle = new_db.lifecycle
         tasks.append(
             ScheduledTask(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bot.audit import AuditLog
 from bot.config import PlatformConfig
@@ -21,6 +21,7 @@ from commands.new_db.domain import Notifier
 from commands.new_db.drop_job import DropJob
 from commands.new_db.drops import DropService
 from commands.new_db.form import FormOptions
+from commands.new_db.handoff import HandoffJob
 from commands.new_db.ids import PolicyAction
 from commands.new_db.job_base import JobBase
 from commands.new_db.lifecycle import Lifecycle
@@ -47,6 +48,7 @@ class NewDbFeature:
     lifecycle: Lifecycle
     provision_job: ProvisionJob
     drop_job: DropJob
+    handoff_job: HandoffJob
     sweep_interval: timedelta
 
 
@@ -93,7 +95,7 @@ def build_feature(
         service=service, approvals=approvals, sessions=sessions, audit=audit, notifier=notifier
     )
 
-    def job(kind: type[_Job]) -> _Job:
+    def job(kind: type[_Job], **extra: Any) -> _Job:
         return kind(
             config=section,
             sessions=sessions,
@@ -103,6 +105,7 @@ def build_feature(
             secrets=secrets,
             box=box,
             feedback=feedback,
+            **extra,
         )
 
     return NewDbFeature(
@@ -110,9 +113,10 @@ def build_feature(
         form=FormOptions(service=service, policy=policy),
         approvals=approvals,
         drops=DropService(service=service, sessions=sessions, policy=policy, audit=audit),
-        reveals=CredentialReveal(sessions=sessions, audit=audit, box=box),
+        reveals=CredentialReveal(sessions=sessions, audit=audit, box=box, notifier=notifier),
         lifecycle=lifecycle,
-        provision_job=job(ProvisionJob),
+        provision_job=job(ProvisionJob, jobs=jobs),
         drop_job=job(DropJob),
+        handoff_job=job(HandoffJob),
         sweep_interval=timedelta(minutes=section.sweep_interval_minutes),
     )

@@ -13,8 +13,9 @@ from typing import Any
 
 from slack_bolt import Ack
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.errors import NotAllowed, PlatformError
+from bot.errors import NotAllowed, PlatformError, Unavailable
 from bot.identity import IdentityService
 from bot.router import CommandContext
 from commands.new_db import messages, views
@@ -35,6 +36,10 @@ _reveal_logger = logging.getLogger(f"{__name__}.reveal")
 _reveal_logger.setLevel(logging.WARNING)
 
 JSON = dict[str, Any]
+REVEAL_NOT_OPENED = (
+    "Slack did not open the window with your credentials. Nothing was shown, and they are "
+    "kept: click Reveal again."
+)
 
 
 NEW_DB_USAGE = "/platform new-db [ENGINE] [NAME] [--env TIER] [--ttl HOURS]"
@@ -89,7 +94,8 @@ class NewDbHandlers:
 
     def handle_dbs(self, ctx: CommandContext) -> None:
         resources = self._service.visible_resources(ctx.principal)
-        ctx.ack(f"{len(resources)} database(s)", blocks=messages.build_listing(resources))
+        waiting = self._reveals.waiting_for(ctx.principal)
+        ctx.ack(f"{len(resources)} database(s)", blocks=messages.build_listing(resources, waiting))
 
     def handle_drop_db(self, ctx: CommandContext) -> None:
         if not ctx.args:
@@ -177,7 +183,7 @@ class NewDbHandlers:
         ack()
         principal = self._identity.principal(body["user"]["id"])
         resource_id = _button_value(body)
-        credentials = self._reveals.reveal(principal, resource_id)
+        revealed = self._reveals.reveal(principal, resource_id)
         resource = self._service.resource(resource_id)
         quiet = WebClient(
             token=client.token,
@@ -185,9 +191,16 @@ class NewDbHandlers:
             timeout=client.timeout,
             logger=_reveal_logger,
         )
-        quiet.views_open(
-            trigger_id=body["trigger_id"], view=views.build_reveal_modal(resource, credentials)
-        )
+        try:
+            quiet.views_open(
+                trigger_id=body["trigger_id"],
+                view=views.build_reveal_modal(resource, revealed.credentials),
+            )
+        except (SlackApiError, SlackClientError):
+            # Nobody saw them: the row deleted by the reveal comes back, the button stays.
+            self._reveals.put_back(principal, resource_id, revealed)
+            raise Unavailable(REVEAL_NOT_OPENED) from None
+        self._reveals.close_offer(resource, revealed)
 
     def handle_extend(self, ack: Ack, body: JSON, client: WebClient) -> None:
         ack()

@@ -14,6 +14,7 @@ class PolicyAction(StrEnum):
 class JobKind(StrEnum):
     PROVISION = "db.provision"
     DROP = "db.drop"
+    HANDOFF = "db.handoff"
 
 
 class CallbackId(StrEnum):

@@ -8,6 +8,7 @@ requester's reveal modal (`views.build_reveal_modal`).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,8 @@ from commands.new_db.validation import REASON_MAX
 from integrations.protocols import WrappedSecret
 
 JSON = dict[str, Any]
+# Reveal buttons in one `dbs` answer; a message holds at most 50 blocks.
+REVEAL_BUTTONS_MAX = 10
 
 
 def _when(moment: datetime | None) -> str:
@@ -168,18 +171,33 @@ def progress_text(info: RequestInfo, step: Step, failure: str | None = None) -> 
     return escape(f"{r.engine_label} {r.name}: {step}")
 
 
+def _with_reveal_button(text: str, resource_id: str) -> JSON:
+    return SectionBlock(
+        text=MarkdownTextObject(text=text),
+        accessory=ButtonElement(
+            text="Reveal credentials", action_id=ActionId.REVEAL, value=resource_id, style="primary"
+        ),
+    ).to_dict()
+
+
 def build_reveal_offer(info: RequestInfo) -> list[JSON]:
     r = info.resource
+    text = (
+        f"*{escape(r.engine_label)}* `{escape(r.name)}` is ready. Its credentials can be shown "
+        "*once*, to you only; copy them into your secrets store."
+    )
+    return [_with_reveal_button(text, r.id)]
+
+
+def build_revealed_offer(resource: ResourceInfo, revealed_at: datetime) -> list[JSON]:
+    """The Reveal offer once used: no button, and when it was used."""
     return [
         SectionBlock(
             text=MarkdownTextObject(
-                text=f"*{escape(r.engine_label)}* `{escape(r.name)}` is ready. "
-                "Its credentials can be shown "
-                "*once*, to you only; copy them into your secrets store."
-            ),
-            accessory=ButtonElement(
-                text="Reveal credentials", action_id=ActionId.REVEAL, value=r.id, style="primary"
-            ),
+                text=f"*{escape(resource.engine_label)}* `{escape(resource.name)}` is ready. "
+                f"Its credentials were revealed {_when(revealed_at)}; the bot keeps no copy. "
+                "If that was not you, tell the platform team."
+            )
         ).to_dict()
     ]
 
@@ -189,12 +207,14 @@ def build_wrapped_delivery(info: RequestInfo, wrapped: WrappedSecret, path: str)
     minutes = max(1, wrapped.ttl_seconds // 60)
     command = wrapped.unwrap_command.replace("TOKEN", wrapped.token)
     text = (
-        f"*{r.engine_label}* `{r.name}` is ready. Its credentials are in the secrets manager "
-        f"at `{path}`.\nA one-time token to read them, valid for {minutes} min and usable "
-        f"once:\n```{command}```\nIf unwrapping says the token is invalid, someone else used "
+        f"*{escape(r.engine_label)}* `{escape(r.name)}` is ready. Its credentials are in the "
+        f"secrets manager at `{escape(path)}`.\nA one-time token to read them, valid for "
+        f"{minutes} min and usable once:\n```{escape(command)}```\nIf unwrapping says the token is invalid, someone else used "
         "it: tell the platform team."
     )
-    return [SectionBlock(text=MarkdownTextObject(text=text[:3000])).to_dict()]
+    return [
+        SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_LIMIT))).to_dict()
+    ]
 
 
 def build_expiry_warning(resource: ResourceInfo, hours_left: float) -> list[JSON]:
@@ -218,7 +238,10 @@ def build_expiry_warning(resource: ResourceInfo, hours_left: float) -> list[JSON
     ]
 
 
-def build_listing(resources: list[ResourceInfo]) -> list[JSON]:
+def build_listing(
+    resources: list[ResourceInfo], revealable: Collection[str] = frozenset()
+) -> list[JSON]:
+    """The `dbs` answer; a Reveal button for each listed id in `revealable` (up to a limit)."""
     if not resources:
         return [
             SectionBlock(
@@ -226,7 +249,8 @@ def build_listing(resources: list[ResourceInfo]) -> list[JSON]:
             ).to_dict()
         ]
     lines = [
-        f"• *{r.name}* — {r.engine_label}, {r.tier}, {r.team}, <@{r.owner_id}>, "
+        f"• *{escape(r.name)}* — {escape(r.engine_label)}, {escape(r.tier)}, {escape(r.team)}, "
+        f"<@{r.owner_id}>, "
         f"{r.status.replace('_', ' ')}, expires {_when(r.expires_at)}"
         for r in resources[:40]
     ]
@@ -235,6 +259,28 @@ def build_listing(resources: list[ResourceInfo]) -> list[JSON]:
         blocks.append(
             ContextBlock(
                 elements=[MarkdownTextObject(text=f"…and {len(resources) - 40} more")]
+            ).to_dict()
+        )
+    return blocks + _reveal_buttons([r for r in resources if r.id in revealable])
+
+
+def _reveal_buttons(waiting: list[ResourceInfo]) -> list[JSON]:
+    """A section with a Reveal button per resource whose credentials were never revealed."""
+    blocks = [
+        _with_reveal_button(
+            f"*{escape(r.name)}* ({escape(r.engine_label)}): its credentials are waiting for "
+            "you, shown once.",
+            r.id,
+        )
+        for r in waiting[:REVEAL_BUTTONS_MAX]
+    ]
+    if len(waiting) > REVEAL_BUTTONS_MAX:
+        more = len(waiting) - REVEAL_BUTTONS_MAX
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(text=f"…and {more} more: reveal some to see the rest.")
+                ]
             ).to_dict()
         )
     return blocks

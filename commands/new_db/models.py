@@ -122,3 +122,7 @@ class DbCredentialDrop(Base):
     owner_id: Mapped[str] = mapped_column(String(32))
     ciphertext: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The owner's DM with the Reveal button, once the hand-off job has posted it; edited
+    # after the reveal so that the used button goes away.
+    offer_channel: Mapped[str | None] = mapped_column(String(64))
+    offer_ts: Mapped[str | None] = mapped_column(String(32))

@@ -8,6 +8,7 @@ goes only to the requester's DM, by design of the hand-off.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -97,18 +98,27 @@ class SlackNotifier:
     def tell(self, user_id: str, text: str, *, thread: MessageRef | None = None) -> None:
         self._post(thread.channel if thread else user_id, text, None, thread=thread)
 
-    def deliver_wrapped(self, request: RequestInfo, wrapped: WrappedSecret, path: str) -> None:
-        self._post(
+    def deliver_wrapped(
+        self, request: RequestInfo, wrapped: WrappedSecret, path: str
+    ) -> MessageRef | None:
+        return self._post(
             request.requester_id,
             messages.ready_text(request),
             messages.build_wrapped_delivery(request, wrapped, path),
         )
 
-    def deliver_reveal(self, request: RequestInfo) -> None:
-        self._post(
+    def deliver_reveal(self, request: RequestInfo) -> MessageRef | None:
+        return self._post(
             request.requester_id,
             messages.ready_text(request),
             messages.build_reveal_offer(request),
+        )
+
+    def mark_revealed(self, offer: MessageRef, resource: ResourceInfo, when: datetime) -> None:
+        self._edit(
+            offer,
+            f"{resource.engine_label} {resource.name}: credentials revealed",
+            messages.build_revealed_offer(resource, when),
         )
 
     def warn_expiry(self, resource: ResourceInfo, *, hours_left: float) -> None:

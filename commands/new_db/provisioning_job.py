@@ -3,7 +3,9 @@
 Provisioning checkpoints after each step, and every provisioner step is idempotent, so a
 process killed mid-way is resumed by another runner from the last step it finished. The
 generated password is kept Fernet-encrypted on the resource row until the credentials are
-handed over, so a resumed run sets the same one. When the job fails for good, `on_failure`
+stored, so a resumed run sets the same one. The DM that hands them over is the `db.handoff`
+job (handoff.py), queued with the resource's activation: a Slack outage delays it, and
+never rolls back a resource that was provisioned. When the job fails for good, `on_failure`
 drops whatever this request created (never a same-named resource that existed before it),
 records the failure and tells the requester what failed and why.
 """
@@ -17,10 +19,11 @@ from typing import Any
 from sqlalchemy import delete
 
 from bot.audit import SYSTEM_ACTOR, Outcome
-from bot.jobs import JobContext, PermanentJobError
+from bot.jobs import JobContext, JobQueue, PermanentJobError
 from bot.mrkdwn import escape
 from commands.new_db.credentials import generate_password
 from commands.new_db.domain import MessageRef, RequestInfo, Step
+from commands.new_db.handoff import enqueue_handoff
 from commands.new_db.job_base import JobBase, safe_error
 from commands.new_db.models import DbCredentialDrop, RequestStatus, ResourceStatus
 from commands.new_db.progress import ProgressEdits
@@ -44,6 +47,10 @@ class ProvisionJob(JobBase):
 
     # Seconds: step edits of the progress message closer together than this are coalesced.
     progress_interval = 1.0
+
+    def __init__(self, *, jobs: JobQueue, **collaborators: Any) -> None:
+        super().__init__(**collaborators)
+        self._jobs = jobs
 
     def run(self, ctx: JobContext) -> None:
         request_id = str(ctx.payload["request_id"])
@@ -77,7 +84,7 @@ class ProvisionJob(JobBase):
                 elif step is Step.GRANTING:
                     self._call(label, step, lambda: provisioner.grant(spec))
                 else:
-                    self._hand_off(info, provisioner, spec, password)
+                    self._store_credentials(info, provisioner, spec, password)
                 ctx.checkpoint(**reached)
         finally:
             if edits is not None:
@@ -130,9 +137,10 @@ class ProvisionJob(JobBase):
         # step's own checkpoint, which commits before anything is created.
         return {"owns": True}
 
-    def _hand_off(
+    def _store_credentials(
         self, info: RequestInfo, provisioner: Provisioner, spec: ResourceSpec, password: str
     ) -> None:
+        """Keep the credentials for the hand-off job: in the secrets manager, or sealed here."""
         label = info.resource.engine_label
         holder: list[dict[str, str]] = []
 
@@ -166,17 +174,9 @@ class ProvisionJob(JobBase):
                 lambda: store.write(path, data),
                 password,
             )
-            wrapped_holder = []
-            self._call(
-                "The secrets manager",
-                "wrapping the credentials",
-                lambda: wrapped_holder.append(store.wrap(path, ttl_seconds=vault.wrap_ttl_seconds)),
-                password,
-            )
             with self._sessions.begin() as session:
                 _, resource = load_request(session, info.id)
                 resource.vault_path = path
-            self._notifier.deliver_wrapped(info, wrapped_holder[0], path)
             return
         with self._sessions.begin() as session:
             _, resource = load_request(session, info.id)
@@ -193,7 +193,6 @@ class ProvisionJob(JobBase):
                 )
             else:
                 row.ciphertext = sealed
-        self._notifier.deliver_reveal(info)
 
     def _finish(self, request_id: str, progress: MessageRef | None) -> None:
         now = self._clock()
@@ -207,6 +206,8 @@ class ProvisionJob(JobBase):
             if request.ttl_hours:
                 resource.expires_at = now + timedelta(hours=request.ttl_hours)
             request.status = RequestStatus.COMPLETED
+            # With the status: the DM is retried on its own and never rolls this back.
+            enqueue_handoff(self._jobs, session, request_id)
             self._audit.record(
                 actor=SYSTEM_ACTOR,
                 action=request.action,

@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.mrkdwn import SECTION_TEXT_LIMIT, escape, truncate
+from bot.mrkdwn import CONTEXT_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape, escape_truncated, truncate
 from commands.new_db.domain import ResourceInfo
 from commands.new_db.form import FormChoices
 from commands.new_db.hours import MAX_TEXT, parse_hours
@@ -257,13 +257,15 @@ def build_reveal_modal(resource: ResourceInfo, credentials: dict[str, str]) -> J
         ("URL", "url"),
     ]
     rows = [
-        f"*{label}:* `{credentials[key]}`"
+        f"*{label}:* `{escape(credentials[key])}`"
         for label, key in fields
         if credentials.get(key) and credentials[key] != "0"
     ]
-    blocks: list[Any] = [SectionBlock(text=MarkdownTextObject(text="\n".join(rows)[:3000]))]
+    # Values are escaped and never cut: a credential shown half is worse than an error.
+    blocks: list[Any] = [SectionBlock(text=MarkdownTextObject(text="\n".join(rows)))]
     if credentials.get("notes"):
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=credentials["notes"][:1900])]))
+        notes = escape_truncated(credentials["notes"], CONTEXT_TEXT_LIMIT)
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=notes)]))
     blocks.append(
         ContextBlock(
             elements=[

@@ -130,3 +130,23 @@ def test_socket_without_an_app_token_says_what_to_set() -> None:
     result = _run("socket", env={"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": ""})
     assert result.returncode == 3
     assert "SLACK_APP_TOKEN is not set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "token"), [("serve", "SLACK_SIGNING_SECRET"), ("socket", "SLACK_APP_TOKEN")]
+)
+def test_replicas_on_postgresql_need_a_shared_credential_key(command: str, token: str) -> None:
+    """Each replica would make its own key file: one could not reveal what another sealed."""
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        token: "xapp-test" if token == "SLACK_APP_TOKEN" else "secret",
+        # Refused before any connection: nothing listens on port 1.
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/platform",
+        "PLATFORM_CONFIG": str(REPO_ROOT / "platform.example.yaml"),
+    }
+    result = _run(command, env=env)
+    assert result.returncode == 2, result.stderr
+    assert "databases.secret_key: not set" in result.stderr
+    assert "Fernet.generate_key().decode()" in result.stderr
+    assert "secret_key: ${PLATFORM_BOT_SECRET_KEY}" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -101,3 +101,20 @@ def request_id_for(db: DbBot, name: str, action: str = "db.create") -> str:
     )
     with db.services.sessions() as session:
         return str(session.scalars(query).one())
+
+
+def reveal_offer(db: DbBot, user: str, resource_id: str, timeout: float = 15) -> Message:
+    """The DM offering `resource_id`'s Reveal button, once the hand-off job has posted it."""
+    state = db.bot.emulator.state
+
+    def offers() -> list[Message]:
+        channel = state.dm_channel(user)
+        messages = state.messages(channel) if channel is not None else []
+        return [
+            m
+            for m in messages
+            if ActionId.REVEAL in json.dumps(m.blocks) and resource_id in json.dumps(m.blocks)
+        ]
+
+    assert db.bot.emulator.wait_for(lambda: bool(offers()), timeout=timeout), dm_texts(db, user)
+    return offers()[0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +59,16 @@ class RecordingNotifier:
     def tell(self, user_id: str, text: str, *, thread: MessageRef | None = None) -> None:
         self._note(f"tell {user_id}", text)
 
-    def deliver_wrapped(self, request: RequestInfo, wrapped: WrappedSecret, path: str) -> None:
-        self._note("wrapped", path)
+    def deliver_wrapped(
+        self, request: RequestInfo, wrapped: WrappedSecret, path: str
+    ) -> MessageRef | None:
+        return self._note("wrapped", path)
 
-    def deliver_reveal(self, request: RequestInfo) -> None:
-        self._note("reveal offer", request.resource.id)
+    def deliver_reveal(self, request: RequestInfo) -> MessageRef | None:
+        return self._note("reveal offer", request.resource.id)
+
+    def mark_revealed(self, offer: MessageRef, resource: ResourceInfo, when: datetime) -> None:
+        self._note("revealed", offer.ts)
 
     def warn_expiry(self, resource: ResourceInfo, *, hours_left: float) -> None:
         self._note("expiry warning", resource.name)
@@ -140,7 +146,11 @@ def build_harness(engine: Engine, tmp_path: Path) -> Harness:
     runner = JobRunner(
         sessions,
         engine,
-        handlers={JobKind.PROVISION: feature.provision_job, JobKind.DROP: feature.drop_job},
+        handlers={
+            JobKind.PROVISION: feature.provision_job,
+            JobKind.DROP: feature.drop_job,
+            JobKind.HANDOFF: feature.handoff_job,
+        },
         workers=1,
     )
     return Harness(feature, runner, notifier, provisioners, sessions, directory, identity)

@@ -77,6 +77,7 @@ def test_a_killed_provisioning_finishes_or_rolls_back_and_the_requester_is_told(
             assert session.scalars(select(DbResource.status)).one() == "provisioning"
         time.sleep(1.2)  # the killed worker's one-second lease runs out
         assert bot.services.runner.run_once()
+        bot.services.runner.run_once()  # the hand-off DM, queued when provisioning finished
         channel = bot.emulator.state.dm_channel("U0BOB")
         assert channel is not None
         texts = [m.text + json.dumps(m.blocks) for m in bot.emulator.state.messages(channel)]

@@ -36,7 +36,16 @@ from commands.new_db.ids import ActionId, BlockId
 from commands.new_db.models import DbApproval, DbCredentialDrop, DbRequest, DbResource
 from integrations.protocols import ResourceSpec
 from tests.commands.new_db.conftest import DbBot, example_config
-from tests.commands.new_db.driving import ALICE, BOB, CAROL, dm_texts, open_modal, request, told
+from tests.commands.new_db.driving import (
+    ALICE,
+    BOB,
+    CAROL,
+    dm_texts,
+    open_modal,
+    request,
+    reveal_offer,
+    told,
+)
 from tests.conftest import POSTGRES_ADMIN_URL, REPO_ROOT, SPECS_DIR
 from tests.integrations.provisioning.conftest import unused_port
 
@@ -117,11 +126,7 @@ def reveal(db: DbBot, user: str, resource: DbResource) -> dict[str, str]:
     state = db.bot.emulator.state
     channel = state.dm_channel(user)
     assert channel is not None
-    offer = next(
-        m
-        for m in state.messages(channel)
-        if ActionId.REVEAL in json.dumps(m.blocks) and resource.id in json.dumps(m.blocks)
-    )
+    offer = reveal_offer(db, user, resource.id)
     state.clear_views(user)
     db.bot.signer.block_action(
         user, action_id=ActionId.REVEAL, value=resource.id, message=(channel, offer.ts)
@@ -348,6 +353,9 @@ def test_with_vault_the_credentials_go_to_kv_and_a_one_time_token_to_the_request
         resource = wait_named(db, name, "active")
         path = f"platform/payments/redis/{name}"
         assert resource.vault_path == path
+        assert db.bot.emulator.wait_for(  # the hand-off job's DM
+            lambda: any("vault unwrap" in t for t in dm_texts(db, BOB))
+        )
         texts = dm_texts(db, BOB)
         delivery = next(t for t in texts if "vault unwrap" in t)
         assert ActionId.REVEAL not in "".join(texts)

@@ -6,7 +6,6 @@ the notifier records what it would have said.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -18,6 +17,7 @@ from bot.audit import AuditRecord
 from bot.errors import NotFound
 from bot.identity import Principal
 from commands.new_db.models import DbCredentialDrop, DbRequest, DbResource, Decision
+from commands.new_db.reveal import Revealed
 from commands.new_db.service import FormInvalid
 from tests.commands.new_db.harness import (
     ALICE,
@@ -28,6 +28,7 @@ from tests.commands.new_db.harness import (
     form,
     person,
 )
+from tests.concurrency import together as _together
 
 
 def test_a_request_is_queued_provisioned_once_and_its_name_held(harness: Harness) -> None:
@@ -38,7 +39,7 @@ def test_a_request_is_queued_provisioned_once_and_its_name_held(harness: Harness
     with pytest.raises(FormInvalid) as taken:
         service.submit(CAROL, form("orders-db"), idempotency_key="view-2")
     assert "named orders-db exists" in taken.value.errors["name"]
-    assert harness.run_jobs() == 1
+    assert harness.run_jobs() == 2  # provisioning, then the hand-off DM
     resource = service.resource(first.request.resource.id)
     assert resource.status == "active" and resource.expires_at is not None
     assert harness.provisioners["postgres"].calls.count(("create_resource", "orders-db")) == 1
@@ -100,26 +101,6 @@ def test_a_prod_drop_waits_for_approval_and_a_second_drop_is_refused(harness: Ha
     assert "ledger" not in harness.provisioners["postgres"].resources
 
 
-def _together(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls in threads released at once; each result, or the exception it raised."""
-    start = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        start.wait()
-        try:
-            results[index] = calls[index]()
-        except Exception as exc:  # the outcome under test
-            results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def test_concurrent_drops_of_one_resource_record_one(harness: Harness) -> None:
     created = harness.feature.service.submit(BOB, form("racy"), idempotency_key="c")
     harness.run_jobs()
@@ -151,13 +132,13 @@ def test_concurrent_reveals_give_the_credentials_once(harness: Harness) -> None:
     with pytest.raises(Exception, match="Only the person"):
         reveals.reveal(CAROL, resource_id)
     results = _together(*(lambda: reveals.reveal(BOB, resource_id) for _ in range(3)))
-    shown = [r for r in results if isinstance(r, dict)]
+    shown = [r.credentials for r in results if isinstance(r, Revealed)]
     assert len(shown) == 1, results
     assert shown[0]["username"] and shown[0]["password"]
     assert all(
         isinstance(r, NotFound) and "already revealed" in r.message
         for r in results
-        if not isinstance(r, dict)
+        if not isinstance(r, Revealed)
     )
     assert harness.count(DbCredentialDrop) == 0
 
@@ -177,7 +158,7 @@ def test_concurrent_submits_for_one_name_record_one_request(harness: Harness) ->
     assert all("named contested exists" in r.errors["name"] for r in refused)
     assert harness.count(DbRequest) == 1
     assert harness.count(AuditRecord, AuditRecord.action == "db.create") == 1
-    assert harness.run_jobs() == 1
+    assert harness.run_jobs() == 2  # provisioning, then the hand-off DM
 
 
 def test_a_submit_is_one_transaction_of_five_statements(harness: Harness, engine: Engine) -> None:

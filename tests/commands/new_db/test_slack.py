@@ -29,6 +29,7 @@ from tests.commands.new_db.driving import (
     open_modal,
     request,
     resources,
+    reveal_offer,
     submit,
     told,
     wait_status,
@@ -121,26 +122,31 @@ def test_staging_request_is_provisioned_and_revealed_once_to_the_requester(dbbot
     progress = [m for m in dbbot.bot.emulator.state.messages(channel) if m.thread_ts]
     assert progress and progress[0].edited is not None  # one message, edited per step
     assert "ready" in progress[0].text
-    offer = next(
-        m for m in dbbot.bot.emulator.state.messages(channel) if "Reveal" in json.dumps(m.blocks)
-    )
+    offer = reveal_offer(dbbot, BOB, resource.id)
     # Someone else clicking is refused and sees nothing.
     dbbot.bot.signer.block_action(
         CAROL, action_id=ActionId.REVEAL, value=resource.id, message=(channel, offer.ts)
     )
     assert not dbbot.bot.emulator.state.modal_stack(CAROL)
     assert told(dbbot, CAROL, "Only the person")
+    emulator = dbbot.bot.emulator
+    earlier = {e.ts for e in emulator.state.ephemerals(BOB)}
+    dbbot.bot.signer.slash_command(BOB, "dbs")  # its Reveal button is clicked after the DM's
+    listing = next(e for e in emulator.state.ephemerals(BOB) if e.ts not in earlier)
     dbbot.bot.signer.block_action(
         BOB, action_id=ActionId.REVEAL, value=resource.id, message=(channel, offer.ts)
     )
-    assert dbbot.bot.emulator.wait_for(lambda: bool(dbbot.bot.emulator.state.modal_stack(BOB)))
-    shown = dbbot.bot.emulator.state.modal_stack(BOB)[-1]
+    assert emulator.wait_for(lambda: bool(emulator.state.modal_stack(BOB)))
+    shown = emulator.state.modal_stack(BOB)[-1]
     assert "orders-db_app" in json.dumps(shown.spec) and "Password" in json.dumps(shown.spec)
-    dbbot.bot.emulator.state.clear_views(BOB)
-    dbbot.bot.signer.block_action(
-        BOB, action_id=ActionId.REVEAL, value=resource.id, message=(channel, offer.ts)
+    assert emulator.wait_for(  # the used button leaves the DM
+        lambda: ActionId.REVEAL not in json.dumps(emulator.state.find(channel, offer.ts).blocks)
     )
-    assert not dbbot.bot.emulator.state.modal_stack(BOB)
+    emulator.state.clear_views(BOB)
+    dbbot.bot.signer.block_action(
+        BOB, action_id=ActionId.REVEAL, value=resource.id, message=(listing.channel, listing.ts)
+    )
+    assert not emulator.state.modal_stack(BOB)
     assert told(dbbot, BOB, "already revealed")
 
 
@@ -370,9 +376,7 @@ def test_the_password_appears_nowhere_but_the_reveal_modal(dbbot: DbBot) -> None
     resource = wait_status(dbbot, "active")
     channel = dbbot.bot.emulator.state.dm_channel(BOB)
     assert channel is not None
-    offer = next(
-        m for m in dbbot.bot.emulator.state.messages(channel) if "Reveal" in json.dumps(m.blocks)
-    )
+    offer = reveal_offer(dbbot, BOB, resource.id)
     dbbot.bot.signer.block_action(
         BOB, action_id=ActionId.REVEAL, value=resource.id, message=(channel, offer.ts)
     )
@@ -421,7 +425,7 @@ def test_two_reveal_clicks_at_once_show_the_credentials_once(dbbot: DbBot) -> No
     state = dbbot.bot.emulator.state
     channel = state.dm_channel(BOB)
     assert channel is not None
-    offer = next(m for m in state.messages(channel) if "Reveal" in json.dumps(m.blocks))
+    offer = reveal_offer(dbbot, BOB, resource.id)
 
     def click() -> Any:
         return dbbot.bot.signer.block_action(
