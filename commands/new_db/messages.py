@@ -209,8 +209,8 @@ def build_wrapped_delivery(info: RequestInfo, wrapped: WrappedSecret, path: str)
     text = (
         f"*{escape(r.engine_label)}* `{escape(r.name)}` is ready. Its credentials are in the "
         f"secrets manager at `{escape(path)}`.\nA one-time token to read them, valid for "
-        f"{minutes} min and usable once:\n```{escape(command)}```\nIf unwrapping says the token is invalid, someone else used "
-        "it: tell the platform team."
+        f"{minutes} min and usable once:\n```{escape(command)}```\nIf unwrapping says the "
+        "token is invalid, someone else used it: tell the platform team."
     )
     return [
         SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_LIMIT))).to_dict()
