@@ -45,7 +45,7 @@ def test_the_maximum_time_to_live_is_stored_and_applied(harness: Harness) -> Non
     submitted = service.submit(
         BOB_PRINCIPAL, form("longest", ttl_hours=STAGING_MAX), idempotency_key="k"
     )
-    assert harness.run_jobs() == 1
+    assert harness.run_jobs() == 2  # provisioning, then the hand-off DM
     resource = service.resource(submitted.request.resource.id)
     assert resource.status == "active" and resource.expires_at is not None
     left = resource.expires_at - utcnow()
