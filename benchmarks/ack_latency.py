@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
+from cryptography.fernet import Fernet
 
 from benchmarks.load import LoadResult, run_load
 from bot.emulator import Emulator
@@ -79,6 +80,8 @@ def measure(database_url: str, *, duration: float = 10.0, warmup: float = 3.0) -
             "SLACK_SIGNING_SECRET": emulator.signing_secret,
             "DATABASE_URL": database_url,
             "PLATFORM_CONFIG": "platform.example.yaml",
+            # Two gunicorn workers on PostgreSQL share one credential key.
+            "PLATFORM_BOT_SECRET_KEY": Fernet.generate_key().decode(),
             "LOG_LEVEL": "WARNING",
         }
         subprocess.run([sys.executable, "-m", "bot", "migrate"], env=env, check=True)

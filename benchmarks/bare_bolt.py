@@ -13,7 +13,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot.server import GunicornServer
+from bot.runtime.server import GunicornServer
 
 
 def build_bare_app(signing_secret: str, listener_threads: int) -> SlackRequestHandler:

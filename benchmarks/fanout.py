@@ -27,12 +27,12 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
-from bot.config import parse_config
-from bot.db import make_engine
+from bot.core.db import make_engine
 from bot.emulator.limits import RateLimits
-from bot.schema import upgrade
-from bot.services import build_services
-from bot.settings import Settings
+from bot.runtime.config import parse_config
+from bot.runtime.schema import upgrade
+from bot.runtime.services import build_services
+from bot.runtime.settings import Settings
 
 USERS = 10_000
 SCALE = 0.05
@@ -106,11 +106,10 @@ surveys:
         upgrade(engine)
         services = build_services(settings, config, engine=engine, clock=lambda: datetime.now(UTC))
         try:
-            assert services.surveys is not None
-            nps = services.surveys.nps
-            round_ = nps.run_now("bench", actor="benchmark")
+            nps = services.feature("nps")
+            round_ = nps.campaigns.run_now("bench", actor="benchmark")
             started = time.perf_counter()
-            recipients = nps.prepare_round(round_.id)
+            recipients = nps.fanout.prepare_round(round_.id)
             audience_seconds = time.perf_counter() - started
             fault = {
                 "method": "chat.postMessage",
@@ -119,7 +118,7 @@ surveys:
             }
             httpx.post(f"{control}/faults", json=fault, timeout=10).raise_for_status()
             started = time.perf_counter()
-            nps.send_due(round_.id)
+            nps.fanout.send_due(round_.id)
             seconds = time.perf_counter() - started
         finally:
             services.close()

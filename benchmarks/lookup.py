@@ -31,15 +31,15 @@ from sqlalchemy import Engine
 
 from benchmarks.ack_latency import THREADS, WORKERS, _free_port
 from benchmarks.load import LoadResult, run_load
-from bot.audit import AuditLog
-from bot.config import PlatformConfig, load_config
-from bot.db import make_engine, make_session_factory
+from bot.core.audit import AuditLog
+from bot.core.db import make_engine, make_session_factory
+from bot.core.identity import IdentityService
 from bot.emulator import Emulator, SlackSigner
-from bot.identity import IdentityService
-from bot.schema import upgrade
-from commands.lookup.catalog_index import CatalogIndex
-from commands.lookup.oncall import OnCallDirectory
-from commands.lookup.service import LookupService
+from bot.runtime.config import PlatformConfig, load_config
+from bot.runtime.schema import upgrade
+from commands.lookup.service.catalog_index import CatalogIndex
+from commands.lookup.service.lookups import LookupService
+from commands.lookup.service.oncall import OnCallDirectory
 from integrations.catalog_files import CatalogFiles
 from integrations.fakes import FakeUserDirectory
 from integrations.protocols import DirectoryUser

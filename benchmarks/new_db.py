@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import http.client
 import json
@@ -36,13 +37,14 @@ from slack_sdk.signature import SignatureVerifier
 
 from benchmarks.ack_latency import THREADS, WORKERS, _free_port, _server
 from benchmarks.load import LoadResult, slash_command_body
-from bot.config import parse_config
 from bot.emulator import Emulator
-from bot.local import local_bot
-from bot.services import Services, build_services
-from bot.settings import Settings
+from bot.runtime.config import parse_config
+from bot.runtime.features import FEATURES
+from bot.runtime.local import local_bot
+from bot.runtime.services import Services, build_services
+from bot.runtime.settings import Settings
 from commands.new_db.ids import ActionId, BlockId, CallbackId
-from commands.new_db.service import NewDbForm
+from commands.new_db.service.form import NewDbForm
 from integrations.fakes import FakeProvisioner
 
 CLIENTS = 20
@@ -203,9 +205,14 @@ def _feature_bot(database_url: str, tmp: Path, fake: bool) -> Iterator[Services]
     settings = Settings(database_url=database_url, platform_config=tmp / "platform.yaml")
     build = build_services
     if fake:
-        build = functools.partial(
-            build_services, provisioners={e: FakeProvisioner(e) for e in ENGINES}
+        fakes = {e: FakeProvisioner(e) for e in ENGINES}
+        features = tuple(
+            dataclasses.replace(f, provisioners=lambda _s, _c: fakes)  # type: ignore[type-var]
+            if f.name == "new-db"
+            else f
+            for f in FEATURES
         )
+        build = functools.partial(build_services, features=features)
     # No emulated rate limits: the figure is the provisioning, not Slack's pacing of the
     # progress edits (which real Slack would apply the same way to every engine).
     with (
@@ -216,8 +223,7 @@ def _feature_bot(database_url: str, tmp: Path, fake: bool) -> Iterator[Services]
 
 
 def _time_engine(services: Services, engine: str) -> EngineFigures:
-    feature = services.new_db
-    assert feature is not None
+    feature = services.feature("new-db")
     principal = services.identity.principal("U0BOB")
     provision, drop = [], []
     for _ in range(RUNS):

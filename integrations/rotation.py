@@ -24,7 +24,7 @@ import threading
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -64,7 +64,7 @@ class Rotation(BaseModel):
     participants: list[Person] = Field(min_length=1)
     rotation_length: str = "7d"
     handoff_time: time = time(9, 0)
-    time_zone: str = "UTC"
+    time_zone: ZoneInfo = ZoneInfo("UTC")
     start: date
     overrides: list[Override] = Field(default_factory=list)
 
@@ -75,19 +75,6 @@ class Rotation(BaseModel):
         if match is None or int(match.group(1)) == 0:
             raise ValueError("must be a positive number of hours, days or weeks: 12h, 1d, 2w")
         return value
-
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone") from None
-        return value
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.time_zone)
 
     def length(self) -> tuple[int, str]:
         match = _LENGTH.match(self.rotation_length)
@@ -121,7 +108,7 @@ class RotationSchedule:
     def __init__(self, key: str, rotation: Rotation) -> None:
         self.key = key
         self._rotation = rotation
-        self._zone = rotation.zone
+        self._zone = rotation.time_zone
         self._count, self._unit = rotation.length()
         self._anchor = datetime.combine(rotation.start, rotation.handoff_time, self._zone)
         self._overrides = sorted(

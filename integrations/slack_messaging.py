@@ -3,10 +3,11 @@
 Scopes: `chat:write` (post, update), `im:write` (conversations.open), `files:write` (uploads),
 `users:read` (users.list), `channels:read` (conversations.members), `usergroups:read`.
 
-The injected `WebClient` must not retry 429s itself: a fan-out paces itself and needs to
-see every `Retry-After`, so this adapter turns a 429 into `ProviderRateLimited`. It must not
-retry timeouts or 5xx on chat.postMessage either, because Slack may have posted already;
-those surface as `ProviderUnavailable` and the caller decides.
+The runtime builds two: one on its retrying `WebClient` for a feature's occasional posts,
+and one on a client that retries nothing for fan-outs, which pace themselves and must see
+every `Retry-After` (this adapter turns a 429 into `ProviderRateLimited`) and must not repeat
+a chat.postMessage that timed out or failed with a 5xx, because Slack may have posted
+already; those surface as `ProviderUnavailable` and the caller decides.
 """
 
 from __future__ import annotations

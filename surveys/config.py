@@ -1,32 +1,31 @@
 """The `surveys:` section of the platform config: NPS campaigns, action CSAT, office hours.
 
-`bot/config.py` holds one field of this type; this module imports nothing from the bot so
-the core can depend on it without depending on the survey features.
+The NPS, CSAT and office-hours features all read this one section (see sections.py).
+Time zones are pydantic `ZoneInfo` fields: an unknown zone is refused at load, and the
+error names its key (`surveys.campaigns.0.timezone: invalid timezone: Mars/Olympus`).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import time
-from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from collections.abc import Iterable, Iterator
+from datetime import time, timedelta
+from typing import Annotated, Generic, Literal, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from bot.core.config import Section
+from bot.core.errors import NotFound
+from bot.core.mrkdwn import escape_truncated
 
 Member = Annotated[str, Field(min_length=1, description="a Slack user id (U…) or an email")]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
-
-
-def _check_zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from None
-    return value
+UTC = ZoneInfo("UTC")
 
 
 def _check_cron(value: str) -> str:
@@ -39,11 +38,7 @@ def _check_cron(value: str) -> str:
     return value
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class WorkingHours(_Section):
+class WorkingHours(Section):
     start: time = time(9, 0)
     end: time = time(17, 0)
     days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS[:5]))
@@ -57,7 +52,7 @@ class WorkingHours(_Section):
         return self
 
 
-class DeliverySection(_Section):
+class DeliverySection(Section):
     messages_per_minute: int = Field(
         default=300, ge=1, le=6000, description="chat.postMessage pace for survey DMs"
     )
@@ -71,7 +66,7 @@ class DeliverySection(_Section):
     )
 
 
-class Audience(_Section):
+class Audience(Section):
     kind: Literal["channel", "usergroup", "everyone", "users"]
     channel: str | None = Field(default=None, description="channel id (C…) for kind: channel")
     usergroup: str | None = Field(default=None, description="handle for kind: usergroup")
@@ -88,15 +83,15 @@ class Audience(_Section):
         return self
 
 
-class Reminders(_Section):
+class Reminders(Section):
     count: int = Field(default=2, ge=0, le=2, description="at most two reminders")
     every_hours: float = Field(default=72, gt=0, description="spacing after the invitation")
 
 
-class Campaign(_Section):
+class Campaign(Section):
     name: Slug
     schedule: str = Field(description="crontab: minute hour day month weekday")
-    timezone: str = "UTC"
+    timezone: ZoneInfo = Field(default=UTC, description="IANA zone of the schedule")
     audience: Audience
     question: str = Field(
         default="How likely are you to recommend the platform to a colleague?",
@@ -111,27 +106,22 @@ class Campaign(_Section):
     anonymity: Literal["anonymous", "attributed"] = "anonymous"
     min_group_size: int = Field(default=5, ge=1, le=100)
 
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        return _check_zone(value)
-
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str) -> str:
         return _check_cron(value)
 
 
-class Csat(_Section):
+class Csat(Section):
     enabled: bool = True
     period_days: float = Field(default=30, gt=0, description="at most one request per user")
     question: str = Field(default="How did that go?", min_length=1, max_length=150)
 
 
-class OfficeHours(_Section):
+class OfficeHours(Section):
     name: Slug
     schedule: str = Field(description="crontab of session starts")
-    timezone: str = "UTC"
+    timezone: ZoneInfo = Field(default=UTC, description="IANA zone of the schedule")
     channel: str = Field(min_length=2, description="channel id or #name for reminders")
     duration_minutes: int = Field(default=60, ge=5, le=480)
     hosts: list[Member] = Field(min_length=1, description="rotated session by session")
@@ -142,11 +132,6 @@ class OfficeHours(_Section):
     follow_up: str = Field(
         default="How useful was today's office hours?", min_length=1, max_length=150
     )
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        return _check_zone(value)
 
     @field_validator("schedule")
     @classmethod
@@ -161,7 +146,7 @@ class OfficeHours(_Section):
         return sorted(set(value), reverse=True)
 
 
-class SurveysSection(_Section):
+class SurveysSection(Section):
     admin_channel: str | None = Field(
         default=None, description="where survey notices for admins go (channel id or #name)"
     )
@@ -180,3 +165,46 @@ class SurveysSection(_Section):
             if len(set(names)) != len(names):
                 raise ValueError(f"{kind} names must be unique")
         return self
+
+    @property
+    def missed_run_grace(self) -> timedelta:
+        return timedelta(minutes=self.missed_run_grace_minutes)
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+NamedT = TypeVar("NamedT", bound=_Named)
+
+
+class ByName(Generic[NamedT]):
+    """Configured entries (campaigns, office hours) by name, in config order; asking for one
+    that is not there is a `NotFound` that lists the names there are."""
+
+    def __init__(self, entries: Iterable[NamedT], *, unknown: str, none: str) -> None:
+        """`unknown` says a name is not configured (`{name}` is replaced); `none` that no
+        entry is."""
+        self._by_name = {entry.name: entry for entry in entries}
+        self._unknown = unknown
+        self._none = none
+
+    def __iter__(self) -> Iterator[NamedT]:
+        return iter(self._by_name.values())
+
+    def find(self, name: str) -> NamedT | None:
+        """The entry, or None when it is not (or no longer) configured."""
+        return self._by_name.get(name)
+
+    def get(self, name: str | None) -> NamedT:
+        """The entry called `name`, or the first one for None."""
+        if not self._by_name:
+            raise NotFound(self._none)
+        if name is None:
+            return next(iter(self._by_name.values()))
+        found = self._by_name.get(name)
+        if found is None:
+            shown = escape_truncated(name, 80)
+            raise NotFound(self._unknown.format(name=shown), suggestions=sorted(self._by_name))
+        return found

@@ -8,22 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
+from pydantic import TypeAdapter, ValidationError
 
 from surveys.config import WEEKDAYS, WorkingHours
 
 _MAX_OCCURRENCES = 100_000
+_ZONE = TypeAdapter(ZoneInfo)  # the same check as the config's zone fields
 
 
 class Cron:
     """A crontab expression in a time zone."""
 
-    def __init__(self, expression: str, timezone: str) -> None:
+    def __init__(self, expression: str, timezone: ZoneInfo) -> None:
         self.expression = expression
         self.timezone = timezone
-        self._trigger = CronTrigger.from_crontab(expression, timezone=ZoneInfo(timezone))
+        self._trigger = CronTrigger.from_crontab(expression, timezone=timezone)
 
     def next_after(self, moment: datetime) -> datetime | None:
         """The first occurrence strictly after `moment`, in UTC."""
@@ -50,11 +52,14 @@ class Cron:
         return latest, max(skipped, 0)
 
 
-def zone(name: str | None, fallback: str) -> ZoneInfo:
+def zone(name: str | None, fallback: ZoneInfo) -> ZoneInfo:
+    """A person's time zone as Slack reports it, or `fallback` when it is missing or unknown."""
+    if not name:
+        return fallback
     try:
-        return ZoneInfo(name) if name else ZoneInfo(fallback)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(fallback)
+        return _ZONE.validate_python(name)
+    except ValidationError:
+        return fallback
 
 
 def next_working_moment(moment: datetime, tz: ZoneInfo, hours: WorkingHours) -> datetime:

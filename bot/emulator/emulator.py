@@ -123,7 +123,7 @@ class Emulator:
     def activity_since(self, cursor: int) -> list[Activity]:
         return self.state.since(cursor)
 
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
         """Wait until `predicate()` holds, re-checking whenever the workspace changes."""
         return self.state.wait_for(predicate, timeout)
 

@@ -8,7 +8,9 @@ afterwards: it shows acks to people and applies a view_submission's `response_ac
 
 from __future__ import annotations
 
+import functools
 import json
+import ssl
 import time
 import uuid
 from dataclasses import dataclass
@@ -54,6 +56,13 @@ class SubmissionBlocked(Exception):
         self.errors = errors
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # httpx's default, built once: each build reads the CA bundle again (~50 ms), and the
+    # tests start a signer for every bot they run.
+    return httpx.create_ssl_context()
+
+
 class SlackSigner:
     def __init__(
         self,
@@ -69,7 +78,7 @@ class SlackSigner:
         self.app_url = app_url
         self.command = command
         self._verifier = SignatureVerifier(signing_secret)
-        self._http = httpx.Client(timeout=ack_timeout)
+        self._http = httpx.Client(timeout=ack_timeout, verify=_tls_context())
         self.verification_token = "emulated-verification-token"
 
     def close(self) -> None:

@@ -2,26 +2,43 @@
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    HttpUrl,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from bot.core.config import Section
 from integrations.backstage import DEFAULT_FILTERS
 from integrations.catalog_files import DEFAULT_GLOBS
 
-_URL = re.compile(r"^https?://[^\s]+$")
+_HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _parsed_url(value: str, shown: str) -> HttpUrl:
+    """`value` as pydantic's HttpUrl reads it; the error names `shown`, the loader the key."""
+    try:
+        return _HTTP_URL.validate_python(value)
+    except ValidationError:
+        raise ValueError(f"{shown!r} is not an http(s) URL") from None
 
 
 def _http_url(value: str) -> str:
-    if not _URL.fullmatch(value):
-        raise ValueError(f"{value!r} is not an http(s) URL")
-    return value.rstrip("/")
+    # Kept as text without a trailing slash: the adapters hand it to httpx, which takes text.
+    return str(_parsed_url(value, value)).rstrip("/")
+
+
+WebUrl = Annotated[str, AfterValidator(_http_url)]
+"""An http(s) address with a host, checked by pydantic's HttpUrl (at most 2,083 characters)."""
 
 
 class CatalogKind(StrEnum):
@@ -29,7 +46,7 @@ class CatalogKind(StrEnum):
     BACKSTAGE = "backstage"
 
 
-class CatalogFilesConfig(_Section):
+class CatalogFilesConfig(Section):
     path: Path = Field(default=Path("examples/catalog"), description="relative to the config")
     globs: list[str] = Field(
         default_factory=lambda: list(DEFAULT_GLOBS),
@@ -50,8 +67,10 @@ class CatalogFilesConfig(_Section):
         return value
 
 
-class BackstageConfig(_Section):
-    base_url: str = Field(description="the catalog API, e.g. https://backstage.acme.io/api/catalog")
+class BackstageConfig(Section):
+    base_url: WebUrl = Field(
+        description="the catalog API, e.g. https://backstage.acme.io/api/catalog"
+    )
     token: SecretStr | None = Field(default=None, description="static external-access token")
     filters: list[str] = Field(
         default_factory=lambda: list(DEFAULT_FILTERS),
@@ -59,8 +78,6 @@ class BackstageConfig(_Section):
     )
     page_size: int = Field(default=500, ge=1, le=10_000)
     timeout_seconds: float = Field(default=10, gt=0, le=120)
-
-    _url = field_validator("base_url")(classmethod(lambda cls, v: _http_url(v)))
 
     @field_validator("filters")
     @classmethod
@@ -71,7 +88,7 @@ class BackstageConfig(_Section):
         return value
 
 
-class CatalogSection(_Section):
+class CatalogSection(Section):
     provider: CatalogKind = CatalogKind.FILES
     files: CatalogFilesConfig = Field(default_factory=CatalogFilesConfig)
     backstage: BackstageConfig | None = None
@@ -87,14 +104,14 @@ class CatalogSection(_Section):
     def _ui_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        _http_url(value)
         try:
-            value.format(kind="k", namespace="n", name="x")
+            example = value.format(kind="k", namespace="n", name="x")
         except (KeyError, IndexError, ValueError):
             raise ValueError(
                 "may only use the placeholders {kind}, {namespace} and {name}"
             ) from None
-        return value
+        _parsed_url(example, value)
+        return value  # the template itself: HttpUrl would percent-encode its braces
 
     @model_validator(mode="after")
     def _provider_configured(self) -> CatalogSection:
@@ -109,30 +126,28 @@ class OnCallKind(StrEnum):
     OPSGENIE = "opsgenie"
 
 
-class RotationConfig(_Section):
+class RotationConfig(Section):
     path: Path = Field(default=Path("examples/oncall/rotations.yaml"))
 
 
-class PagerDutyConfig(_Section):
+class PagerDutyConfig(Section):
     token: SecretStr
-    base_url: str = "https://api.pagerduty.com"
+    base_url: WebUrl = "https://api.pagerduty.com"
     from_email: str | None = Field(
         default=None, description="PagerDuty user email for incidents when the requester has none"
     )
     timeout_seconds: float = Field(default=5, gt=0, le=60)
 
-    _url = field_validator("base_url")(classmethod(lambda cls, v: _http_url(v)))
 
-
-class OpsgenieConfig(_Section):
+class OpsgenieConfig(Section):
     api_key: SecretStr
-    base_url: str = Field(default="https://api.opsgenie.com", description="EU: api.eu.opsgenie.com")
+    base_url: WebUrl = Field(
+        default="https://api.opsgenie.com", description="EU: api.eu.opsgenie.com"
+    )
     timeout_seconds: float = Field(default=5, gt=0, le=60)
 
-    _url = field_validator("base_url")(classmethod(lambda cls, v: _http_url(v)))
 
-
-class OnCallSection(_Section):
+class OnCallSection(Section):
     provider: OnCallKind = OnCallKind.ROTATION
     rotation: RotationConfig = Field(default_factory=RotationConfig)
     pagerduty: PagerDutyConfig | None = None

@@ -13,16 +13,16 @@ from typing import Any
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
-from bot.errors import InvalidInput, NotAllowed, PlatformError
-from bot.identity import IdentityService
-from bot.jobs import JobQueue
-from bot.policy import Policy
-from bot.router import CommandContext
-from bot.router_views import error_text
-from commands.lookup import page_views, views
-from commands.lookup.answers import Ambiguous
+from bot.core.errors import InvalidInput, NotAllowed, PlatformError
+from bot.core.identity import IdentityService
+from bot.core.jobs import JobQueue
+from bot.core.policy import Policy
+from bot.core.router import CommandContext
+from bot.core.router_views import error_text
 from commands.lookup.ids import BlockId, JobKind
-from commands.lookup.service import PAGE_ACTION, REFRESH_ACTION, LookupService, check_reason
+from commands.lookup.service.lookups import PAGE_ACTION, REFRESH_ACTION, LookupService, check_reason
+from commands.lookup.service.types import Ambiguous
+from commands.lookup.views import cards, paging, refresh, search
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class LookupHandlers:
         except Ambiguous as error:
             self._ask_which(ctx, error, "owner")
             return
-        text, blocks = views.build_owner(answer)
+        text, blocks = cards.build_owner(answer)
         ctx.ack(text, blocks=blocks)
 
     def handle_oncall(self, ctx: CommandContext) -> None:
@@ -69,7 +69,7 @@ class LookupHandlers:
                 "Search for what? e.g. `/platform catalog payments`, or "
                 "`/platform catalog refresh` (admins)."
             )
-        text, blocks = views.build_search(self._service.search(ctx.arg_text))
+        text, blocks = search.build_search(self._service.search(ctx.arg_text))
         ctx.ack(text, blocks=blocks)
 
     def _oncall(self, ctx: CommandContext, query: str) -> None:
@@ -81,7 +81,7 @@ class LookupHandlers:
         if result.pending:
             ctx.ack()
             result = self._service.oncall(result.entity.ref, fetch=True)
-        text, blocks = views.build_oncall(result, ctx.principal.tz)
+        text, blocks = cards.build_oncall(result, ctx.principal.tz)
         ctx.reply(text, blocks=blocks)
 
     def _service_card(self, ctx: CommandContext, query: str) -> None:
@@ -93,7 +93,7 @@ class LookupHandlers:
         if card.pending:
             ctx.ack()
             card = self._service.service_card(card.entity.ref, fetch=True)
-        text, blocks = views.build_service_card(
+        text, blocks = cards.build_service_card(
             card, ctx.principal.tz, can_page=self._may_page(ctx.principal.user_id)
         )
         ctx.reply(text, blocks=blocks)
@@ -108,10 +108,10 @@ class LookupHandlers:
             payload={"requester": ctx.user_id},
             idempotency_key=f"lookup.refresh:{ctx.idempotency_key}",
         )
-        ctx.ack(views.build_refresh_started() if ref.created else "A refresh is already running.")
+        ctx.ack(refresh.build_refresh_started() if ref.created else "A refresh is already running.")
 
     def _ask_which(self, ctx: CommandContext, error: Ambiguous, command: str) -> None:
-        text, blocks = views.build_ambiguous(error, command)
+        text, blocks = search.build_ambiguous(error, command)
         ctx.ack(text, blocks=blocks)
 
     def _may_page(self, user_id: str) -> bool:
@@ -123,17 +123,17 @@ class LookupHandlers:
         """A choice in the "which one?" menu: answer the original command for that entity."""
         ack()
         action = body["actions"][0]
-        command, ref = views.parse_pick(action["selected_option"]["value"])
+        command, ref = search.parse_pick(action["selected_option"]["value"])
         principal = self._identity.principal(body["user"]["id"])
         try:
             if command == "owner":
-                text, blocks = views.build_owner(self._service.owner(ref))
+                text, blocks = cards.build_owner(self._service.owner(ref))
             elif command == "oncall":
                 result = self._service.oncall(ref)
-                text, blocks = views.build_oncall(result, principal.tz)
+                text, blocks = cards.build_oncall(result, principal.tz)
             else:
                 card = self._service.service_card(ref)
-                text, blocks = views.build_service_card(
+                text, blocks = cards.build_service_card(
                     card, principal.tz, can_page=self._may_page(principal.user_id)
                 )
         except PlatformError as error:
@@ -156,31 +156,31 @@ class LookupHandlers:
         entity = self._service.resolve(ref)
         client.views_open(
             trigger_id=body["trigger_id"],
-            view=page_views.build_page_reason_modal(entity.ref, entity.label),
+            view=paging.build_page_reason_modal(entity.ref, entity.label),
         )
 
     def handle_page_reason(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         principal = self._identity.principal(body["user"]["id"])
-        ref, _ = page_views.parse_page_metadata(view.get("private_metadata", ""))
+        ref, _ = paging.parse_page_metadata(view.get("private_metadata", ""))
         try:
-            reason = check_reason(page_views.parse_reason(view["state"]["values"]))
+            reason = check_reason(paging.parse_reason(view["state"]["values"]))
             preview = self._service.page_preview(ref)
         except PlatformError as error:
             ack(response_action="errors", errors={BlockId.REASON: error_text(error)[:150]})
             return
         ack(
             response_action="update",
-            view=page_views.build_page_confirm_modal(preview, reason, principal.tz),
+            view=paging.build_page_confirm_modal(preview, reason, principal.tz),
         )
 
     def handle_page_confirm(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
         decision = self._policy.can(self._identity.principal(user_id), PAGE_ACTION)
-        ref, reason = page_views.parse_page_metadata(view.get("private_metadata", ""))
+        ref, reason = paging.parse_page_metadata(view.get("private_metadata", ""))
         if not decision.allowed:
             ack(
                 response_action="update",
-                view=page_views.build_notice_modal("Not paged", decision.reason),
+                view=paging.build_notice_modal("Not paged", decision.reason),
             )
             return
         # Keyed by the modal: a double click on "Page now" submits the same view twice.
@@ -189,4 +189,4 @@ class LookupHandlers:
             payload={"ref": ref, "reason": reason, "requester": user_id, "view_id": view["id"]},
             idempotency_key=f"lookup.page:{view['id']}",
         )
-        ack(response_action="update", view=page_views.build_paging_modal(ref.rpartition("/")[2]))
+        ack(response_action="update", view=paging.build_paging_modal(ref.rpartition("/")[2]))

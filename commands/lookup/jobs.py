@@ -7,23 +7,20 @@ resumed after a crash does not page twice or send the same DM twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
-
-from bot.audit import AuditLog, Outcome
-from bot.errors import PlatformError, Unavailable
-from bot.identity import IdentityService
-from bot.jobs import JobContext, PermanentJobError
-from commands.lookup import page_views, views
-from commands.lookup.service import PAGE_ACTION, LookupService
+from bot.core.audit import AuditLog, Outcome
+from bot.core.errors import PlatformError, Unavailable
+from bot.core.identity import IdentityService
+from bot.core.jobs import JobContext, PermanentJobError
+from commands.lookup.service.catalog_index import RefreshOutcome
+from commands.lookup.service.lookups import PAGE_ACTION, LookupService
+from commands.lookup.views import reports
+from integrations.errors import IntegrationError
+from integrations.protocols import Messenger
 
 logger = logging.getLogger(__name__)
-
-
-def _dm(slack: WebClient, user_id: str, text: str) -> None:
-    channel = slack.conversations_open(users=user_id)["channel"]["id"]
-    slack.chat_postMessage(channel=channel, text=text)
 
 
 class PageJob:
@@ -34,12 +31,12 @@ class PageJob:
         *,
         service: LookupService,
         identity: IdentityService,
-        slack: WebClient,
+        messenger: Messenger,
         audit: AuditLog,
     ) -> None:
         self._service = service
         self._identity = identity
-        self._slack = slack
+        self._messenger = messenger
         self._audit = audit
 
     def run(self, ctx: JobContext) -> None:
@@ -58,7 +55,7 @@ class PageJob:
             except PlatformError as exc:
                 raise PermanentJobError(exc.message) from None
             ctx.checkpoint(
-                result=page_views.build_page_result(outcome),
+                result=reports.build_page_result(outcome),
                 name=outcome.entity.name,
                 notify=list(outcome.notify_user_ids),
                 sent=[],
@@ -67,15 +64,14 @@ class PageJob:
         for user_id in ctx.state.get("notify", []):
             if user_id in sent:
                 continue
-            _dm(
-                self._slack,
+            self._messenger.post(
                 user_id,
-                page_views.build_page_dm(ctx.state["name"], requester.user_id, payload["reason"]),
+                text=reports.build_page_dm(ctx.state["name"], requester.user_id, payload["reason"]),
             )
             sent.append(user_id)
             ctx.checkpoint(sent=sent)
         if not ctx.state.get("told"):
-            _dm(self._slack, requester.user_id, ctx.state["result"])
+            self._messenger.post(requester.user_id, text=ctx.state["result"])
             ctx.checkpoint(told=True)
 
     def on_failure(self, ctx: JobContext, error_message: str) -> None:
@@ -90,37 +86,41 @@ class PageJob:
             detail=error_message[:500],
         )
         try:
-            _dm(
-                self._slack,
+            self._messenger.post(
                 payload["requester"],
-                page_views.build_page_failed(payload["ref"], error_message),
+                text=reports.build_page_failed(payload["ref"], error_message),
             )
-        except (SlackApiError, SlackClientError):
+        except IntegrationError:
             logger.exception("could not tell %s that paging failed", payload["requester"])
 
 
 class RefreshJob:
     """`/platform catalog refresh`: refresh the index now and DM the requester the outcome."""
 
-    def __init__(self, *, service: LookupService, slack: WebClient) -> None:
+    def __init__(
+        self,
+        *,
+        service: LookupService,
+        messenger: Messenger,
+        report: Callable[[RefreshOutcome], tuple[str, list[dict[str, Any]]]],
+    ) -> None:
         self._service = service
-        self._slack = slack
+        self._messenger = messenger
+        # The Block Kit report is built by the feature's views, handed in by feature.py.
+        self._report = report
 
     def run(self, ctx: JobContext) -> None:
         try:
             outcome = self._service.refresh()
         except PlatformError as exc:
             raise PermanentJobError(exc.message) from None
-        text, blocks = views.build_refresh_result(outcome)
-        channel = self._slack.conversations_open(users=ctx.payload["requester"])["channel"]["id"]
-        self._slack.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        text, blocks = self._report(outcome)
+        self._messenger.post(ctx.payload["requester"], text=text, blocks=blocks)
 
     def on_failure(self, ctx: JobContext, error_message: str) -> None:
         try:
-            _dm(
-                self._slack,
-                ctx.payload["requester"],
-                views.build_refresh_failed(error_message),
+            self._messenger.post(
+                ctx.payload["requester"], text=reports.build_refresh_failed(error_message)
             )
-        except (SlackApiError, SlackClientError):
+        except IntegrationError:
             logger.exception("could not report a failed catalog refresh")

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base, JsonDocument, UtcDateTime
+from bot.core.db import Base, JsonDocument, UtcDateTime
 
 _Id = BigInteger().with_variant(Integer(), "sqlite")
 REF_LENGTH = 300  # kind (≤ 63) + ':' + namespace (≤ 63) + '/' + name (≤ 63), with headroom

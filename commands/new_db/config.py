@@ -1,7 +1,7 @@
 """The `databases:` section of the platform config: engines, plans, tiers, quotas, Vault.
 
-`bot.config.PlatformConfig` validates this section, so this module imports nothing but
-pydantic: importing the rest of the feature from here would be an import cycle.
+The runtime validates it as part of the platform config (the feature declares it in
+feature.py), so `check-config` reports every key with its line.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ import re
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from bot.core.config import Section
 
 _SLUG = re.compile(r"[a-z][a-z0-9_-]{0,30}")
 _HTTP_URL = re.compile(r"https?://(?P<authority>[^/?#\s]+)(/[^?#\s]*)?")
@@ -37,11 +39,7 @@ ENGINE_LABELS = {
 }
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PlanConfig(_Section):
+class PlanConfig(Section):
     """A size: the limits the provisioner applies, and the tiers that may use it."""
 
     label: str | None = Field(default=None, max_length=60, description="shown in the modal")
@@ -52,7 +50,7 @@ class PlanConfig(_Section):
     max_age_seconds: int | None = Field(default=None, ge=1)
 
 
-class EngineConfig(_Section):
+class EngineConfig(Section):
     """One server the bot provisions on, reached with admin credentials."""
 
     label: str | None = Field(default=None, description="defaults to the engine's name")
@@ -90,12 +88,16 @@ class EngineConfig(_Section):
         return value
 
 
-class TierConfig(_Section):
+MAX_TTL_HOURS = 10 * 365 * 24
+"""Ten years: longer than any resource should live without review, and far from overflows."""
+
+
+class TierConfig(Section):
     """An environment tier. A tier without `max_ttl_hours` keeps its resources until dropped."""
 
     label: str | None = None
-    default_ttl_hours: float | None = Field(default=None, gt=0)
-    max_ttl_hours: float | None = Field(default=None, gt=0)
+    default_ttl_hours: float | None = Field(default=None, gt=0, le=MAX_TTL_HOURS)
+    max_ttl_hours: float | None = Field(default=None, gt=0, le=MAX_TTL_HOURS)
 
     @model_validator(mode="after")
     def _default_within_max(self) -> TierConfig:
@@ -114,7 +116,7 @@ class TierConfig(_Section):
         return self.max_ttl_hours is not None
 
 
-class QuotaConfig(_Section):
+class QuotaConfig(Section):
     """Active resources a team may own per tier; a team entry overrides the default."""
 
     default: dict[str, int] = Field(default_factory=dict, description="tier → max resources")
@@ -127,7 +129,7 @@ class QuotaConfig(_Section):
         return self.default.get(tier)
 
 
-class VaultConfig(_Section):
+class VaultConfig(Section):
     """A Vault-compatible secrets manager (Vault or OpenBao) for the credential hand-off."""
 
     address: str = Field(min_length=1, description="e.g. http://127.0.0.1:8200")
@@ -159,7 +161,7 @@ def _default_tiers() -> dict[str, TierConfig]:
     }
 
 
-class DatabasesSection(_Section):
+class DatabasesSection(Section):
     """`/platform new-db`: what may be provisioned where, and how credentials are handed over."""
 
     engines: dict[EngineKind, EngineConfig] = Field(default_factory=dict)
@@ -174,9 +176,15 @@ class DatabasesSection(_Section):
     secret_key: SecretStr | None = Field(
         default=None, description="Fernet key for credentials at rest; use ${VAR}"
     )
-    warn_before_hours: float = Field(default=24, gt=0)
+    warn_before_hours: float = Field(default=24, gt=0, le=MAX_TTL_HOURS)
     sweep_interval_minutes: float = Field(default=5, gt=0, le=1440)
     provision_attempts: int = Field(default=3, ge=1, le=20)
+
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _empty_key_is_unset(cls, value: object) -> object:
+        # `secret_key: ${PLATFORM_BOT_SECRET_KEY:-}` with the variable unset means "no key".
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("tiers")
     @classmethod

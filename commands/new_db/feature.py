@@ -1,33 +1,49 @@
-"""The feature's object graph, built once by the composition root from plain values."""
+"""`/platform new-db`, `dbs` and `drop-db` as one Feature: config, tables, routes, jobs, sweep.
+
+`build_graph` wires the feature's services from plain values (its tests call it directly);
+`NewDbFeature.build` does that on the core and returns what the runtime registers. The
+provisioners and the secret store are adapters the runtime's feature list passes in.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.audit import AuditLog
-from bot.config import PlatformConfig
-from bot.db import SessionFactory
-from bot.feedback import ActionFeedback
-from bot.identity import IdentityService
-from bot.jobs import JobQueue
-from bot.policy import Policy
-from commands.new_db.approvals import ApprovalService
-from commands.new_db.approvers import ApproverCheck
-from commands.new_db.credentials import CredentialBox, load_or_create_key
-from commands.new_db.domain import Notifier
-from commands.new_db.drop_job import DropJob
-from commands.new_db.drops import DropService
-from commands.new_db.form import FormOptions
-from commands.new_db.handoff import HandoffJob
-from commands.new_db.ids import PolicyAction
-from commands.new_db.job_base import JobBase
-from commands.new_db.lifecycle import Lifecycle
-from commands.new_db.provisioning_job import ProvisionJob
-from commands.new_db.reveal import CredentialReveal
-from commands.new_db.service import DatabaseService
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.core.audit import AuditLog
+from bot.core.config import CoreConfig
+from bot.core.db import SessionFactory
+from bot.core.errors import ConfigProblem
+from bot.core.feature import ConfigSection, Core, Listener, ListenerKind, Parts
+from bot.core.feedback import ActionFeedback
+from bot.core.identity import IdentityService
+from bot.core.jobs import JobQueue
+from bot.core.policy import Policy
+from bot.core.router import Subcommand
+from bot.core.scheduler import ScheduledTask
+from commands.new_db.config import DatabasesSection
+from commands.new_db.handlers import NEW_DB_USAGE, NewDbHandlers
+from commands.new_db.ids import ActionId, CallbackId, JobKind, PolicyAction
+from commands.new_db.jobs.base import JobBase
+from commands.new_db.jobs.drop import DropJob
+from commands.new_db.jobs.handoff import HandoffJob
+from commands.new_db.jobs.provision import ProvisionJob
+from commands.new_db.notifier import SlackNotifier
+from commands.new_db.service.approvals import ApprovalService
+from commands.new_db.service.approvers import ApproverCheck
+from commands.new_db.service.credentials import credential_box, key_problem
+from commands.new_db.service.database import DatabaseService
+from commands.new_db.service.drops import DropService
+from commands.new_db.service.lifecycle import Lifecycle
+from commands.new_db.service.options import FormOptions
+from commands.new_db.service.reveal import CredentialReveal
+from commands.new_db.service.types import Notifier
 from integrations.protocols import Provisioner, SecretStore
 
 ACTION_WORDS: dict[str, str] = {
@@ -39,7 +55,9 @@ ACTION_WORDS: dict[str, str] = {
 
 
 @dataclass
-class NewDbFeature:
+class NewDb:
+    """The feature's services and jobs, wired together."""
+
     service: DatabaseService
     form: FormOptions
     approvals: ApprovalService
@@ -52,11 +70,13 @@ class NewDbFeature:
     sweep_interval: timedelta
 
 
+logger = logging.getLogger(__name__)
 _Job = TypeVar("_Job", bound=JobBase)
 
 
-def build_feature(
-    config: PlatformConfig,
+def build_graph(
+    config: CoreConfig,
+    section: DatabasesSection,
     *,
     sessions: SessionFactory,
     policy: Policy,
@@ -67,16 +87,10 @@ def build_feature(
     secrets: SecretStore | None,
     feedback: ActionFeedback | None = None,
     identity: IdentityService | None = None,
-) -> NewDbFeature:
+) -> NewDb:
     """The feature; with `identity`, requests nobody could approve are refused at submit."""
-    section = config.databases
     policy.describe_actions(ACTION_WORDS)
-    key = (
-        section.secret_key.get_secret_value().encode()
-        if section.secret_key is not None
-        else load_or_create_key(section.data_dir)
-    )
-    box = CredentialBox(key)
+    box = credential_box(section)
     service = DatabaseService(
         config=section,
         team_names={k: t.name or k for k, t in config.teams.items()},
@@ -108,7 +122,7 @@ def build_feature(
             **extra,
         )
 
-    return NewDbFeature(
+    return NewDb(
         service=service,
         form=FormOptions(service=service, policy=policy),
         approvals=approvals,
@@ -120,3 +134,125 @@ def build_feature(
         handoff_job=job(HandoffJob),
         sweep_interval=timedelta(minutes=section.sweep_interval_minutes),
     )
+
+
+ProvisionersFactory = Callable[[DatabasesSection, Core], Mapping[str, Provisioner]]
+SecretStoreFactory = Callable[[DatabasesSection, Core], SecretStore | None]
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _check_key(section: DatabasesSection, shared_database: bool) -> list[ConfigProblem]:
+    """Replicas sharing one database must seal credentials with one shared key."""
+    problem = key_problem(section, shared_database=shared_database)
+    return [] if problem is None else [ConfigProblem(("databases", "secret_key"), problem)]
+
+
+@dataclass(frozen=True)
+class NewDbFeature:
+    """Self-service databases, caches and queues; off while `databases.engines` is empty."""
+
+    provisioners: ProvisionersFactory
+    secrets: SecretStoreFactory
+    name: str = "new-db"
+    sections: Sequence[ConfigSection] = (
+        ConfigSection("databases", DatabasesSection, check=_check_key),
+    )
+    models: str | None = "commands.new_db.models"
+    migrations: Path | None = field(default=MIGRATIONS)
+
+    def build(self, core: Core) -> Parts[NewDb | None]:
+        section = core.section("databases", DatabasesSection)
+        if not section.engines:
+            return Parts(api=None)
+        graph = build_graph(
+            core.config,
+            section,
+            sessions=core.sessions,
+            policy=core.policy,
+            audit=core.audit,
+            jobs=core.jobs,
+            notifier=SlackNotifier(core.messenger),
+            provisioners=self.provisioners(section, core),
+            secrets=self.secrets(section, core),
+            feedback=core.feedback,
+            identity=core.identity,
+        )
+        handlers = NewDbHandlers(
+            service=graph.service,
+            form=graph.form,
+            approvals=graph.approvals,
+            drops=graph.drops,
+            reveals=graph.reveals,
+            lifecycle=graph.lifecycle,
+            identity=core.identity,
+        )
+        lifecycle = graph.lifecycle
+        return Parts(
+            api=graph,
+            subcommands=_subcommands(handlers),
+            listeners=_listeners(handlers),
+            job_handlers={
+                JobKind.PROVISION: graph.provision_job,
+                JobKind.DROP: graph.drop_job,
+                JobKind.HANDOFF: graph.handoff_job,
+            },
+            tasks=[
+                ScheduledTask(
+                    id="new-db-sweep",
+                    func=lambda: logger.info("new-db sweep: %s", lifecycle.sweep()),
+                    trigger=IntervalTrigger(seconds=graph.sweep_interval.total_seconds()),
+                    description="Expire unanswered database approvals; warn about and drop "
+                    "databases past their time-to-live",
+                )
+            ],
+        )
+
+
+def _subcommands(handlers: NewDbHandlers) -> list[Subcommand]:
+    return [
+        Subcommand(
+            name="new-db",
+            summary="Request a database, cache or queue (PostgreSQL, MariaDB, Redis, …).",
+            usage=NEW_DB_USAGE,
+            example="/platform new-db postgres orders-db --env staging",
+            action=PolicyAction.CREATE,
+            handler=handlers.handle_new_db,
+            mutating=True,
+            aliases=("newdb",),
+        ),
+        Subcommand(
+            name="dbs",
+            summary="Your and your teams' databases: status, tier, owner, expiry.",
+            usage="/platform dbs",
+            example="/platform dbs",
+            action=PolicyAction.LIST,
+            handler=handlers.handle_dbs,
+        ),
+        Subcommand(
+            name="drop-db",
+            summary="Drop one of your databases (asks you to type its name).",
+            usage="/platform drop-db NAME",
+            example="/platform drop-db orders-db",
+            action=PolicyAction.DROP,
+            handler=handlers.handle_drop_db,
+            mutating=True,
+        ),
+    ]
+
+
+def _listeners(handlers: NewDbHandlers) -> list[Listener]:
+    action, view = ListenerKind.ACTION, ListenerKind.VIEW
+    return [
+        Listener(action, ActionId.ENGINE, handlers.handle_form_change),
+        Listener(action, ActionId.TIER, handlers.handle_form_change),
+        Listener(action, ActionId.TEAM, handlers.handle_form_change),
+        Listener(action, ActionId.APPROVE, handlers.handle_approve),
+        Listener(action, ActionId.DENY, handlers.handle_deny),
+        Listener(action, ActionId.REVEAL, handlers.handle_reveal),
+        Listener(action, ActionId.EXTEND, handlers.handle_extend),
+        Listener(action, ActionId.DROP_NOW, handlers.handle_drop_now),
+        Listener(view, CallbackId.NEW_DB, handlers.handle_request_submission),
+        Listener(view, CallbackId.DENY, handlers.handle_deny_submission),
+        Listener(view, CallbackId.DROP, handlers.handle_drop_submission),
+        Listener(view, CallbackId.EXTEND, handlers.handle_extend_submission),
+    ]

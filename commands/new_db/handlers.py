@@ -1,8 +1,8 @@
 """Slack listeners of `/platform new-db`, `dbs`, `drop-db` and their buttons and modals.
 
 Each acks first (or acks with field errors), then makes one service call and renders.
-A button whose action is refused raises the domain error after acking; `bot.app.handle_error`
-shows it to the clicker only (and `StickyAck` keeps the ack Bolt would otherwise drop).
+A button whose action is refused raises the domain error after acking; the global error
+handler shows it to the clicker only (and `StickyAck` keeps the ack Bolt would otherwise drop).
 """
 
 from __future__ import annotations
@@ -15,19 +15,20 @@ from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.errors import NotAllowed, PlatformError, Unavailable
-from bot.identity import IdentityService
-from bot.router import CommandContext
-from commands.new_db import messages, views
-from commands.new_db.approvals import ApprovalService
-from commands.new_db.drops import DropService
-from commands.new_db.form import FormOptions, parse_args
-from commands.new_db.hours import parse_hours
+from bot.core.errors import NotAllowed, PlatformError, Unavailable
+from bot.core.identity import IdentityService
+from bot.core.router import CommandContext
 from commands.new_db.ids import ActionId, BlockId
-from commands.new_db.lifecycle import EXTEND_FIELD, Lifecycle
 from commands.new_db.models import Decision
-from commands.new_db.reveal import CredentialReveal
-from commands.new_db.service import DatabaseService, FormInvalid
+from commands.new_db.service.approvals import ApprovalService
+from commands.new_db.service.database import DatabaseService
+from commands.new_db.service.drops import DropService
+from commands.new_db.service.form import FormInvalid
+from commands.new_db.service.hours import parse_hours
+from commands.new_db.service.lifecycle import EXTEND_FIELD, Lifecycle
+from commands.new_db.service.options import FormOptions, parse_args
+from commands.new_db.service.reveal import CredentialReveal
+from commands.new_db.views import messages, modals
 
 logger = logging.getLogger(__name__)
 # slack_sdk logs request and response bodies at DEBUG; the reveal modal's body holds the
@@ -52,7 +53,7 @@ def _button_value(body: JSON) -> str:
 def _push_refusal(ack: Ack, title: str, refused: NotAllowed) -> None:
     """Refusals name people (mentions), which field errors (plain text) cannot show: they
     come as a notice over the form, which stays as it was beneath."""
-    ack(response_action="push", view=views.build_notice_modal(title, refused.message))
+    ack(response_action="push", view=modals.build_notice_modal(title, refused.message))
 
 
 class NewDbHandlers:
@@ -81,12 +82,12 @@ class NewDbHandlers:
         args = parse_args(ctx.args)
         problems = self._form.args_problems(args)
         if problems:
-            text, blocks = views.build_args_problems(problems, NEW_DB_USAGE)
+            text, blocks = modals.build_args_problems(problems, NEW_DB_USAGE)
             ctx.ack(text, blocks=blocks)
             return
         engine = self._form.engine_key(args.engine) if args.engine else None
         choices = self._form.choices(ctx.principal, engine=engine, tier=args.tier)
-        modal = views.build_request_modal(
+        modal = modals.build_request_modal(
             choices, name=args.name or "", ttl=args.ttl, metadata={"channel": ctx.channel_id}
         )
         ctx.ack()
@@ -103,7 +104,7 @@ class NewDbHandlers:
             return
         resource = self._drops.find_droppable(ctx.principal, ctx.args[0])
         ctx.ack()
-        ctx.client.views_open(trigger_id=ctx.trigger_id, view=views.build_drop_modal(resource))
+        ctx.client.views_open(trigger_id=ctx.trigger_id, view=modals.build_drop_modal(resource))
 
     # -- the request modal -----------------------------------------------------------------
 
@@ -111,13 +112,13 @@ class NewDbHandlers:
         """Engine, tier or team picked: rebuild the plans, the time to live and the reason."""
         ack()
         view = body["view"]
-        entered = views.parse_partial(view)
+        entered = modals.parse_partial(view)
         principal = self._identity.principal(body["user"]["id"])
         choices = self._form.choices(
             principal, engine=entered["engine"], tier=entered["tier"], team=entered["team"]
         )
         plan = entered["plan"] or None
-        modal = views.build_request_modal(
+        modal = modals.build_request_modal(
             choices,
             name=entered["name"],
             plan=plan,
@@ -128,9 +129,9 @@ class NewDbHandlers:
         client.views_update(view_id=view["id"], hash=view.get("hash"), view=modal)
 
     def handle_request_submission(self, ack: Ack, body: JSON, view: JSON) -> None:
-        form, errors = views.parse_request(view, max_ttl_hours=self._form.max_ttl_hours)
+        form, errors = modals.parse_request(view, max_ttl_hours=self._form.max_ttl_hours)
         if errors:
-            ack(response_action="errors", errors=views.field_errors(errors, view))
+            ack(response_action="errors", errors=modals.field_errors(errors, view))
             return
         principal = self._identity.principal(body["user"]["id"])
         try:
@@ -138,7 +139,7 @@ class NewDbHandlers:
                 principal, form, idempotency_key=f"db.create:{view['id']}"
             )
         except FormInvalid as invalid:
-            ack(response_action="errors", errors=views.field_errors(invalid.errors, view))
+            ack(response_action="errors", errors=modals.field_errors(invalid.errors, view))
             return
         except NotAllowed as refused:
             _push_refusal(ack, "Cannot request this", refused)
@@ -160,10 +161,10 @@ class NewDbHandlers:
         ack()
         approver = self._identity.principal(body["user"]["id"])
         request = self._approvals.check_approver(approver, _button_value(body))
-        client.views_open(trigger_id=body["trigger_id"], view=views.build_deny_modal(request.id))
+        client.views_open(trigger_id=body["trigger_id"], view=modals.build_deny_modal(request.id))
 
     def handle_deny_submission(self, ack: Ack, body: JSON, view: JSON) -> None:
-        reason = views.parse_text_field(view, BlockId.DENY_REASON, ActionId.DENY_REASON)
+        reason = modals.parse_text_field(view, BlockId.DENY_REASON, ActionId.DENY_REASON)
         approver = self._identity.principal(body["user"]["id"])
         try:
             self._approvals.decide(
@@ -194,7 +195,7 @@ class NewDbHandlers:
         try:
             quiet.views_open(
                 trigger_id=body["trigger_id"],
-                view=views.build_reveal_modal(resource, revealed.credentials),
+                view=modals.build_reveal_modal(resource, revealed.credentials),
             )
         except (SlackApiError, SlackClientError):
             # Nobody saw them: the row deleted by the reveal comes back, the button stays.
@@ -207,7 +208,7 @@ class NewDbHandlers:
         resource = self._service.resource(_button_value(body))
         max_hours = self._lifecycle.max_extension(resource.id) or 24.0
         client.views_open(
-            trigger_id=body["trigger_id"], view=views.build_extend_modal(resource, max_hours)
+            trigger_id=body["trigger_id"], view=modals.build_extend_modal(resource, max_hours)
         )
 
     def handle_extend_submission(self, ack: Ack, body: JSON, view: JSON) -> None:
@@ -215,7 +216,7 @@ class NewDbHandlers:
         principal = self._identity.principal(body["user"]["id"])
         try:
             hours, problem = parse_hours(
-                views.parse_text_field(view, BlockId.EXTEND_HOURS, ActionId.EXTEND_HOURS),
+                modals.parse_text_field(view, BlockId.EXTEND_HOURS, ActionId.EXTEND_HOURS),
                 field=EXTEND_FIELD,
                 maximum=self._lifecycle.max_extension(resource_id),
             )
@@ -231,7 +232,7 @@ class NewDbHandlers:
     def handle_drop_now(self, ack: Ack, body: JSON, client: WebClient) -> None:
         ack()
         resource = self._service.resource(_button_value(body))
-        client.views_open(trigger_id=body["trigger_id"], view=views.build_drop_modal(resource))
+        client.views_open(trigger_id=body["trigger_id"], view=modals.build_drop_modal(resource))
 
     def handle_drop_submission(self, ack: Ack, body: JSON, view: JSON) -> None:
         principal = self._identity.principal(body["user"]["id"])
@@ -239,14 +240,14 @@ class NewDbHandlers:
             submitted = self._drops.request_drop(
                 principal,
                 str(view["private_metadata"]),
-                typed_name=views.parse_text_field(
+                typed_name=modals.parse_text_field(
                     view, BlockId.CONFIRM_NAME, ActionId.CONFIRM_NAME
                 ),
-                reason=views.parse_text_field(view, BlockId.REASON, ActionId.REASON) or None,
+                reason=modals.parse_text_field(view, BlockId.REASON, ActionId.REASON) or None,
                 idempotency_key=f"db.drop:{view['id']}",
             )
         except FormInvalid as invalid:
-            ack(response_action="errors", errors=views.field_errors(invalid.errors, view))
+            ack(response_action="errors", errors=modals.field_errors(invalid.errors, view))
             return
         except NotAllowed as refused:
             _push_refusal(ack, "Cannot drop this", refused)

@@ -14,7 +14,7 @@ from enum import StrEnum
 from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base, UtcDateTime
+from bot.core.db import Base, UtcDateTime
 
 
 class RequestStatus(StrEnum):

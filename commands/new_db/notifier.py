@@ -1,4 +1,9 @@
-"""`Notifier` on Slack: DMs, the approval message and the threaded progress message.
+"""`Notifier` over the Messenger port: DMs, the approval message and the threaded progress.
+
+The outbound half of the feature's Slack edge, beside handlers.py (the inbound half): the
+services and jobs call the `Notifier` protocol (service/types.py) and never see Slack; this
+presenter renders with views/messages.py and posts through the port. It is not in views/,
+which holds pure builders and parsers that neither post nor log.
 
 Every call swallows (and logs) Slack errors: a message that cannot be posted must not undo
 or repeat the provisioning it reports on. No method receives a password; the wrapped token
@@ -11,40 +16,35 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
-
-from bot.mrkdwn import escape
-from commands.new_db import messages
-from commands.new_db.domain import MessageRef, RequestInfo, ResourceInfo, Step
-from integrations.protocols import WrappedSecret
+from bot.core.mrkdwn import escape
+from commands.new_db.service.types import MessageRef, RequestInfo, ResourceInfo, Step
+from commands.new_db.views import messages
+from integrations.errors import IntegrationError
+from integrations.protocols import Messenger, WrappedSecret
 
 logger = logging.getLogger(__name__)
 
 
 class SlackNotifier:
-    def __init__(self, client: WebClient) -> None:
-        self._client = client
+    def __init__(self, messenger: Messenger) -> None:
+        self._messenger = messenger
 
     def _post(
         self, channel: str, text: str, blocks: list[Any] | None, thread: MessageRef | None = None
     ) -> MessageRef | None:
         try:
-            response = self._client.chat_postMessage(
-                channel=channel,
-                text=text,
-                blocks=blocks,
-                thread_ts=thread.ts if thread is not None else None,
+            posted = self._messenger.post(
+                channel, text=text, blocks=blocks, thread_ts=thread.ts if thread else None
             )
-        except (SlackApiError, SlackClientError) as exc:
+        except IntegrationError as exc:
             logger.warning("new-db: could not post to %s: %s", channel, exc)
             return None
-        return MessageRef(str(response["channel"]), str(response["ts"]))
+        return MessageRef(posted.channel, posted.ts)
 
     def _edit(self, ref: MessageRef, text: str, blocks: list[Any]) -> None:
         try:
-            self._client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
-        except (SlackApiError, SlackClientError) as exc:
+            self._messenger.update(ref.channel, ref.ts, text=text, blocks=blocks)
+        except IntegrationError as exc:
             logger.warning("new-db: could not update message %s: %s", ref.ts, exc)
 
     def post_request_card(self, request: RequestInfo) -> MessageRef | None:

@@ -1,9 +1,11 @@
+"""The `/platform whoami` listener: the policy says what the person may run, the view shows it."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from bot.policy import Policy
-from bot.router import CommandContext
+from bot.core.policy import Policy
+from bot.core.router import CommandContext
 from commands.whoami import views
 
 

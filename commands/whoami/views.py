@@ -7,8 +7,8 @@ from typing import Any
 
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.identity import Principal
-from bot.mrkdwn import escape
+from bot.core.identity import Principal
+from bot.core.mrkdwn import SECTION_FIELD_LIMIT, SECTION_TEXT_LIMIT, escape, truncate
 
 
 def _listing(values: Iterable[str]) -> str:
@@ -16,19 +16,25 @@ def _listing(values: Iterable[str]) -> str:
     return ", ".join(f"`{escape(v)}`" for v in items) if items else "none"
 
 
+def _field(title: str, value: str) -> MarkdownTextObject:
+    # Teams and roles come from the config and can be many: cut to what a field holds.
+    return MarkdownTextObject(text=truncate(f"*{title}*\n{value}", SECTION_FIELD_LIMIT))
+
+
 def build_whoami(principal: Principal, allowed_actions: list[str]) -> list[dict[str, Any]]:
     # Name, email and time zone come from the person's Slack profile, which they edit freely.
     fields = [
-        MarkdownTextObject(text=f"*Name*\n{escape(principal.name)}"),
-        MarkdownTextObject(text=f"*Email*\n{escape(principal.email or 'unknown')}"),
-        MarkdownTextObject(text=f"*Teams*\n{_listing(principal.teams)}"),
-        MarkdownTextObject(text=f"*Lead of*\n{_listing(principal.lead_of)}"),
-        MarkdownTextObject(text=f"*Roles*\n{_listing(principal.roles)}"),
-        MarkdownTextObject(text=f"*Time zone*\n{escape(principal.tz or 'unknown')}"),
+        _field("Name", escape(principal.name)),
+        _field("Email", escape(principal.email or "unknown")),
+        _field("Teams", _listing(principal.teams)),
+        _field("Lead of", _listing(principal.lead_of)),
+        _field("Roles", _listing(principal.roles)),
+        _field("Time zone", escape(principal.tz or "unknown")),
     ]
+    allowed = truncate("*You may run:* " + _listing(allowed_actions), SECTION_TEXT_LIMIT)
     blocks: list[Any] = [
         SectionBlock(text=MarkdownTextObject(text=f"*<@{principal.user_id}>*"), fields=fields),
-        SectionBlock(text=MarkdownTextObject(text="*You may run:* " + _listing(allowed_actions))),
+        SectionBlock(text=MarkdownTextObject(text=allowed)),
     ]
     if principal.is_guest:
         blocks.append(

@@ -19,5 +19,5 @@ class CsatHandlers:
         action = body["actions"][0]
         score = views.parse_score(action["action_id"])
         self._service.rate(request_id=int(action["value"]), user_id=body["user"]["id"], score=score)
-        text, blocks = self._service.rated_message(score)
-        respond(text=text, blocks=blocks, replace_original=True)
+        rated = views.build_rated(score)
+        respond(text=rated.text, blocks=rated.blocks, replace_original=True)

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base, UtcDateTime
+from bot.core.db import Base, UtcDateTime
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 

@@ -1,44 +1,117 @@
 """Action CSAT: a 1-5 rating asked in the result thread of a platform action.
 
-Other features call `CsatService.request(...)` through `bot.feedback.ActionFeedback` when an
+Other features call `CsatService.request(...)` through `bot.core.feedback.ActionFeedback` when an
 action completes (for example a database becomes ready). A person is asked at most once per
 `surveys.csat.period_days`, whatever the action, so a busy user is not nagged.
+
+The prompt goes through the outbox (`surveys.delivery`) with `csat_request` as the ledger:
+creating the row is the claim (committed before the post), the post's channel and ts confirm
+it. A prompt that could not be posted is not retried, whatever the reason: feedback must
+never hold up or fail the action it follows, and the row still counts as asked, so the
+person is not asked again this period.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import func, select, update
 
-from bot.db import SessionFactory
-from bot.errors import NotAllowed, NotFound
-from integrations.errors import IntegrationError
-from integrations.protocols import Messenger
+from bot.core.db import SessionFactory
+from bot.core.errors import NotAllowed, NotFound
+from bot.core.feedback import RatingSummary
+from integrations.protocols import PostedMessage
 from surveys.config import Csat
 from surveys.csat.models import CsatRequest
+from surveys.delivery import Content, DmOutbox, Skip, Unsent
 
 logger = logging.getLogger(__name__)
 
+ACTION_LIMIT = 100  # the column's width
+
 
 class CsatMessages(Protocol):
-    def rating_request(
-        self, request_id: int, *, question: str, action: str
-    ) -> tuple[str, list[dict[str, Any]]]: ...
+    """What the service posts; `views.CsatMessageBuilder` builds it."""
 
-    def rated(self, *, score: int) -> tuple[str, list[dict[str, Any]]]: ...
+    def rating_request(self, request_id: int, *, question: str, action: str) -> Content: ...
 
 
 @dataclass(frozen=True)
-class CsatSummary:
-    action: str
-    ratings: int
-    asked: int
-    average: float
+class Prompt:
+    """A claimed `csat_request` row: the prompt goes to the action's thread."""
+
+    id: int
+    to: str
+    thread_ts: str | None
+
+
+class PromptLedger:
+    """`Ledger` of one rating request for the outbox: claiming it creates the row, when the
+    person was not asked within the period."""
+
+    def __init__(
+        self,
+        *,
+        sessions: SessionFactory,
+        messages: CsatMessages,
+        question: str,
+        user_id: str,
+        action: str,
+        channel: str,
+        thread_ts: str | None,
+        now: datetime,
+        asked_since: datetime,
+    ) -> None:
+        self._sessions = sessions
+        self._messages = messages
+        self._question = question
+        self._user_id = user_id
+        self._action = action
+        self._channel = channel
+        self._thread_ts = thread_ts
+        self._now = now
+        self._since = asked_since
+
+    def claim(self) -> Prompt | None:
+        with self._sessions.begin() as session:
+            recent = session.scalar(
+                select(func.count())
+                .select_from(CsatRequest)
+                .where(CsatRequest.user_id == self._user_id, CsatRequest.requested_at > self._since)
+            )
+            if recent:
+                return None
+            row = CsatRequest(
+                user_id=self._user_id,
+                action=self._action[:ACTION_LIMIT],
+                channel=self._channel,
+                thread_ts=self._thread_ts,
+                requested_at=self._now,
+            )
+            session.add(row)
+            session.flush()
+            return Prompt(row.id, self._channel, self._thread_ts)
+
+    def message(self, item: Prompt) -> Content | Skip:
+        return self._messages.rating_request(item.id, question=self._question, action=self._action)
+
+    def confirm(self, sent: Sequence[tuple[Prompt, PostedMessage]]) -> None:
+        with self._sessions.begin() as session:
+            for item, posted in sent:
+                session.execute(
+                    update(CsatRequest)
+                    .where(CsatRequest.id == item.id)
+                    .values(message_ts=posted.ts, channel=posted.channel)
+                )
+
+    def settle(self, item: Prompt, outcome: Unsent, error: str) -> None:
+        # Nothing to write: a row without a message ts is a prompt that was not (or may not
+        # have been) posted, and it is not retried.
+        logger.warning("CSAT request for %s could not be posted: %s", self._action, error)
 
 
 class CsatService:
@@ -47,60 +120,39 @@ class CsatService:
         *,
         sessions: SessionFactory,
         config: Csat,
-        messenger: Messenger,
+        outbox: DmOutbox,
         messages: CsatMessages,
         clock: Callable[[], datetime],
     ) -> None:
         self._sessions = sessions
         self._config = config
-        self._messenger = messenger
+        self._outbox = outbox
         self._messages = messages
         self._clock = clock
 
     def request(
         self, *, user_id: str, action: str, channel: str, thread_ts: str | None = None
     ) -> bool:
-        """Ask `user_id` to rate `action` in the thread; False when not asked (too soon, off).
+        """Ask `user_id` to rate `action` in the thread; False when not asked (too soon, off,
+        or the prompt could not be posted).
 
         Never raises for Slack trouble: feedback must not fail the action it follows.
         """
         if not self._config.enabled:
             return False
         now = self._clock()
-        since = now - timedelta(days=self._config.period_days)
-        with self._sessions.begin() as session:
-            recent = session.scalar(
-                select(func.count())
-                .select_from(CsatRequest)
-                .where(CsatRequest.user_id == user_id, CsatRequest.requested_at > since)
-            )
-            if recent:
-                return False
-            row = CsatRequest(
-                user_id=user_id,
-                action=action[:100],
-                channel=channel,
-                thread_ts=thread_ts,
-                requested_at=now,
-            )
-            session.add(row)
-            session.flush()
-            request_id = row.id
-        text, blocks = self._messages.rating_request(
-            request_id, question=self._config.question, action=action
+        ledger = PromptLedger(
+            sessions=self._sessions,
+            messages=self._messages,
+            question=self._config.question,
+            user_id=user_id,
+            action=action,
+            channel=channel,
+            thread_ts=thread_ts,
+            now=now,
+            asked_since=now - timedelta(days=self._config.period_days),
         )
-        try:
-            posted = self._messenger.post(channel, text=text, blocks=blocks, thread_ts=thread_ts)
-        except IntegrationError as exc:
-            logger.warning("CSAT request for %s could not be posted: %s", action, exc)
-            return False
-        with self._sessions.begin() as session:
-            session.execute(
-                update(CsatRequest)
-                .where(CsatRequest.id == request_id)
-                .values(message_ts=posted.ts, channel=posted.channel)
-            )
-        return True
+        return self._outbox.send_one(ledger)
 
     def rate(self, *, request_id: int, user_id: str, score: int) -> tuple[str, str | None]:
         """Record the rating (the last click counts); returns (channel, message ts) to update."""
@@ -116,10 +168,7 @@ class CsatService:
             row.rated_at = self._clock()
             return row.channel, row.message_ts
 
-    def rated_message(self, score: int) -> tuple[str, list[dict[str, Any]]]:
-        return self._messages.rated(score=score)
-
-    def summary(self, *, days: int = 90) -> list[CsatSummary]:
+    def summary(self, *, days: int = 90) -> list[RatingSummary]:
         since = self._clock() - timedelta(days=days)
         with self._sessions() as session:
             rows = session.execute(
@@ -134,6 +183,6 @@ class CsatService:
                 .order_by(CsatRequest.action)
             ).all()
         return [
-            CsatSummary(action, int(ratings), int(asked), float(average or 0.0))
+            RatingSummary(action, int(ratings), int(asked), float(average or 0.0))
             for action, ratings, asked, average in rows
         ]

@@ -1,21 +1,20 @@
-"""Block Kit for action CSAT (pure builders)."""
+"""Block Kit for action CSAT (pure builders and parsers)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, MarkdownTextObject, SectionBlock
 
-from bot.mrkdwn import escape_truncated
+from bot.core.mrkdwn import escape_truncated
 from surveys.csat.ids import ActionId, BlockId
+from surveys.delivery import Content
 
 LABELS = {1: "1 😞", 2: "2", 3: "3", 4: "4", 5: "5 🤩"}
 
 
 class CsatMessageBuilder:
-    def rating_request(
-        self, request_id: int, *, question: str, action: str
-    ) -> tuple[str, list[dict[str, Any]]]:
+    """`CsatMessages` for the service: the rating prompt it posts."""
+
+    def rating_request(self, request_id: int, *, question: str, action: str) -> Content:
         blocks = [
             SectionBlock(
                 text=MarkdownTextObject(
@@ -34,11 +33,13 @@ class CsatMessageBuilder:
                 ],
             ),
         ]
-        return question, [block.to_dict() for block in blocks]
+        return Content(text=question, blocks=[block.to_dict() for block in blocks])
 
-    def rated(self, *, score: int) -> tuple[str, list[dict[str, Any]]]:
-        text = f"Thanks for the feedback: you rated it {score}/5."
-        return text, [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]
+
+def build_rated(score: int) -> Content:
+    """What the prompt becomes once rated."""
+    text = f"Thanks for the feedback: you rated it {score}/5."
+    return Content(text=text, blocks=[SectionBlock(text=MarkdownTextObject(text=text)).to_dict()])
 
 
 def parse_score(action_id: str) -> int:

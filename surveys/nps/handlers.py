@@ -8,14 +8,20 @@ from typing import Any
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
-from bot.errors import InvalidInput, NotAllowed
-from bot.policy import Policy
-from bot.router import CommandContext
-from surveys.csat.service import CsatService
+from bot.core.errors import InvalidInput, NotAllowed
+from bot.core.feedback import ActionFeedback
+from bot.core.policy import Policy
+from bot.core.router import CommandContext
+from integrations.errors import IntegrationError
+from integrations.protocols import Messenger
 from surveys.nps import views
 from surveys.nps.ids import BlockId
-from surveys.nps.recipients import NOT_SENT
-from surveys.nps.service import AnswerOutcome, NpsService
+from surveys.nps.service.answers import AnswerService
+from surveys.nps.service.campaigns import CampaignService
+from surveys.nps.service.fanout import FanOutService
+from surveys.nps.service.ledger import NOT_SENT
+from surveys.nps.service.results import ResultsService
+from surveys.nps.service.types import AnswerOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -24,13 +30,23 @@ EXPORT_ACTION = "nps.export"
 USAGE = "/platform nps [CAMPAIGN] | list | pause NAME | resume NAME | run NAME | export [NAME]"
 
 
-class NpsHandlers:
-    def __init__(self, *, service: NpsService, csat: CsatService, policy: Policy) -> None:
-        self._service = service
-        self._csat = csat
-        self._policy = policy
+class CommandHandlers:
+    """`/platform nps …`: results for everyone, campaign management and export for admins."""
 
-    # -- /platform nps ----------------------------------------------------------------------
+    def __init__(
+        self,
+        *,
+        campaigns: CampaignService,
+        results: ResultsService,
+        feedback: ActionFeedback,
+        policy: Policy,
+        messenger: Messenger,
+    ) -> None:
+        self._campaigns = campaigns
+        self._results = results
+        self._feedback = feedback
+        self._policy = policy
+        self._messenger = messenger
 
     def handle_nps(self, ctx: CommandContext) -> None:
         verb = ctx.args[0].lower() if ctx.args else None
@@ -38,10 +54,10 @@ class NpsHandlers:
         if verb in ("list", "pause", "resume", "run"):
             self._require(ctx, MANAGE_ACTION)
         if verb == "list":
-            ctx.ack("NPS campaigns", blocks=views.build_campaign_list(self._service.campaigns()))
+            ctx.ack("NPS campaigns", blocks=views.build_campaign_list(self._campaigns.campaigns()))
         elif verb in ("pause", "resume"):
             name = self._one_name(rest, verb)
-            changed = self._service.set_paused(name, paused=verb == "pause", actor=ctx.user_id)
+            changed = self._campaigns.set_paused(name, paused=verb == "pause", actor=ctx.user_id)
             done = "paused" if verb == "pause" else "resumed"
             ctx.ack(
                 f"Campaign `{name}` {done}."
@@ -50,7 +66,7 @@ class NpsHandlers:
             )
         elif verb == "run":
             name = self._one_name(rest, verb)
-            round_ = self._service.run_now(name, actor=ctx.user_id)
+            round_ = self._campaigns.run_now(name, actor=ctx.user_id)
             ctx.ack(
                 f"Round {round_.number} of `{name}` is open until "
                 f"{round_.closes_at:%Y-%m-%d %H:%M} UTC. Invitations go out in each person's "
@@ -60,19 +76,19 @@ class NpsHandlers:
             self._require(ctx, EXPORT_ACTION)
             export_name = rest[0] if rest else None
             if export_name is not None:
-                self._service.campaign(export_name)
+                self._campaigns.campaign(export_name)
             ctx.ack("Preparing the CSV export; it will arrive in a DM.")
-            filename, content = self._service.export_csv(export_name, actor=ctx.user_id)
+            filename, content = self._results.export_csv(export_name, actor=ctx.user_id)
             self._upload_to_dm(ctx, filename, content, "NPS answers export")
         else:
             if len(ctx.args) > 1:
                 raise InvalidInput(f"Usage: `{USAGE}`")
-            results = self._service.results(verb)
+            results = self._results.results(verb)
             ctx.ack(
                 f"NPS results for {results.campaign}",
-                blocks=views.build_results(results, self._csat.summary()),
+                blocks=views.build_results(results, self._feedback.summary()),
             )
-            chart = self._service.trend_chart(results)
+            chart = self._results.trend_chart(results)
             if chart is not None:
                 self._upload_to_dm(ctx, f"nps-{results.campaign}-trend.png", chart, "NPS trend")
 
@@ -87,28 +103,33 @@ class NpsHandlers:
             raise InvalidInput(f"Usage: `/platform nps {verb} CAMPAIGN`")
         return rest[0]
 
-    @staticmethod
-    def _upload_to_dm(ctx: CommandContext, filename: str, content: bytes, title: str) -> None:
+    def _upload_to_dm(self, ctx: CommandContext, filename: str, content: bytes, title: str) -> None:
         # Files go to the caller's DM: the bot may not be a member of the channel the command
         # came from, and results are for the person who asked.
         try:
-            dm = ctx.client.conversations_open(users=ctx.user_id)["channel"]["id"]
-            ctx.client.files_upload_v2(
-                channel=dm, filename=filename, content=content, title=title, initial_comment=title
+            dm = self._messenger.open_dm(ctx.user_id)
+            self._messenger.upload(
+                dm, filename=filename, content=content, title=title, comment=title
             )
-        except Exception:
+        except IntegrationError:
             logger.exception("could not upload %s", filename)
             ctx.respond(
                 text=f"I could not upload {filename}; try again.", response_type="ephemeral"
             )
 
-    # -- DM buttons and the modal -----------------------------------------------------------
+
+class SurveyHandlers:
+    """The survey DM's buttons and the survey modal."""
+
+    def __init__(self, *, answers: AnswerService, fanout: FanOutService) -> None:
+        self._answers = answers
+        self._fanout = fanout
 
     def handle_take(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         user_id = body["user"]["id"]
         round_id = int(body["actions"][0]["value"])
-        round_, refusal = self._service.round_for_answer(round_id, user_id)
+        round_, refusal = self._answers.round_for_answer(round_id, user_id)
         if refusal is AnswerOutcome.NOT_INVITED:
             view = views.build_notice_modal(NOT_SENT)
         elif refusal is AnswerOutcome.CLOSED:
@@ -121,7 +142,7 @@ class NpsHandlers:
 
     def handle_snooze(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        at = self._service.snooze(int(body["actions"][0]["value"]), body["user"]["id"])
+        at = self._fanout.snooze(int(body["actions"][0]["value"]), body["user"]["id"])
         respond(
             text=f"OK, I'll send it again <!date^{int(at.timestamp())}^{{date_short_pretty}} at "
             f"{{time}}|{at:%Y-%m-%d %H:%M} UTC>.",
@@ -134,7 +155,7 @@ class NpsHandlers:
         if parsed.score is None:
             ack(response_action="errors", errors={BlockId.SCORE: "Pick a score from 0 to 10."})
             return
-        outcome, round_ = self._service.answer(
+        outcome, round_ = self._answers.answer(
             round_id=parsed.round_id,
             user_id=body["user"]["id"],
             score=parsed.score,
@@ -154,7 +175,7 @@ class NpsHandlers:
             return
         ack()
         if round_ is not None:
-            self._service.thank(round_, user_id=body["user"]["id"], score=parsed.score)
+            self._answers.thank(round_, user_id=body["user"]["id"], score=parsed.score)
 
 
 ALREADY_ANSWERED = "You have already answered this round; your first answer stands. Thank you!"

@@ -1,4 +1,4 @@
-"""Slack ids of the NPS feature, shared by its builders and handlers."""
+"""Ids of the NPS feature: the Slack ids its builders and handlers share, and its job kind."""
 
 from enum import StrEnum
 
@@ -19,3 +19,7 @@ class BlockId(StrEnum):
     SCORE = "nps_score"
     COMMENT = "nps_comment"
     INVITE_ACTIONS = "nps_invite_actions"
+
+
+class JobKind(StrEnum):
+    FANOUT = "nps.fanout"

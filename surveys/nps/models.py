@@ -4,13 +4,12 @@ In anonymous mode `nps_answer` has no user id and no time finer than the day, an
 random, so neither a column nor the order of keys links an answer to `nps_respondent` (who
 answered, kept for reminders). `nps_delivery` is the fan-out's ledger: one row per round,
 person and message kind, unique, moved pending → sending → sent (or unconfirmed, failed,
-skipped) by conditional updates.
+skipped) by conditional updates; its states and guarantees are `surveys.delivery`'s.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -27,24 +26,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base, UtcDateTime
+from bot.core.db import Base, UtcDateTime
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class DeliveryState(StrEnum):
-    """`nps_delivery.state`; see the fan-out's guarantees in service.py."""
-
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    UNCONFIRMED = "unconfirmed"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-
-# Posted, or possibly posted (never posted again): the person counts as reached.
-REACHED = (DeliveryState.SENT, DeliveryState.UNCONFIRMED)
 
 
 class NpsCampaignState(Base):

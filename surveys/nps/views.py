@@ -22,11 +22,17 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.mrkdwn import SECTION_TEXT_LIMIT, escape_truncated, truncate
-from surveys.csat.service import CsatSummary
+from bot.core.feedback import RatingSummary
+from bot.core.mrkdwn import SECTION_TEXT_LIMIT, escape_truncated, truncate
+from surveys.delivery import Content
 from surveys.nps.ids import ActionId, BlockId, CallbackId
-from surveys.nps.progress import DeliveryProgress
-from surveys.nps.service import CampaignStatus, Content, NpsResults, RoundRef, RoundSummary
+from surveys.nps.service.types import (
+    CampaignStatus,
+    DeliveryProgress,
+    NpsResults,
+    RoundRef,
+    RoundSummary,
+)
 
 COMMENT_LIMIT = 2000
 _KIND_INTRO = {
@@ -57,7 +63,7 @@ def _blocks(blocks: Sequence[Block]) -> list[dict[str, Any]]:
 
 
 class NpsMessageBuilder:
-    """`NpsMessages` for the service: the DMs it posts and edits."""
+    """`NpsMessages` for the services: the DMs they post and edit."""
 
     def invitation(self, round_: RoundRef, *, kind: str) -> Content:
         intro = _KIND_INTRO.get(kind, "")
@@ -192,7 +198,7 @@ def _nps(value: float | None) -> str:
     return "-" if value is None else f"{value:+.0f}"
 
 
-def build_results(results: NpsResults, csat: list[CsatSummary]) -> list[dict[str, Any]]:
+def build_results(results: NpsResults, csat: list[RatingSummary]) -> list[dict[str, Any]]:
     latest = results.latest
     blocks: list[Block] = [
         SectionBlock(

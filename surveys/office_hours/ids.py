@@ -1,4 +1,4 @@
-"""Slack ids of office hours."""
+"""Ids of office hours: the Slack ids its builders and handlers share, and its job kind."""
 
 import re
 from enum import StrEnum
@@ -22,3 +22,7 @@ class BlockId(StrEnum):
 
 
 RATE_PATTERN = re.compile(r"^office_hours_rate_[1-5]$")
+
+
+class JobKind(StrEnum):
+    FOLLOW_UP = "office_hours.follow_up"

@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base, JsonDocument, UtcDateTime
+from bot.core.db import Base, JsonDocument, UtcDateTime
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -19,9 +18,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.mrkdwn import SECTION_TEXT_LIMIT, escape_truncated, truncate
+from bot.core.mrkdwn import SECTION_TEXT_LIMIT, escape_truncated, truncate
+from surveys.delivery import Content
 from surveys.office_hours.ids import ActionId, BlockId, CallbackId
-from surveys.office_hours.service import QUESTION_LIMIT, Overview, QuestionInfo, SessionInfo
+from surveys.office_hours.service.types import QUESTION_LIMIT, Overview, QuestionInfo, SessionInfo
 
 
 def _blocks(blocks: Sequence[Block]) -> list[dict[str, Any]]:
@@ -29,7 +29,7 @@ def _blocks(blocks: Sequence[Block]) -> list[dict[str, Any]]:
 
 
 def _when(session: SessionInfo) -> str:
-    local = session.starts_at.astimezone(ZoneInfo(session.timezone))
+    local = session.starts_at.astimezone(session.timezone)
     # Slack renders <!date…> in each reader's own time zone; the fallback names the zone.
     return (
         f"<!date^{int(session.starts_at.timestamp())}^{{date_short_pretty}} at {{time}}|"
@@ -51,9 +51,9 @@ def _lead(minutes_before: int) -> str:
 
 
 class OfficeHoursMessageBuilder:
-    def reminder(
-        self, session: SessionInfo, *, minutes_before: int, questions: int
-    ) -> tuple[str, list[dict[str, Any]]]:
+    """`OfficeHoursMessages` for the services: the reminder, the host brief, the follow-up."""
+
+    def reminder(self, session: SessionInfo, *, minutes_before: int, questions: int) -> Content:
         text = f"Platform office hours {_lead(minutes_before)}: {_when(session)}"
         blocks = [
             SectionBlock(
@@ -77,15 +77,13 @@ class OfficeHoursMessageBuilder:
                 ],
             ),
         ]
-        return text, _blocks(blocks)
+        return Content(text=text, blocks=_blocks(blocks))
 
-    def host_brief(
-        self, session: SessionInfo, questions: list[QuestionInfo]
-    ) -> tuple[str, list[dict[str, Any]]]:
+    def host_brief(self, session: SessionInfo, questions: list[QuestionInfo]) -> Content:
         text = f"You are hosting office hours {_when(session)}."
-        return text, build_question_queue(text, questions)
+        return Content(text=text, blocks=build_question_queue(text, questions))
 
-    def follow_up(self, session: SessionInfo) -> tuple[str, list[dict[str, Any]]]:
+    def follow_up(self, session: SessionInfo) -> Content:
         blocks = [
             SectionBlock(
                 text=MarkdownTextObject(text=f"*{session.follow_up}* (1 = not, 5 = very)")
@@ -110,7 +108,7 @@ class OfficeHoursMessageBuilder:
                 ]
             ),
         ]
-        return session.follow_up, _blocks(blocks)
+        return Content(text=session.follow_up, blocks=_blocks(blocks))
 
 
 def build_question_queue(title: str, questions: list[QuestionInfo]) -> list[dict[str, Any]]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import sys
 import threading
 
-from bot.db import make_engine, make_session_factory
-from bot.jobs import JobContext, JobRunner
+from bot.core.db import make_engine, make_session_factory
+from bot.core.jobs import JobContext, JobRunner
 
 KIND = "crash-test"
 

@@ -17,9 +17,9 @@ from datetime import UTC
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Column, Engine, Float, Integer, MetaData, Table
 
-from bot.db import make_engine
-from bot.leader import LeaderElector
-from bot.scheduler import ScheduledTask, Scheduler
+from bot.core.db import make_engine
+from bot.core.leader import LeaderElector
+from bot.core.scheduler import ScheduledTask, Scheduler
 
 TASK_ID = "probe-tick"
 

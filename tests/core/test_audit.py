@@ -8,22 +8,14 @@ import pytest
 from sqlalchemy import Engine, delete, text, update
 from sqlalchemy.exc import DBAPIError
 
-from bot.audit import SYSTEM_ACTOR, AuditLog, AuditRecord, Outcome, append_only_ddl
-from bot.db import SessionFactory
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
+from bot.core.audit import SYSTEM_ACTOR, AuditLog, AuditRecord, Outcome, append_only_ddl
+from bot.core.db import SessionFactory
+from tests.clock import Clock
 
 
 @pytest.fixture
 def audit(sessions: SessionFactory) -> AuditLog:
-    return AuditLog(sessions, clock=Clock())
+    return AuditLog(sessions, clock=Clock(tick=timedelta(seconds=1)))
 
 
 def test_a_record_keeps_who_what_and_outcome_with_secrets_redacted(audit: AuditLog) -> None:

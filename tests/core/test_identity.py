@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, select
 
-from bot.config import PlatformConfig
-from bot.db import SessionFactory
-from bot.errors import NotFound, Unavailable
-from bot.identity import IdentityService, IdentityUser
+from bot.core.db import SessionFactory
+from bot.core.errors import NotFound, Unavailable
+from bot.core.identity import IdentityService, IdentityUser
+from bot.runtime.config import PlatformConfig
 from integrations.fakes import FakeUserDirectory
 from integrations.protocols import DirectoryUser
+from tests.clock import Clock
 
 CONFIG: dict[str, Any] = {
     "identity": {"cache_ttl_seconds": 600},
@@ -41,17 +42,6 @@ DAN = DirectoryUser(
 )
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
 @pytest.fixture
 def directory() -> FakeUserDirectory:
     return FakeUserDirectory(
@@ -63,11 +53,6 @@ def directory() -> FakeUserDirectory:
             "unreferenced": ["UADA"],
         },
     )
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, update
 
-from bot.db import SessionFactory, make_engine, make_session_factory
-from bot.errors import Unavailable
-from bot.jobs import (
+from bot.core.db import SessionFactory, make_engine, make_session_factory
+from bot.core.errors import Unavailable
+from bot.core.jobs import (
     LAST_ERROR_LIMIT,
     Job,
     JobContext,
@@ -27,23 +27,13 @@ from bot.jobs import (
     PermanentJobError,
     exponential_backoff,
 )
+from tests.clock import Clock
 from tests.conftest import REPO_ROOT
 from tests.core import job_worker_process
 from tests.core.polling import wait_until
 
 KIND = "provision-db"
 BACKOFF = timedelta(seconds=10)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
 
 
 class RecordingHandler:
@@ -74,18 +64,18 @@ def always(exc: Exception) -> Callable[[JobContext], None]:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> Clock:
+    return Clock(datetime(2030, 1, 1, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture
-def queue(sessions: SessionFactory, clock: FakeClock) -> JobQueue:
+def queue(sessions: SessionFactory, clock: Clock) -> JobQueue:
     return JobQueue(sessions, clock=clock)
 
 
 @pytest.fixture
 def make_runner(
-    sessions: SessionFactory, engine: Engine, clock: FakeClock
+    sessions: SessionFactory, engine: Engine, clock: Clock
 ) -> Iterator[Callable[..., JobRunner]]:
     runners: list[JobRunner] = []
 
@@ -186,7 +176,7 @@ def test_a_due_job_runs_once_and_succeeds(
 
 
 def test_a_job_waits_for_its_run_after(
-    queue: JobQueue, clock: FakeClock, make_runner: Callable[..., JobRunner]
+    queue: JobQueue, clock: Clock, make_runner: Callable[..., JobRunner]
 ) -> None:
     handler = RecordingHandler()
     runner = make_runner(handler)
@@ -201,7 +191,7 @@ def test_a_job_waits_for_its_run_after(
 
 
 def test_a_failed_attempt_is_retried_after_the_backoff(
-    queue: JobQueue, clock: FakeClock, make_runner: Callable[..., JobRunner]
+    queue: JobQueue, clock: Clock, make_runner: Callable[..., JobRunner]
 ) -> None:
     def fail_first_attempt(ctx: JobContext) -> None:
         if ctx.attempt == 1:
@@ -251,7 +241,7 @@ def test_a_permanent_error_fails_at_once_and_tells_the_handler(
 
 
 def test_using_the_last_attempt_fails_the_job_and_calls_on_failure_once(
-    queue: JobQueue, clock: FakeClock, make_runner: Callable[..., JobRunner]
+    queue: JobQueue, clock: Clock, make_runner: Callable[..., JobRunner]
 ) -> None:
     handler = RecordingHandler(always(Unavailable("the Postgres provider is down")))
     outcomes: list[str] = []
@@ -272,7 +262,7 @@ def test_using_the_last_attempt_fails_the_job_and_calls_on_failure_once(
 
 
 def test_the_runners_max_attempts_applies_to_jobs_without_their_own(
-    queue: JobQueue, clock: FakeClock, make_runner: Callable[..., JobRunner]
+    queue: JobQueue, clock: Clock, make_runner: Callable[..., JobRunner]
 ) -> None:
     handler = RecordingHandler(always(Unavailable("down")))
     runner = make_runner(handler, max_attempts=3)
@@ -288,7 +278,7 @@ def test_the_runners_max_attempts_applies_to_jobs_without_their_own(
 
 
 def test_a_retry_resumes_from_the_last_checkpoint(
-    queue: JobQueue, clock: FakeClock, make_runner: Callable[..., JobRunner]
+    queue: JobQueue, clock: Clock, make_runner: Callable[..., JobRunner]
 ) -> None:
     resumed: list[bool] = []
 
@@ -485,7 +475,7 @@ def test_started_runner_picks_up_a_new_job_without_waiting_a_poll(
 
 
 def test_prune_finished_deletes_only_old_finished_jobs(
-    queue: JobQueue, sessions: SessionFactory, clock: FakeClock
+    queue: JobQueue, sessions: SessionFactory, clock: Clock
 ) -> None:
     old = queue.enqueue(kind=KIND, payload={}, idempotency_key="old")
     recent = queue.enqueue(kind=KIND, payload={}, idempotency_key="recent")

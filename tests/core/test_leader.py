@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, text
 
-from bot.leader import LeaderElector
+from bot.core.leader import LeaderElector
 from tests.core.polling import wait_until
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.mrkdwn import ELLIPSIS, escape, escape_truncated, truncate
+from bot.core.mrkdwn import ELLIPSIS, escape, escape_truncated, truncate
 
 
 def test_escape_neutralises_mentions_links_and_entities() -> None:

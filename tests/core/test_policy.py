@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from bot.config import PlatformConfig
-from bot.identity import Principal
-from bot.policy import Policy
+from bot.core.identity import Principal
+from bot.core.policy import Policy
+from bot.runtime.config import PlatformConfig
 
 CONFIG: dict[str, Any] = {
     "platform": {"support_channel": "#platform-help"},

@@ -13,7 +13,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, SecretStr
 
-from bot.redaction import (
+from bot.core.redaction import (
     MAX_SCRUB_CHARS,
     REDACTED,
     VALUE_PATTERNS,

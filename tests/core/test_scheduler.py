@@ -22,11 +22,11 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, select, update
 
-from bot.db import SessionFactory
-from bot.idempotency import IdempotencyStore
-from bot.jobs import Job, JobQueue, JobStatus
-from bot.leader import LeaderElector
-from bot.scheduler import (
+from bot.core.db import SessionFactory
+from bot.core.idempotency import IdempotencyStore
+from bot.core.jobs import Job, JobQueue, JobStatus
+from bot.core.leader import LeaderElector
+from bot.core.scheduler import (
     STORE_TABLE,
     ScheduledTask,
     Scheduler,
@@ -111,7 +111,7 @@ def test_the_leader_stores_each_task_and_any_replica_lists_it(
 
     with engine.connect() as connection:
         stored = pickle.loads(connection.execute(select(scheduler_job.c.job_state)).scalar_one())
-    assert (stored["func"], stored["args"]) == ("bot.scheduler:run_task", ("nightly-report",))
+    assert (stored["func"], stored["args"]) == ("bot.core.scheduler:run_task", ("nightly-report",))
 
     follower = Scheduler(engine, timezone="UTC", tasks=[nightly()], elector=None)
     assert not follower.is_running
@@ -196,7 +196,7 @@ def test_run_task_runs_the_registered_callable_and_skips_unknown_ids(
     start_scheduler([nightly(calls)])
 
     run_task("nightly-report")
-    with caplog.at_level(logging.WARNING, logger="bot.scheduler"):
+    with caplog.at_level(logging.WARNING, logger="bot.core.scheduler"):
         run_task("retired-sweep")
 
     assert calls.count == 1

@@ -12,37 +12,29 @@ from slack_sdk.http_retry import RateLimitErrorRetryHandler
 
 from bot.emulator import Emulator, RateLimits
 from bot.emulator.limits import Faults, RateLimiter, Window
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 def test_tier_allowance_then_retry_after_until_the_window_frees() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(RateLimits.slack(), clock)
+    clock = Clock()
+    limiter = RateLimiter(RateLimits.slack(), clock.timestamp)
 
     assert all(limiter.check("users.list") is None for _ in range(20))  # Tier 2
-    clock.now = 15.2
+    clock.advance(seconds=15.2)
     assert limiter.check("users.list") == 45
-    clock.now = 60.0
+    clock.advance(seconds=44.8)
     assert limiter.check("users.list") is None
 
 
 def test_post_message_is_limited_per_channel_with_a_burst() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(RateLimits.slack(), clock)
+    limiter = RateLimiter(RateLimits.slack(), Clock().timestamp)
 
     assert [limiter.check("chat.postMessage", "C1") for _ in range(6)] == [None] * 5 + [5]
     assert limiter.check("chat.postMessage", "C2") is None
 
 
 def test_workspace_cap_applies_across_channels() -> None:
-    limiter = RateLimiter(RateLimits(workspace=Window(3, 60.0)), FakeClock())
+    limiter = RateLimiter(RateLimits(workspace=Window(3, 60.0)), Clock().timestamp)
 
     results = [limiter.check("chat.postMessage", f"C{i}") for i in range(4)]
 

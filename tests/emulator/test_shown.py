@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 
+from bot.core.mrkdwn import escape
 from bot.emulator import Emulator
-from bot.mrkdwn import escape
 from tests.hostile import HOSTILE_TEXT, raw_markup_shown
 
 

@@ -11,6 +11,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.emulator import Emulator, SlackSigner
 from bot.emulator.state import Message
+from tests.clock import Clock
 from tests.emulator.conftest import RecordingApp
 
 SLACK_VECTOR_BODY = (
@@ -162,10 +163,10 @@ def test_response_url_is_usable_five_times(
 
 
 def test_response_url_expires_after_thirty_minutes() -> None:
-    now = [0.0]
-    with Emulator(rate_limits=None, clock=lambda: now[0]) as emu:
+    clock = Clock()
+    with Emulator(rate_limits=None, clock=clock.timestamp) as emu:
         url = emu.mint_response_url("C0GENERAL", "U0ALICE")
-        now[0] = 30 * 60 + 1
+        clock.advance(minutes=30, seconds=1)
         reply = httpx.post(url, json={"text": "late"})
     assert (reply.status_code, reply.json()["error"]) == (404, "expired_url")
 

@@ -10,24 +10,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.emulator import Emulator
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def timed(clock: FakeClock) -> Iterator[Emulator]:
-    with Emulator(rate_limits=None, clock=clock) as emu:
+def timed(clock: Clock) -> Iterator[Emulator]:
+    with Emulator(rate_limits=None, clock=clock.timestamp) as emu:
         yield emu
 
 
@@ -41,16 +29,14 @@ def error(fn: Any, **kwargs: Any) -> str:
     return str(info.value.response["error"])
 
 
-def test_trigger_works_once_and_expires_after_three_seconds(
-    timed: Emulator, clock: FakeClock
-) -> None:
+def test_trigger_works_once_and_expires_after_three_seconds(timed: Emulator, clock: Clock) -> None:
     client = WebClient(token=timed.bot_token, base_url=timed.api_url)
     trigger = timed.mint_trigger_id("U0ALICE")
     late = timed.mint_trigger_id("U0ALICE")
 
     view = client.views_open(trigger_id=trigger, view=modal())["view"]
     assert error(client.views_open, trigger_id=trigger, view=modal()) == "exchanged_trigger_id"
-    clock.now += 3.5
+    clock.advance(seconds=3.5)
     assert error(client.views_open, trigger_id=late, view=modal()) == "expired_trigger_id"
     assert error(client.views_open, trigger_id="1.2.3", view=modal()) == "invalid_trigger_id"
     assert [v.id for v in timed.state.modal_stack("U0ALICE")] == [view["id"]]

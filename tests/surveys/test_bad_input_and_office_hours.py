@@ -75,9 +75,9 @@ def test_survey_refuses_bad_answers(bot: SurveyBot) -> None:
     bot.signer.view_submission("U0BOB", view_id, {BlockId.SCORE: {ActionId.SCORE: "9"}})
     assert bot.emulator.wait_for(lambda: "Thanks" in bot.dm_messages("U0BOB")[0].text)
     # A second submission (a reminder's button, a replayed modal) keeps the first answer.
-    outcome, _ = bot.surveys.nps.answer(round_id=1, user_id="U0BOB", score=2, comment=None)
+    outcome, _ = bot.surveys.nps.answers.answer(round_id=1, user_id="U0BOB", score=2, comment=None)
     assert outcome == "already_answered"
-    assert bot.surveys.nps.round_for_answer(1, "U0BOB")[1] == "already_answered"
+    assert bot.surveys.nps.answers.round_for_answer(1, "U0BOB")[1] == "already_answered"
     with bot.services.sessions() as session:
         assert session.scalar(select(func.count()).select_from(NpsAnswer)) == 1
         assert session.scalar(select(NpsAnswer.user_id)) == "U0BOB"  # attributed mode
@@ -114,8 +114,8 @@ def test_an_office_hours_session_from_reminders_to_follow_up(bot: SurveyBot) -> 
     reminders = general("C0GENERAL")
     assert len(reminders) == 1 and "tomorrow" in reminders[0].text
     assert "<@U0ALICE>" in str(reminders[0].blocks)  # first in the rotation
-    session_id = bot.surveys.office_hours.overview().session.id
-    assert bot.surveys.office_hours.overview().session.starts_at == datetime(
+    session_id = bot.surveys.office_hours.sessions.overview().session.id
+    assert bot.surveys.office_hours.sessions.overview().session.starts_at == datetime(
         2026, 12, 3, 14, 0, tzinfo=UTC
     )
 
@@ -128,7 +128,9 @@ def test_an_office_hours_session_from_reminders_to_follow_up(bot: SurveyBot) -> 
     )
     bot.signer.block_action("U0BOB", action_id=OhAction.ATTEND, message=message)
     bot.signer.block_action("U0CAROL", action_id=OhAction.ATTEND, message=message)
-    assert bot.emulator.wait_for(lambda: bot.surveys.office_hours.overview().attendees == 2)
+    assert bot.emulator.wait_for(
+        lambda: bot.surveys.office_hours.sessions.overview().attendees == 2
+    )
 
     shown = bot.signer.slash_command("U0ERIN", "office-hours").json
     assert "How do I get a staging DB?" in str(shown)
@@ -149,4 +151,4 @@ def test_an_office_hours_session_from_reminders_to_follow_up(bot: SurveyBot) -> 
         follow_ups = [m for m in bot.dm_messages(person) if "office hours" in m.text]
         assert len(follow_ups) == 1
         assert "stored with your name" in json.dumps(follow_ups[0].blocks)
-    assert bot.surveys.office_hours.session_info(session_id).hosts == ["U0ALICE"]
+    assert bot.surveys.office_hours.sessions.session_info(session_id).hosts == ["U0ALICE"]

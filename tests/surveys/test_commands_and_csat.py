@@ -39,7 +39,9 @@ def test_admins_list_pause_resume_and_export(bot: SurveyBot) -> None:
 
     bot.signer.slash_command("U0ALICE", "nps run pulse")
     bot.run_jobs()
-    bot.surveys.nps.answer(round_id=1, user_id="U0BOB", score=9, comment="=cmd() looks handy")
+    bot.surveys.nps.answers.answer(
+        round_id=1, user_id="U0BOB", score=9, comment="=cmd() looks handy"
+    )
     bot.signer.slash_command("U0ALICE", "nps export pulse")
     assert bot.emulator.wait_for(
         lambda: any(f["name"].endswith(".csv") and f["uploaded"] for f in bot.emulator.state.files),
@@ -55,12 +57,18 @@ def test_jobs_lists_the_survey_schedules_for_admins(bot: SurveyBot) -> None:
     bot.services.scheduler.start()  # becomes leader and writes the job store
     try:
         deadline = time.monotonic() + 10
-        while len(bot.services.scheduler.jobs()) < 4 and time.monotonic() < deadline:
+        while len(bot.services.scheduler.jobs()) < 5 and time.monotonic() < deadline:
             time.sleep(0.05)
         shown = str(bot.signer.slash_command("U0ALICE", "jobs").json)
     finally:
         bot.services.scheduler.stop()
-    for job in ("nps:pulse", "nps:ghost", "office-hours:platform", "surveys-sweep"):
+    for job in (
+        "nps:pulse",
+        "nps:ghost",
+        "office-hours:platform",
+        "nps-sweep",
+        "office-hours-sweep",
+    ):
         assert job in shown
 
 

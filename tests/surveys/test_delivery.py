@@ -6,22 +6,24 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
-from bot.audit import AuditLog
-from bot.config import parse_config
-from bot.db import SessionFactory
-from bot.identity import IdentityService
-from bot.jobs import JobQueue
+from bot.core.audit import AuditLog
+from bot.core.db import SessionFactory
+from bot.core.identity import IdentityService
+from bot.core.jobs import JobQueue
+from bot.runtime.config import parse_config
+from integrations.errors import ProviderUnavailable
 from integrations.fakes import FakeCharts, FakeMessenger, FakeRoster, FakeUserDirectory
-from integrations.protocols import DirectoryUser
+from integrations.protocols import DirectoryUser, PostedMessage
 from surveys.delivery import Pacer
+from surveys.nps import views
+from surveys.nps.feature import NpsServices, build_graph
 from surveys.nps.models import NpsDelivery, NpsRound
-from surveys.nps.service import NpsService
-from surveys.nps.views import NpsMessageBuilder
-from tests.surveys.conftest import Clock
+from tests.clock import Clock
 
 # Monday 30 November 2026, 09:30 in Berlin.
 MONDAY = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
@@ -45,6 +47,7 @@ surveys:
 """
 
 
+QUESTION = "How likely are you to recommend the platform to a colleague?"
 ALL_DAY = '{start: "00:00", end: "23:59", days: [mon, tue, wed, thu, fri, sat, sun]}'
 OFFICE = '{start: "09:00", end: "17:00", days: [mon, tue, wed, thu, fri]}'
 
@@ -55,30 +58,23 @@ def _service(
     clock: Clock,
     messenger: FakeMessenger,
     config_yaml: str,
-    postgres: bool,
-) -> NpsService:
+) -> NpsServices:
     config = parse_config(config_yaml, "t.yaml", {})
-    return NpsService(
+    return build_graph(
+        config.surveys,
         sessions=sessions,
-        config=config.surveys,
         roster=FakeRoster(users),
         messenger=messenger,
         identity=IdentityService(FakeUserDirectory(users), config, sessions),
         jobs=JobQueue(sessions, clock=clock),
         audit=AuditLog(sessions),
-        messages=NpsMessageBuilder(),
         charts=FakeCharts(),
         clock=clock,
-        postgres=postgres,
     )
 
 
 def _people(count: int) -> list[DirectoryUser]:
     return [DirectoryUser(id=f"U{n:05d}", name=f"u{n}", real_name=f"U {n}") for n in range(count)]
-
-
-def _is_pg(sessions: SessionFactory) -> bool:
-    return sessions.kw["bind"].dialect.name == "postgresql"
 
 
 def test_the_audience_is_people_reached_in_their_working_hours(sessions: SessionFactory) -> None:
@@ -91,9 +87,9 @@ def test_the_audience_is_people_reached_in_their_working_hours(sessions: Session
         DirectoryUser(id="U6", name="gone", real_name="D", deleted=True),
     ]
     clock = Clock(MONDAY)
-    nps = _service(sessions, users, clock, FakeMessenger(), _config(OFFICE), _is_pg(sessions))
-    round_ = nps.run_now("pulse", actor="U1")
-    assert nps.prepare_round(round_.id) == 3
+    nps = _service(sessions, users, clock, FakeMessenger(), _config(OFFICE))
+    round_ = nps.campaigns.run_now("pulse", actor="U1")
+    assert nps.fanout.prepare_round(round_.id) == 3
     with sessions() as session:
         due = dict(session.execute(select(NpsDelivery.user_id, NpsDelivery.send_after)).all())
     assert due == {
@@ -101,20 +97,21 @@ def test_the_audience_is_people_reached_in_their_working_hours(sessions: Session
         "U2": datetime(2026, 12, 1, 0, 0, tzinfo=UTC),  # 17:30 in Tokyo: Tuesday 09:00 JST
         "U3": datetime(2026, 11, 30, 17, 0, tzinfo=UTC),  # 00:30 in LA: Monday 09:00 PST
     }
-    nps.send_due(round_.id)
-    assert nps.schedule_rest(round_.id) == datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+    nps.fanout.send_due(round_.id)
+    assert nps.fanout.schedule_rest(round_.id) == datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 
 
 def test_concurrent_senders_post_each_dm_once(sessions: SessionFactory) -> None:
     users = _people(120)
     clock = Clock(MONDAY)
     messenger = FakeMessenger()
-    pg = _is_pg(sessions)
-    first = _service(sessions, users, clock, messenger, _config(ALL_DAY), pg)
-    second = _service(sessions, users, clock, messenger, _config(ALL_DAY), pg)
-    round_ = first.run_now("pulse", actor="U1")
-    first.prepare_round(round_.id)
-    threads = [threading.Thread(target=s.send_due, args=(round_.id,)) for s in (first, second)]
+    first = _service(sessions, users, clock, messenger, _config(ALL_DAY))
+    second = _service(sessions, users, clock, messenger, _config(ALL_DAY))
+    round_ = first.campaigns.run_now("pulse", actor="U1")
+    first.fanout.prepare_round(round_.id)
+    threads = [
+        threading.Thread(target=s.fanout.send_due, args=(round_.id,)) for s in (first, second)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -128,23 +125,52 @@ def test_a_dm_interrupted_mid_post_is_not_posted_again(sessions: SessionFactory)
     users = _people(3)
     clock = Clock(MONDAY)
     messenger = FakeMessenger()
-    nps = _service(sessions, users, clock, messenger, _config(ALL_DAY), _is_pg(sessions))
-    round_ = nps.run_now("pulse", actor="U1")
-    nps.prepare_round(round_.id)
+    nps = _service(sessions, users, clock, messenger, _config(ALL_DAY))
+    round_ = nps.campaigns.run_now("pulse", actor="U1")
+    nps.fanout.prepare_round(round_.id)
     with sessions.begin() as session:  # a sender died after recording its intent
         session.execute(
             update(NpsDelivery)
             .where(NpsDelivery.user_id == "U00001")
             .values(state="sending", claimed_by="gone", claimed_at=MONDAY - timedelta(minutes=5))
         )
-    assert nps.recover_stale(round_.id) == 1
-    nps.send_due(round_.id)
+    assert nps.fanout.recover_stale(round_.id) == 1
+    nps.fanout.send_due(round_.id)
     assert set(messenger.messages) == {"D00000", "D00002"}
     clock.advance(hours=24, minutes=1)
     nps.tick()
-    nps.send_due(round_.id)
+    nps.fanout.send_due(round_.id)
     assert len(messenger.messages["D00001"]) == 1  # the reminder still reaches them
     assert messenger.messages["D00001"][0]["text"].startswith("A gentle reminder")
+
+
+def test_a_dm_whose_post_timed_out_is_unconfirmed_and_not_posted_again(
+    sessions: SessionFactory,
+) -> None:
+    class TimesOut(FakeMessenger):
+        def post(self, channel: str, **message: Any) -> PostedMessage:
+            posted = super().post(channel, **message)
+            if channel == "U00001" and message["text"] == QUESTION:
+                raise ProviderUnavailable("fake-slack", "chat.postMessage failed: timed out")
+            return posted
+
+    clock = Clock(MONDAY)
+    messenger = TimesOut()
+    nps = _service(sessions, _people(3), clock, messenger, _config(ALL_DAY))
+    round_ = nps.campaigns.run_now("pulse", actor="U1")
+    nps.fanout.prepare_round(round_.id)
+    nps.fanout.send_due(round_.id)
+    with sessions() as session:
+        states = dict(session.execute(select(NpsDelivery.user_id, NpsDelivery.state)).all())
+    assert states == {"U00000": "sent", "U00001": "unconfirmed", "U00002": "sent"}
+    nps.fanout.send_due(round_.id)
+    assert [len(messenger.messages[f"D0000{n}"]) for n in range(3)] == [1, 1, 1]
+    shown = str(views.build_results(nps.results.results("pulse"), []))
+    assert "3 people; 3 sent" in shown  # it may have arrived: counted as reached
+    clock.advance(hours=24, minutes=1)
+    nps.tick()
+    nps.fanout.send_due(round_.id)
+    assert messenger.messages["D00001"][-1]["text"].startswith("A gentle reminder")
 
 
 def test_rate_limited_posts_wait_and_are_sent_once(sessions: SessionFactory) -> None:
@@ -152,14 +178,12 @@ def test_rate_limited_posts_wait_and_are_sent_once(sessions: SessionFactory) -> 
     clock = Clock(MONDAY)
     messenger = FakeMessenger()
     messenger.rate_limit_next(3, retry_after=2)
-    nps = _service(
-        sessions, users, clock, messenger, _config(ALL_DAY, scale=0.01), _is_pg(sessions)
-    )
-    round_ = nps.run_now("pulse", actor="U1")
-    nps.prepare_round(round_.id)
-    nps.send_due(round_.id)
+    nps = _service(sessions, users, clock, messenger, _config(ALL_DAY, scale=0.01))
+    round_ = nps.campaigns.run_now("pulse", actor="U1")
+    nps.fanout.prepare_round(round_.id)
+    nps.fanout.send_due(round_.id)
     assert sorted(len(m) for m in messenger.messages.values()) == [1] * 10
-    assert nps.pacer.rate_limited == 3
+    assert nps.outbox.pacer.rate_limited == 3
     assert messenger.calls["post"] == 13
 
 
@@ -168,8 +192,7 @@ def test_a_missed_round_is_sent_within_the_grace_and_skipped_after(
 ) -> None:
     before = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # 08:00 Berlin, an hour before
     clock = Clock(before)
-    pg = _is_pg(sessions)
-    nps = _service(sessions, _people(2), clock, FakeMessenger(), _config(ALL_DAY, grace=60), pg)
+    nps = _service(sessions, _people(2), clock, FakeMessenger(), _config(ALL_DAY, grace=60))
     nps.tick()  # the campaign is armed
     clock.now = datetime(2026, 11, 30, 8, 45, tzinfo=UTC)  # down at 09:00, back 45 min later
     nps.tick()
@@ -202,16 +225,16 @@ def test_remind_me_later_sends_once_more_after_a_few_working_hours(
     users = [DirectoryUser(id="U1", name="b", real_name="B", tz="Europe/Berlin")]
     clock = Clock(datetime(2026, 11, 30, 14, 0, tzinfo=UTC))  # 15:00 Berlin
     messenger = FakeMessenger()
-    nps = _service(sessions, users, clock, messenger, _config(OFFICE), _is_pg(sessions))
-    round_ = nps.run_now("pulse", actor="U1")
-    nps.prepare_round(round_.id)
-    nps.send_due(round_.id)
-    later = nps.snooze(round_.id, "U1")
+    nps = _service(sessions, users, clock, messenger, _config(OFFICE))
+    round_ = nps.campaigns.run_now("pulse", actor="U1")
+    nps.fanout.prepare_round(round_.id)
+    nps.fanout.send_due(round_.id)
+    later = nps.fanout.snooze(round_.id, "U1")
     assert later == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # 19:00 is after hours: 09:00 Tue
-    assert nps.snooze(round_.id, "U1") == later  # a second click changes nothing
-    nps.send_due(round_.id)
+    assert nps.fanout.snooze(round_.id, "U1") == later  # a second click changes nothing
+    nps.fanout.send_due(round_.id)
     assert len(messenger.messages["D1"]) == 1
     clock.now = later
-    nps.send_due(round_.id)
+    nps.fanout.send_due(round_.id)
     texts = [m["text"] for m in messenger.messages["D1"]]
     assert len(texts) == 2 and texts[1].startswith("As you asked")

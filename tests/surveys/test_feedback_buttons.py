@@ -62,16 +62,18 @@ def test_only_attendees_who_were_asked_can_rate_a_session(bot: SurveyBot) -> Non
     bot.signer.block_action(
         "U0BOB", action_id=OhAction.ATTEND, message=(reminder.channel, reminder.ts)
     )
-    session_id = bot.surveys.office_hours.overview().session.id
-    assert bot.emulator.wait_for(lambda: bot.surveys.office_hours.overview().attendees == 1)
+    session_id = bot.surveys.office_hours.sessions.overview().session.id
+    assert bot.emulator.wait_for(
+        lambda: bot.surveys.office_hours.sessions.overview().attendees == 1
+    )
 
     # A follow-up card for the session, posted before the session took place: nobody was
     # asked yet, so a click on it (Bob's, or Carol's who never said she'd attend) counts for
     # nothing.
-    info = bot.surveys.office_hours.session_info(session_id)
-    text, blocks = OfficeHoursMessageBuilder().follow_up(info)
+    info = bot.surveys.office_hours.sessions.session_info(session_id)
+    follow_up = OfficeHoursMessageBuilder().follow_up(info)
     web = WebClient(token=bot.emulator.bot_token, base_url=bot.emulator.api_url)
-    card = web.chat_postMessage(channel="C0GENERAL", text=text, blocks=blocks)
+    card = web.chat_postMessage(channel="C0GENERAL", text=follow_up.text, blocks=follow_up.blocks)
     for user in ("U0BOB", "U0CAROL"):
         bot.signer.block_action(
             user, action_id=f"{OhAction.RATE_PREFIX}5", message=("C0GENERAL", card["ts"])

@@ -91,9 +91,9 @@ def test_a_hostile_office_hours_question_is_shown_as_text(bot: SurveyBot) -> Non
 
 def test_a_long_question_queue_is_cut_without_breaking_an_entity(bot: SurveyBot) -> None:
     bot.tick()
-    session_id = bot.surveys.office_hours.overview().session.id
+    session_id = bot.surveys.office_hours.sessions.overview().session.id
     for n in range(20):
-        bot.surveys.office_hours.add_question(
+        bot.surveys.office_hours.sessions.add_question(
             session_id=session_id, user_id=f"U0ASKER{n:02d}", text="&" * 2000
         )
     queue = bot.signer.slash_command("U0DAVE", "office-hours").json

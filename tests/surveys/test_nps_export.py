@@ -7,13 +7,13 @@ import io
 import re
 from collections import Counter
 
-from bot.db import SessionFactory
+from bot.core.db import SessionFactory
 from integrations.fakes import FakeMessenger
 from integrations.protocols import DirectoryUser
-from surveys.nps.export import OTHER_TEAMS
-from surveys.nps.service import NpsService
-from tests.surveys.conftest import Clock
-from tests.surveys.test_delivery import ALL_DAY, MONDAY, _is_pg, _service
+from surveys.nps.feature import NpsServices
+from surveys.nps.service.export import OTHER_TEAMS
+from tests.clock import Clock
+from tests.surveys.test_delivery import ALL_DAY, MONDAY, _service
 
 SMALL = [f"U0SMALL{n}" for n in range(4)]  # min_group_size - 1
 EXACT = [f"U0EXACT{n}" for n in range(5)]  # min_group_size
@@ -37,28 +37,28 @@ surveys:
 """
 
 
-def _nps(sessions: SessionFactory, clock: Clock, anonymity: str) -> NpsService:
+def _nps(sessions: SessionFactory, clock: Clock, anonymity: str) -> NpsServices:
     people = [
         DirectoryUser(id=user, name=user.lower(), real_name=user)
         for user in [*SMALL, *EXACT, LONER]
     ]
-    return _service(sessions, people, clock, FakeMessenger(), _config(anonymity), _is_pg(sessions))
+    return _service(sessions, people, clock, FakeMessenger(), _config(anonymity))
 
 
-def _round(nps: NpsService, clock: Clock, answering: list[str]) -> None:
-    round_ = nps.run_now("pulse", actor="U0ADMIN")
-    nps.prepare_round(round_.id)
+def _round(nps: NpsServices, clock: Clock, answering: list[str]) -> None:
+    round_ = nps.campaigns.run_now("pulse", actor="U0ADMIN")
+    nps.fanout.prepare_round(round_.id)
     for n, user in enumerate(answering):
         clock.advance(minutes=7)
-        outcome, _ = nps.answer(
+        outcome, _ = nps.answers.answer(
             round_id=round_.id, user_id=user, score=n % 11, comment=f"said by {user}"
         )
         assert outcome == "recorded", (user, outcome)
     clock.now = round_.closes_at
 
 
-def _export(nps: NpsService) -> list[dict[str, str]]:
-    _, content = nps.export_csv("pulse", actor="U0ADMIN")
+def _export(nps: NpsServices) -> list[dict[str, str]]:
+    _, content = nps.results.export_csv("pulse", actor="U0ADMIN")
     return list(csv.DictReader(io.StringIO(content.decode())))
 
 

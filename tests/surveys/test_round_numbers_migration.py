@@ -6,13 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.schema import MIGRATIONS, upgrade
+from bot.runtime.schema import alembic_config, upgrade
 from surveys.nps.models import NpsAnswer, NpsRound
-from tests.bot.test_schema import empty_engine  # noqa: F401  (the fixture, on both backends)
+from tests.runtime.test_schema import empty_engine  # noqa: F401  (the fixture, on both backends)
 
 OPENED = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
@@ -37,8 +36,7 @@ def _round(campaign: str, week: int) -> dict[str, object]:
 
 
 def test_existing_rounds_are_numbered_within_their_campaign(empty_engine: Engine) -> None:  # noqa: F811
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config = alembic_config()
     with empty_engine.connect() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0004_surveys")

@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 
-from bot.audit import AuditLog
-from bot.config import PlatformConfig, TeamConfig
-from bot.db import SessionFactory
-from bot.identity import IdentityService
-from commands.lookup.catalog_index import CatalogIndex
-from commands.lookup.oncall import OnCallDirectory
-from commands.lookup.service import LookupService
+from bot.core.audit import AuditLog
+from bot.core.config import TeamConfig
+from bot.core.db import SessionFactory
+from bot.core.identity import IdentityService
+from bot.runtime.config import PlatformConfig
+from commands.lookup.service.catalog_index import CatalogIndex
+from commands.lookup.service.lookups import LookupService
+from commands.lookup.service.oncall import OnCallDirectory
 from integrations.catalog_model import parse_entity
 from integrations.fakes import FakeCatalog, FakeOnCall, FakeUserDirectory
 from integrations.protocols import (
@@ -24,6 +25,7 @@ from integrations.protocols import (
     OnCallStatus,
     OnCallTarget,
 )
+from tests.clock import Clock
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -119,17 +121,9 @@ def pagerduty_status(target: OnCallTarget) -> OnCallStatus:
     )
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.config import load_config
 from bot.emulator import Shell
-from bot.local import LocalBot, local_bot
-from bot.settings import Settings
+from bot.runtime.config import load_config
+from bot.runtime.local import LocalBot, local_bot
+from bot.runtime.settings import Settings
 from commands.lookup.ids import ActionId, BlockId
 from tests.conftest import REPO_ROOT, SPECS_DIR
 from tests.hostile import HOSTILE_TEXT, raw_markup_shown
@@ -33,8 +33,7 @@ def _start(tmp_path: Path, config_path: Path) -> Any:
 @pytest.fixture
 def bot(tmp_path: Path) -> Iterator[LocalBot]:
     with _start(tmp_path, REPO_ROOT / "platform.example.yaml") as running:
-        assert running.services.lookup is not None
-        assert running.services.lookup.ready.wait(20), "the catalog index did not load"
+        assert running.services.feature("lookup").ready.wait(20), "the catalog index did not load"
         yield running
 
 
@@ -130,6 +129,8 @@ def test_page_oncall_asks_a_reason_confirms_and_pages_once(bot: LocalBot) -> Non
         value="component:default/payments-api",
         message=(card.channel, card.ts),
     )
+    # The modal opens right after the ack, so it may land just after the HTTP answer.
+    assert bot.emulator.wait_for(lambda: bool(bot.emulator.state.modal_stack("U0DAVE")))
     [reason_view] = bot.emulator.state.modal_stack("U0DAVE")
     too_short = bot.signer.view_submission(
         "U0DAVE", reason_view.id, {BlockId.REASON: {ActionId.REASON: "x"}}
@@ -150,11 +151,13 @@ def test_page_oncall_asks_a_reason_confirms_and_pages_once(bot: LocalBot) -> Non
         channel = bot.emulator.state.dm_channel(user)
         return [m.text for m in bot.emulator.messages(channel)] if channel else []
 
-    oncall_status = bot.services.lookup.oncall("payments-api").oncall  # type: ignore[union-attr]
+    oncall_status = bot.services.feature("lookup").oncall("payments-api").oncall
     assert oncall_status is not None
     paged = oncall_status.current[0].person.slack_user_id
     assert paged is not None
-    assert bot.emulator.wait_for(lambda: any("Paged the on-call" in t for t in dms("U0DAVE")))
+    assert bot.emulator.wait_for(
+        lambda: any("Paged the on-call" in t for t in dms("U0DAVE")), timeout=30
+    )
     bot.emulator.wait_idle()
     assert [t for t in dms(paged) if "is paging you" in t] == [
         ":rotating_light: <@U0DAVE> is paging you as the on-call for *payments-api*.\n"
@@ -173,7 +176,7 @@ def test_a_malformed_catalog_file_is_skipped_and_the_rest_answers(tmp_path: Path
     config_path = tmp_path / "platform.yaml"
     config_path.write_text(yaml.safe_dump(config))
     with _start(tmp_path, config_path) as running:
-        assert running.services.lookup is not None and running.services.lookup.ready.wait(20)
+        assert running.services.feature("lookup").ready.wait(20)
         assert "is owned by" in _answer(running.signer.slash_command("U0BOB", "owner orders-api"))
         started = _answer(running.signer.slash_command("U0ALICE", "catalog refresh"))
         assert "Refreshing" in started
@@ -248,7 +251,7 @@ def _hostile_catalog(tmp_path: Path) -> Path:
 
 def test_hostile_catalog_text_and_page_reasons_never_reach_slack_as_markup(tmp_path: Path) -> None:
     with _start(tmp_path, _hostile_catalog(tmp_path)) as running:
-        assert running.services.lookup is not None and running.services.lookup.ready.wait(20)
+        assert running.services.feature("lookup").ready.wait(20)
         signer, emulator = running.signer, running.emulator
         for command in ("owner red-api", "owner red-team", "oncall red-api", "oncall red-team",
                         "catalog careful", "catalog red", "service red-api"):  # fmt: skip

@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import Engine
 
-from bot.config import PlatformConfig, load_config
-from bot.local import LocalBot, local_bot
-from bot.services import build_services
-from bot.settings import Settings
+from bot.runtime.config import PlatformConfig, load_config
+from bot.runtime.local import LocalBot, local_bot
+from bot.runtime.services import build_services
+from bot.runtime.settings import Settings
 from commands.new_db.config import EngineKind
 from tests.commands.new_db.fakes import FileProvisioner
 from tests.conftest import REPO_ROOT, SPECS_DIR
+from tests.harness import features_with
 
 if TYPE_CHECKING:
     from tests.commands.new_db.harness import Harness
@@ -78,7 +79,7 @@ def dbbot(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[DbBot]:
     previous = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
-    build = functools.partial(build_services, provisioners=provisioners)
+    build = functools.partial(build_services, features=features_with(provisioners=provisioners))
     try:
         with local_bot(settings, config, build=build) as running:
             yield DbBot(running, provisioners, records)

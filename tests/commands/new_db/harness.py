@@ -7,22 +7,22 @@ the notifier records what it would have said.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from bot.audit import AuditLog
-from bot.db import make_session_factory
-from bot.identity import IdentityService, Principal
-from bot.jobs import JobQueue, JobRunner
-from bot.policy import Policy
-from commands.new_db.domain import MessageRef, RequestInfo, ResourceInfo, Step
-from commands.new_db.feature import NewDbFeature, build_feature
+from bot.core.audit import AuditLog
+from bot.core.db import make_session_factory
+from bot.core.identity import IdentityService, Principal
+from bot.core.jobs import JobQueue, JobRunner
+from bot.core.policy import Policy
+from commands.new_db.feature import NewDb, build_graph
 from commands.new_db.ids import JobKind
-from commands.new_db.service import NewDbForm
+from commands.new_db.service.form import NewDbForm
+from commands.new_db.service.types import MessageRef, RequestInfo, ResourceInfo, Step
 from integrations.fakes import FakeProvisioner, FakeUserDirectory
 from integrations.protocols import DirectoryUser, WrappedSecret
 from tests.commands.new_db.conftest import example_config
@@ -106,7 +106,7 @@ DIRECTORY_USERS = [
 
 @dataclass
 class Harness:
-    feature: NewDbFeature
+    feature: NewDb
     runner: JobRunner
     notifier: RecordingNotifier
     provisioners: dict[str, FakeProvisioner]
@@ -132,8 +132,9 @@ def build_harness(engine: Engine, tmp_path: Path) -> Harness:
     provisioners = {kind: FakeProvisioner(kind) for kind in ("postgres", "sqlite", "redis")}
     directory = FakeUserDirectory(DIRECTORY_USERS, usergroups={"platform-team": ["U0ALICE"]})
     identity = IdentityService(directory, config, sessions)
-    feature = build_feature(
+    feature = build_graph(
         config,
+        config.databases,
         sessions=sessions,
         policy=Policy(config),
         audit=AuditLog(sessions),
@@ -160,4 +161,4 @@ def form(name: str, **changes: Any) -> NewDbForm:
     base = NewDbForm(
         engine="postgres", name=name, tier="staging", team="payments", plan="small", ttl_hours=48
     )
-    return replace(base, **changes)
+    return base.model_copy(update=changes)

@@ -13,13 +13,14 @@ from pathlib import Path
 
 from slack_sdk import WebClient
 
-from bot.audit import AuditLog
-from bot.db import make_engine, make_session_factory
-from bot.jobs import JobQueue, JobRunner
-from bot.policy import Policy
-from commands.new_db.feature import build_feature
+from bot.core.audit import AuditLog
+from bot.core.db import make_engine, make_session_factory
+from bot.core.jobs import JobQueue, JobRunner
+from bot.core.policy import Policy
+from commands.new_db.feature import build_graph
 from commands.new_db.ids import JobKind
 from commands.new_db.notifier import SlackNotifier
+from integrations.slack_messaging import SlackMessenger
 from tests.commands.new_db.conftest import example_config
 from tests.commands.new_db.fakes import FileProvisioner
 
@@ -34,13 +35,14 @@ def main() -> None:
     provisioner = FileProvisioner("sqlite", Path(state_file))
     provisioner.block_at = "create_user"
     provisioner.reached_file = Path(state_file).with_suffix(".reached")
-    feature = build_feature(
+    feature = build_graph(
         config,
+        config.databases,
         sessions=sessions,
         policy=Policy(config),
         audit=AuditLog(sessions),
         jobs=JobQueue(sessions),
-        notifier=SlackNotifier(WebClient(token=token, base_url=api_url)),
+        notifier=SlackNotifier(SlackMessenger(WebClient(token=token, base_url=api_url))),
         provisioners={"sqlite": provisioner},
         secrets=None,
     )

@@ -13,14 +13,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.local import local_bot
-from bot.services import build_services
-from bot.settings import Settings
+from bot.runtime.local import LocalBot, local_bot
+from bot.runtime.services import build_services
+from bot.runtime.settings import Settings
 from commands.new_db.config import EngineKind
 from commands.new_db.models import DbResource
 from tests.commands.new_db.conftest import example_config
 from tests.commands.new_db.fakes import FileProvisioner
 from tests.conftest import REPO_ROOT, SPECS_DIR
+from tests.harness import features_with
 
 
 @pytest.mark.slow
@@ -38,7 +39,7 @@ def test_a_killed_provisioning_finishes_or_rolls_back_and_the_requester_is_told(
     provisioners = {
         k.value: FileProvisioner(k.value, tmp_path / f"{k.value}.json") for k in EngineKind
     }
-    build = functools.partial(build_services, provisioners=provisioners)
+    build = functools.partial(build_services, features=features_with(provisioners=provisioners))
     # No background runner here: the job must be claimed by the process we kill.
     with local_bot(
         settings,
@@ -50,29 +51,7 @@ def test_a_killed_provisioning_finishes_or_rolls_back_and_the_requester_is_told(
         assert bot.emulator.wait_for(lambda: bool(bot.emulator.state.modal_stack("U0BOB")))
         view = bot.emulator.state.modal_stack("U0BOB")[-1]
         assert bot.signer.view_submission("U0BOB", view.id).body == ""
-        reached = tmp_path / "sqlite.reached"
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.commands.new_db.provision_worker",
-                database_url,
-                bot.emulator.api_url,
-                bot.emulator.bot_token,
-                str(tmp_path / "sqlite.json"),
-                str(tmp_path / "data"),
-            ],
-            cwd=REPO_ROOT,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while not reached.exists():
-                assert worker.poll() is None, "the worker process died on its own"
-                assert time.monotonic() < deadline, "the worker never reached create_user"
-                time.sleep(0.05)
-        finally:
-            worker.send_signal(signal.SIGKILL)
-            worker.wait(10)
+        _kill_a_worker_inside_create_user(bot, database_url, tmp_path)
         with bot.services.sessions() as session:
             assert session.scalars(select(DbResource.status)).one() == "provisioning"
         time.sleep(1.2)  # the killed worker's one-second lease runs out
@@ -94,3 +73,30 @@ def test_a_killed_provisioning_finishes_or_rolls_back_and_the_requester_is_told(
             assert status == "failed"
             assert provisioners["sqlite"].state()["resources"] == {}
             assert any("failed while creating user" in t and "removed" in t for t in texts)
+
+
+def _kill_a_worker_inside_create_user(bot: LocalBot, database_url: str, tmp_path: Path) -> None:
+    """Run the job in another process and SIGKILL it once it is inside `create_user`."""
+    reached = tmp_path / "sqlite.reached"
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.commands.new_db.provision_worker",
+            database_url,
+            bot.emulator.api_url,
+            bot.emulator.bot_token,
+            str(tmp_path / "sqlite.json"),
+            str(tmp_path / "data"),
+        ],
+        cwd=REPO_ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not reached.exists():
+            assert worker.poll() is None, "the worker process died on its own"
+            assert time.monotonic() < deadline, "the worker never reached create_user"
+            time.sleep(0.05)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)

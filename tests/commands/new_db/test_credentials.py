@@ -14,9 +14,9 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
-from bot.config import load_config
+from bot.runtime.config import load_config
 from commands.new_db.config import DatabasesSection
-from commands.new_db.credentials import (
+from commands.new_db.service.credentials import (
     KEY_FILE_NAME,
     CredentialBox,
     key_problem,
@@ -75,6 +75,7 @@ def _race_in_process(data_dir: str, start: Any, results: Any) -> None:
         results.put(repr(exc))
 
 
+@pytest.mark.slow
 def test_processes_racing_on_a_fresh_directory_all_get_one_whole_key(tmp_path: Path) -> None:
     context = multiprocessing.get_context("fork")  # no re-import: the racers start together
     for attempt in range(5):
@@ -137,7 +138,11 @@ def test_without_engines_no_key_is_needed() -> None:
 
 
 @pytest.mark.parametrize("shared", [True, False])
-@pytest.mark.parametrize("bad", ["", "not-a-key", Fernet.generate_key().decode()[:-2]])
+@pytest.mark.parametrize(
+    "bad",
+    ["", "not-a-key", Fernet.generate_key().decode()[:-2]],
+    ids=["empty", "not-a-key", "cut-short"],  # the same ids in every process (pytest -n)
+)
 def test_a_secret_key_that_is_no_fernet_key_is_refused_without_quoting_it(
     bad: str, shared: bool
 ) -> None:

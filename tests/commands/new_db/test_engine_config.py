@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from bot.adapters import build_provisioners
-from bot.config import ConfigError, parse_config
+from bot.runtime.adapters import build_provisioners
+from bot.runtime.config import ConfigError, parse_config
 from commands.new_db.config import DatabasesSection
 from integrations.errors import ProviderRejected
 from integrations.protocols import PlanLimits, ResourceSpec
@@ -88,6 +88,7 @@ def test_rabbitmq_defaults_to_the_management_api_on_the_amqp_host(
     assert len(http_clients) == 3  # every client is handed over to be closed
 
 
+@pytest.mark.rabbitmq
 def test_the_configured_rabbitmq_login_reaches_the_management_api(
     http_clients: list[httpx.Client],
 ) -> None:

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.jobs import JobInfo, JobStatus
-from commands.new_db import handoff
+from bot.core.jobs import JobInfo, JobStatus
 from commands.new_db.ids import ActionId, BlockId
+from commands.new_db.jobs import handoff
 from commands.new_db.models import DbRequest, DbResource
 from tests.commands.new_db.conftest import DbBot
 from tests.commands.new_db.driving import (
@@ -94,6 +94,7 @@ def _shown_credentials(db: DbBot, user: str) -> str:
     return json.dumps(state.modal_stack(user)[-1].spec)
 
 
+@pytest.mark.slow
 def test_slack_down_at_hand_off_retries_the_dm_and_keeps_the_resource(
     dbbot: DbBot, slack_down: None
 ) -> None:
@@ -129,6 +130,7 @@ def test_slack_down_at_hand_off_retries_the_dm_and_keeps_the_resource(
     assert raw_markup_shown(dbbot.bot.emulator) == []
 
 
+@pytest.mark.slow
 def test_the_owner_reveals_from_dbs_while_the_dm_cannot_be_sent(
     dbbot: DbBot, slack_down: None
 ) -> None:
@@ -152,6 +154,7 @@ def test_the_owner_reveals_from_dbs_while_the_dm_cannot_be_sent(
     assert not any(ActionId.REVEAL in t for t in dm_texts(dbbot, BOB))
 
 
+@pytest.mark.slow
 def test_a_hand_off_that_never_gets_through_leaves_the_reveal_in_dbs(
     dbbot: DbBot, slack_down: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -167,6 +170,7 @@ def test_a_hand_off_that_never_gets_through_leaves_the_reveal_in_dbs(
     assert _reveal_buttons(_listing(dbbot, BOB)) == [resource.id]
 
 
+@pytest.mark.slow
 def test_a_dropped_resource_reveals_nothing_from_a_stale_button(
     dbbot: DbBot, slack_down: None
 ) -> None:

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from bot.config import PlatformConfig
+from bot.runtime.config import PlatformConfig
 from commands.new_db.config import EngineKind
 from commands.new_db.ids import ActionId, BlockId
 from tests.commands.new_db.conftest import DbBot

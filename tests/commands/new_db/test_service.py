@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event
 
-from bot.audit import AuditRecord
-from bot.errors import NotFound
-from bot.identity import Principal
+from bot.core.audit import AuditRecord
+from bot.core.errors import NotFound
+from bot.core.identity import Principal
 from commands.new_db.models import DbCredentialDrop, DbRequest, DbResource, Decision
-from commands.new_db.reveal import Revealed
-from commands.new_db.service import FormInvalid
+from commands.new_db.service.form import FormInvalid
+from commands.new_db.service.reveal import Revealed
 from tests.commands.new_db.harness import (
     ALICE,
     BOB,
@@ -59,6 +59,14 @@ def test_a_request_is_queued_provisioned_once_and_its_name_held(harness: Harness
         ),
         ({"team": "search"}, "team", "team you belong to"),
         ({"engine": "oracle"}, "engine", "engines offered"),
+        ({"tier": "qa"}, "tier", "Pick one of the tiers offered."),
+        (
+            {"engine": "sqlite", "tier": "prod", "ttl_hours": None},
+            "tier",
+            "There is no SQLite plan for prod; pick another tier.",
+        ),
+        ({"plan": "huge"}, "plan", "Pick one of the PostgreSQL plans."),
+        ({"reason": "x" * 501}, "reason", "At most 500 characters."),
         ({"tier": "prod", "plan": "large", "ttl_hours": None}, "reason", "reason is required"),
     ],
 )
@@ -69,6 +77,19 @@ def test_each_guardrail_names_its_field_and_writes_nothing(
         harness.feature.service.submit(BOB, form("guarded", **changes), idempotency_key="k")
     assert text in invalid.value.errors[field]
     assert harness.count(DbResource) == 0 and harness.count(AuditRecord) == 0
+
+
+def test_every_field_problem_is_named_at_once_and_a_reason_of_the_maximum_passes(
+    harness: Harness,
+) -> None:
+    service = harness.feature.service
+    wrong = form("Orders_DB", team="search", ttl_hours=0, reason="x" * 501)
+    with pytest.raises(FormInvalid) as invalid:
+        service.submit(BOB, wrong, idempotency_key="k")
+    assert list(invalid.value.errors) == ["name", "team", "ttl", "reason"]
+    assert invalid.value.errors["name"].startswith("Only lowercase letters, digits and '-'")
+    submitted = service.submit(BOB, form("longest-reason", reason="x" * 500), idempotency_key="j")
+    assert submitted.request.reason == "x" * 500
 
 
 def test_a_prod_drop_waits_for_approval_and_a_second_drop_is_refused(harness: Harness) -> None:

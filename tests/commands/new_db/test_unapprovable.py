@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from bot.config import ApprovalConfig, PlatformConfig, PolicyRule
+from bot.core.config import ApprovalConfig, PolicyRule
+from bot.runtime.config import PlatformConfig
 from commands.new_db.ids import ActionId, BlockId
 from tests.commands.new_db.conftest import DbBot
 from tests.commands.new_db.driving import (

@@ -11,11 +11,13 @@ from integrations.errors import ProviderRejected, ProviderUnavailable
 from integrations.protocols import PlanLimits, ResourceSpec
 from integrations.provisioning.mariadb import MariaDBProvisioner
 from tests.integrations.provisioning.conftest import ADMIN_SECRET, unused_port
+from tests.servers import needs_server
 
 MakeSpec = Callable[..., ResourceSpec]
 
 
 @pytest.fixture
+@needs_server("mariadb")
 def provisioner() -> MariaDBProvisioner:
     return MariaDBProvisioner(host="127.0.0.1", port=3306, admin_user="root")
 
@@ -61,6 +63,7 @@ def _provision(provisioner: MariaDBProvisioner, spec: ResourceSpec, password: st
     provisioner.grant(spec)
 
 
+@pytest.mark.mariadb
 def test_server_has_no_anonymous_users_that_would_shadow_app_users() -> None:
     # With ''@'localhost' present the provisioner also creates user@'localhost'; this
     # machine's server has none, which the tests below rely on for the '%' user alone.
@@ -151,6 +154,7 @@ def test_a_server_that_is_down_is_unavailable_without_secrets_in_the_message(
         assert "user-password-123" not in message
 
 
+@pytest.mark.mariadb
 def test_a_refused_admin_login_is_rejected_without_the_password() -> None:
     with pytest.raises(ProviderRejected, match="admin login refused") as caught:
         MariaDBProvisioner(admin_user="root", admin_password=ADMIN_SECRET).check()

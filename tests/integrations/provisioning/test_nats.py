@@ -14,9 +14,11 @@ from integrations.errors import ProviderUnavailable
 from integrations.protocols import PlanLimits, ResourceSpec
 from integrations.provisioning.nats import NatsProvisioner
 from tests.integrations.provisioning.conftest import ADMIN_SECRET, unused_port
+from tests.servers import needs_server
 
 
 @pytest.fixture
+@needs_server("nats")
 def provisioner() -> NatsProvisioner:
     return NatsProvisioner(host="127.0.0.1", port=4222)
 

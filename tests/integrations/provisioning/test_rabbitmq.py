@@ -19,6 +19,7 @@ from integrations.errors import IntegrationError, ProviderRejected, ProviderUnav
 from integrations.protocols import PlanLimits, ResourceSpec
 from integrations.provisioning.rabbitmq import MANAGEMENT_TIMEOUT, RabbitMQProvisioner
 from tests.integrations.provisioning.conftest import ADMIN_SECRET, provision, unused_port
+from tests.servers import needs_server
 
 MANAGEMENT_URL = "http://127.0.0.1:15672"
 ADMIN = ("guest", "guest")
@@ -26,6 +27,7 @@ MakeSpec = Callable[..., ResourceSpec]
 
 
 @pytest.fixture
+@needs_server("rabbitmq")
 def client() -> Iterator[httpx.Client]:
     with httpx.Client(base_url=MANAGEMENT_URL, timeout=MANAGEMENT_TIMEOUT) as client:
         yield client

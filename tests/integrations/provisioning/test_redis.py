@@ -14,9 +14,11 @@ from integrations.errors import ProviderRejected, ProviderUnavailable
 from integrations.protocols import PlanLimits, ResourceSpec
 from integrations.provisioning.redis import RedisProvisioner, version_problem
 from tests.integrations.provisioning.conftest import ADMIN_SECRET, unused_port
+from tests.servers import needs_server
 
 
 @pytest.fixture
+@needs_server("redis")
 def provisioner() -> RedisProvisioner:
     return RedisProvisioner(host="127.0.0.1", port=6379)
 
@@ -29,6 +31,7 @@ def spec(provisioner: RedisProvisioner, unique_name: str) -> Iterator[ResourceSp
 
 
 @pytest.fixture
+@needs_server("redis")
 def admin() -> Iterator[redis.Redis]:
     client = redis.Redis(host="127.0.0.1", port=6379)
     yield client
@@ -148,6 +151,7 @@ def test_a_server_that_is_down_is_unavailable_without_secrets_in_the_message(
         assert "user-password-123" not in message
 
 
+@pytest.mark.redis
 def test_a_refused_admin_login_is_rejected_without_the_password() -> None:
     with pytest.raises(ProviderRejected, match="admin login refused") as caught:
         RedisProvisioner(admin_user="no-such-admin", admin_password=ADMIN_SECRET).check()

@@ -1,0 +1,153 @@
+"""The Bolt app factory: one App per process, built from settings and services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import parse_qsl
+
+from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse, Respond
+from slack_bolt.request.internals import build_context
+from slack_sdk import WebClient
+
+from bot.core.error_presenter import Origin, PushView, UpdateView, present, reference_for
+from bot.core.feature import Listener
+from bot.core.identity import IdentityService
+from bot.core.router import CommandRouter
+from bot.core.router_views import build_home
+from bot.core.slack_ids import BotEvent, SlashCommand
+from bot.runtime.services import Services
+
+logger = logging.getLogger(__name__)
+
+
+def reparse_misread_form(req: BoltRequest, next: Callable[[], BoltResponse]) -> BoltResponse:
+    """Work around Bolt reading any form body that contains "payload" as interactivity.
+
+    `/platform owner payload-svc` arrives as `text=owner+payload-svc`; Bolt's parse_body sees
+    the substring and returns `{}`, and the request would be answered 404. A real
+    interactivity body is exactly one `payload=` field, so anything else is re-read as a form.
+    """
+    if not req.body and req.raw_body and not req.raw_body.startswith(("{", "payload=")):
+        fields = dict(parse_qsl(req.raw_body, keep_blank_values=True))
+        if "payload" not in fields:
+            req.body = fields
+            req.context = build_context(req.context, req.body)
+    return next()
+
+
+class StickyAck(Ack):
+    """An `ack` whose answer, once given, stays given.
+
+    When a listener raises after acking, Bolt's thread runner sets `ack.response` back to
+    None; if that lands before the request thread's next 10 ms poll, the answer the user was
+    already given is lost and Slack shows a timeout. The error still reaches `handle_error`.
+    """
+
+    def __init__(self) -> None:
+        self._answer: BoltResponse | None = None
+        super().__init__()  # type: ignore[no-untyped-call]
+
+    @property
+    def response(self) -> BoltResponse | None:
+        return self._answer
+
+    @response.setter
+    def response(self, value: BoltResponse | None) -> None:
+        if value is not None or self._answer is None:
+            self._answer = value
+
+
+def keep_acks(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
+    context["ack"] = StickyAck()
+    return next()
+
+
+def handle_error(
+    error: Exception,
+    body: dict[str, Any],
+    respond: Respond | None,
+    client: WebClient,
+    response: BoltResponse | None,
+) -> BoltResponse | None:
+    """The one place listener errors become what the person sees (`bot.core.error_presenter`).
+
+    Bolt passes `response` only while the request is unanswered (and for events, acked
+    before their listener runs, which no person is looking at); the answer returned here then
+    replaces its 500 (a modal's field errors, a command's ephemeral, or an empty 200).
+    """
+    origin = Origin.of(body, acked=response is None)
+    reference = reference_for(error, where=f"Slack {origin.surface} listener")
+    shown = present(error, origin, reference=reference)
+    try:
+        if shown.reply is not None and respond is not None:
+            respond(**shown.reply)
+        if isinstance(shown.view, UpdateView):
+            client.views_update(
+                view_id=shown.view.view_id, hash=shown.view.hash, view=shown.view.view
+            )
+        elif isinstance(shown.view, PushView):
+            client.views_push(trigger_id=shown.view.trigger_id, view=shown.view.view)
+    except Exception:
+        logger.exception("could not tell the person about an error (reference %s)", reference)
+    if response is None:
+        return None
+    return BoltResponse(status=200, body=shown.ack or "")
+
+
+def build_app(
+    services: Services, *, token_verification: bool = True, listener_threads: int = 32
+) -> App:
+    """The Bolt App with every feature registered.
+
+    `token_verification` calls auth.test at construction, so a wrong token or API URL
+    stops startup with Slack's own error instead of failing on the first request.
+    """
+    settings = services.settings
+    signing_secret = settings.slack_signing_secret
+    app = App(
+        client=services.slack,
+        signing_secret=signing_secret.get_secret_value() if signing_secret else None,
+        token_verification_enabled=token_verification,
+        before_authorize=reparse_misread_form,
+        logger=logging.getLogger("slack_bolt"),
+        # Bolt's default pool has 5 threads: the sixth concurrent command would wait for one.
+        listener_executor=ThreadPoolExecutor(
+            max_workers=listener_threads, thread_name_prefix="listener"
+        ),
+    )
+    app.use(keep_acks)
+    app.error(handle_error)
+    router = services.router
+    # Bolt tries listeners in registration order and builds arguments for each matcher:
+    # the slash command, the busiest entry point, goes first.
+    app.command(SlashCommand.PLATFORM)(router.handle_platform_command)
+    for listener in services.listeners:
+        register_listener(app, listener)
+    app.event(BotEvent.APP_HOME_OPENED)(HomeTab(router, services.identity).handle_home_opened)
+    return app
+
+
+def register_listener(app: App, listener: Listener) -> None:
+    """One feature listener on Bolt's matching method (`app.action`, `app.view`, …)."""
+    register: Callable[..., Callable[[Callable[..., Any]], Any]] = getattr(app, listener.kind)
+    register(listener.matcher)(listener.handler)
+
+
+class HomeTab:
+    """The App Home tab: the same help the caller would get from `/platform help`."""
+
+    def __init__(self, router: CommandRouter, identity: IdentityService) -> None:
+        self._router = router
+        self._identity = identity
+
+    def handle_home_opened(self, event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab") != "home":
+            return
+        principal = self._identity.principal(event["user"])
+        client.views_publish(
+            user_id=principal.user_id,
+            view=build_home(self._router.help_blocks(principal)),
+        )

@@ -1,0 +1,245 @@
+"""`platform-bot`: the console script (serve, socket, shell, migrate, check-config, manifest).
+
+Heavy imports happen inside each command, after logging and the metrics mode are set up,
+so `--help` and `check-config` stay fast and gunicorn workers get multiprocess metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr, ValidationError
+
+from bot.runtime.config import ConfigError, PlatformConfig, load_config
+from bot.runtime.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.runtime.server import WsgiApp
+    from bot.runtime.services import Services
+
+logger = logging.getLogger("platform_bot")
+
+EXIT_CONFIG = 2
+EXIT_NOT_READY = 3
+
+
+class StartupError(Exception):
+    """Something an operator must fix before the bot can start; shown without a traceback."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"platform-bot: invalid environment:\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    from bot.runtime.log import configure_logging
+
+    level = settings.log_level
+    if args.command == "shell" and "log_level" not in settings.model_fields_set:
+        # The shell's terminal is the conversation; routine log lines would drown it.
+        level = "WARNING"
+    configure_logging(level, settings.log_format)
+    try:
+        result: int = args.run(args, settings)
+    except ConfigError as exc:
+        print(f"platform-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except StartupError as exc:
+        print(f"platform-bot: {exc}", file=sys.stderr)
+        return EXIT_NOT_READY
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="platform-bot",
+        description="Self-service for your internal developer platform, in Slack.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve Slack over HTTP (production)")
+    serve.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, default=3000, help="port to bind (default 3000)")
+    serve.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
+    serve.add_argument("--threads", type=int, default=32, help="threads per worker")
+    serve.set_defaults(run=_serve)
+
+    socket = commands.add_parser("socket", help="connect to Slack over Socket Mode")
+    socket.set_defaults(run=_socket)
+
+    shell = commands.add_parser(
+        "shell", help="talk to the bot in a terminal, with a local Slack emulator"
+    )
+    shell.add_argument("--as", dest="user", default="alice", help="user to start as")
+    shell.add_argument("--channel", default="general", help="channel to start in")
+    shell.set_defaults(run=_shell)
+
+    migrate = commands.add_parser("migrate", help="upgrade the database schema")
+    migrate.set_defaults(run=_migrate)
+
+    check = commands.add_parser("check-config", help="validate a platform config file")
+    check.add_argument("path", nargs="?", type=Path, help="default: $PLATFORM_CONFIG")
+    check.set_defaults(run=_check_config)
+
+    manifest = commands.add_parser("manifest", help="print the Slack app manifest")
+    manifest.add_argument("--url", help="public base URL for HTTP mode, e.g. https://bot.acme.io")
+    manifest.set_defaults(run=_manifest)
+    return parser
+
+
+def _check_config(args: argparse.Namespace, settings: Settings) -> int:
+    path = args.path or settings.platform_config
+    config = load_config(path)
+    from bot.core.policy import Policy
+
+    problems = Policy(config).problems()
+    if problems:
+        print(f"platform-bot: {path}: the policies name undefined subjects:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(
+        f"{path}: ok ({len(config.teams)} teams, {len(config.roles)} roles, "
+        f"{len(config.policies)} policy rules)"
+    )
+    return 0
+
+
+def _manifest(args: argparse.Namespace, _settings: Settings) -> int:
+    from bot.runtime.manifest import render_manifest
+
+    if args.url and not args.url.startswith(("https://", "http://")):
+        raise StartupError("--url must start with https://")
+    sys.stdout.write(render_manifest(args.url))
+    return 0
+
+
+def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
+    from bot.core.db import make_engine
+    from bot.runtime.schema import upgrade
+
+    engine = make_engine(settings.database_url)
+    try:
+        before = upgrade(engine)
+    finally:
+        engine.dispose()
+    if before.up_to_date:
+        print(f"database schema already at {before.describe(before.head)}")
+    else:
+        print(
+            f"database schema upgraded from {before.describe(before.current)} "
+            f"to {before.describe(before.head)}"
+        )
+    return 0
+
+
+def _require(value: SecretStr | None, name: str, mode: str) -> None:
+    if value is None or not value.get_secret_value().strip():
+        raise StartupError(f"{name} is not set; `platform-bot {mode}` needs it (see README)")
+
+
+def _check_deployment(settings: Settings, config: PlatformConfig) -> None:
+    """Config problems that depend on the deployment (e.g. replicas sharing PostgreSQL)."""
+    from sqlalchemy.engine import make_url
+
+    from bot.core.db import normalize_url
+    from bot.runtime.config import check_deployment
+
+    backend = make_url(normalize_url(settings.database_url)).get_backend_name()
+    check_deployment(settings.platform_config, config, shared_database=backend != "sqlite")
+
+
+def _start_services(settings: Settings, config: PlatformConfig) -> Services:
+    from bot.core.db import make_engine
+    from bot.runtime.schema import SchemaOutOfDate, require_up_to_date
+    from bot.runtime.services import build_services
+
+    engine = make_engine(settings.database_url)
+    try:
+        require_up_to_date(engine)
+    except SchemaOutOfDate as exc:
+        engine.dispose()
+        raise StartupError(str(exc)) from None
+    return build_services(settings, config, engine=engine)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    _require(settings.slack_bot_token, "SLACK_BOT_TOKEN", "serve")
+    _require(settings.slack_signing_secret, "SLACK_SIGNING_SECRET", "serve")
+    config = load_config(settings.platform_config)
+    _check_deployment(settings, config)
+    workers = args.workers
+    if settings.database_url.startswith("sqlite") and workers > 1:
+        logger.warning("SQLite serves one process; starting 1 worker instead of %d", workers)
+        workers = 1
+    from bot.runtime.web import prepare_multiprocess_metrics
+
+    prepare_multiprocess_metrics(workers)
+    # Fail before forking workers if the schema is behind; each worker checks again.
+    _start_services(settings, config).close()
+
+    def load_app() -> tuple[WsgiApp, Callable[[], None]]:
+        from bot.runtime.app import build_app
+        from bot.runtime.web import WebApp
+
+        services = _start_services(settings, config)
+        app = build_app(services, listener_threads=args.threads)
+        services.start_background()
+        assert settings.slack_signing_secret is not None  # checked by _require above
+        web = WebApp(
+            app,
+            services.engine,
+            services.jobs.counts_by_status,
+            signing_secret=settings.slack_signing_secret.get_secret_value(),
+        )
+        return web, services.close
+
+    from bot.runtime.server import GunicornServer
+
+    logger.info("serving Slack at http://%s:%d/slack/events", args.host, args.port)
+    GunicornServer(
+        load_app,
+        bind=f"{args.host}:{args.port}",
+        workers=workers,
+        threads=args.threads,
+        log_level=settings.log_level,
+    ).run()
+    return 0
+
+
+def _socket(_args: argparse.Namespace, settings: Settings) -> int:
+    _require(settings.slack_bot_token, "SLACK_BOT_TOKEN", "socket")
+    _require(settings.slack_app_token, "SLACK_APP_TOKEN", "socket")
+    config = load_config(settings.platform_config)
+    _check_deployment(settings, config)
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.runtime.app import build_app
+
+    services = _start_services(settings, config)
+    app = build_app(services)
+    services.start_background()
+    assert settings.slack_app_token is not None
+    try:
+        handler = SocketModeHandler(app, app_token=settings.slack_app_token.get_secret_value())
+        handler.start()  # type: ignore[no-untyped-call]
+    finally:
+        services.close()
+    return 0
+
+
+def _shell(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime.local import run_shell
+
+    config = load_config(settings.platform_config)
+    return run_shell(settings, config, user=args.user, channel=args.channel)

@@ -1,0 +1,125 @@
+"""The whole bot on one machine with no Slack workspace: the emulator plus the real app.
+
+`platform-bot shell` runs this for people; the Slack-tier tests and the benchmarks use
+`local_bot()` to drive the real app over real HTTP with requests signed as Slack signs them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from pydantic import SecretStr
+
+from bot.core.db import make_engine
+from bot.emulator import Emulator, Shell, SlackSigner
+from bot.runtime.app import build_app
+from bot.runtime.config import PlatformConfig
+from bot.runtime.schema import upgrade
+from bot.runtime.services import Services, build_services
+from bot.runtime.settings import Settings
+from bot.runtime.web import WebApp
+
+logger = logging.getLogger(__name__)
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("local http: " + format, *args)
+
+
+@dataclass
+class LocalBot:
+    emulator: Emulator
+    services: Services
+    app_url: str
+    signer: SlackSigner
+
+
+@contextmanager
+def local_bot(
+    settings: Settings,
+    config: PlatformConfig,
+    *,
+    emulator: Emulator | None = None,
+    background: bool = True,
+    build: Callable[..., Services] = build_services,
+) -> Iterator[LocalBot]:
+    """Start the emulator (unless given), migrate the database, serve the app on loopback."""
+    own_emulator = emulator is None
+    if emulator is None:
+        specs = settings.platform_bot_specs_dir
+        emulator = Emulator(spec_dir=specs if specs.is_dir() else None)
+        emulator.start()
+    settings = settings.model_copy(
+        update={
+            "slack_api_url": emulator.api_url,
+            "slack_bot_token": SecretStr(emulator.bot_token),
+            "slack_signing_secret": SecretStr(emulator.signing_secret),
+        }
+    )
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    services = build(settings, config, engine=engine)
+    web = WebApp(
+        build_app(services),
+        engine,
+        services.jobs.counts_by_status,
+        signing_secret=emulator.signing_secret,
+    )
+    server = make_server(
+        "127.0.0.1", 0, web, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+    )
+    # A short poll lets `shutdown` return at once instead of after up to half a second.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="local-http", daemon=True
+    )
+    thread.start()
+    if background:
+        services.start_background()
+    app_url = f"http://127.0.0.1:{server.server_port}/slack/events"
+    try:
+        yield LocalBot(
+            emulator=emulator,
+            services=services,
+            app_url=app_url,
+            signer=SlackSigner(emulator, app_url, emulator.signing_secret),
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        services.close()
+        if own_emulator:
+            emulator.stop()
+
+
+def run_shell(settings: Settings, config: PlatformConfig, *, user: str, channel: str) -> int:
+    """`platform-bot shell`: a REPL as a chosen user, against the emulator."""
+    with local_bot(settings, config) as bot:
+        interactive = sys.stdin.isatty()
+        if interactive:
+            print(
+                f"{config.platform.name}, on the local Slack emulator ({bot.emulator.api_url}).",
+                flush=True,
+            )
+        shell = Shell(
+            bot.emulator,
+            bot.signer,
+            user=user,
+            channel=channel,
+            stdin=sys.stdin,
+            stdout=sys.stdout,
+            interactive=interactive,
+        )
+        return shell.run()

@@ -1,0 +1,20 @@
+"""Alembic environment: run with the connection that `bot.runtime.schema` hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+
+import bot.runtime.models
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=bot.runtime.models.Base.metadata,
+    # All pending revisions run in one transaction, so a failed upgrade leaves the
+    # database at the revision it started from, never half-migrated.
+    transaction_per_migration=False,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

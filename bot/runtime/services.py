@@ -1,0 +1,271 @@
+"""The composition root: the core services, then every feature of the feature list on them.
+
+`build_services` builds the core (database, jobs, policy, identity, audit, the Slack ports),
+calls each feature's `build(core)`, and wires the parts: subcommands on the router, job
+handlers on the runner, scheduled tasks on the leader's scheduler. The Bolt app registers
+the listeners (`bot.runtime.app`). Nothing here knows what a feature does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from sqlalchemy import Engine
+
+from bot.core.audit import AuditLog
+from bot.core.db import SessionFactory, is_postgres, make_engine, make_session_factory, utcnow
+from bot.core.feature import Core, Feature, Listener, Parts
+from bot.core.feedback import FeedbackRelay
+from bot.core.idempotency import IdempotencyStore
+from bot.core.identity import IdentityService
+from bot.core.jobs import JobQueue, JobRunner
+from bot.core.leader import LeaderElector
+from bot.core.metrics import record_job_outcome
+from bot.core.policy import Policy
+from bot.core.router import CommandRouter
+from bot.core.scheduler import ScheduledTask, Scheduler, housekeeping_task
+from bot.core.usage import UsageLog
+from bot.runtime import scheduled_jobs
+from bot.runtime.config import PlatformConfig, feature_sections
+from bot.runtime.features import FEATURES, check_names
+from bot.runtime.settings import Settings
+from integrations.slack_directory import SlackDirectory
+from integrations.slack_messaging import SlackMessenger, SlackRoster
+
+logger = logging.getLogger(__name__)
+
+# Every replica uses the same key for the scheduler's leader lock: "platform-bot leader".
+LEADER_LOCK_KEY = 0x706C6174_6C656164
+SLACK_TIMEOUT_SECONDS = 10
+
+
+def build_slack_client(settings: Settings, token: str | None = None) -> WebClient:
+    """A WebClient on SLACK_API_URL that retries connection errors, 429s and 5xx."""
+    if token is None and settings.slack_bot_token is not None:
+        token = settings.slack_bot_token.get_secret_value()
+    return WebClient(
+        token=token,
+        base_url=settings.api_url(),
+        timeout=SLACK_TIMEOUT_SECONDS,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            # Honours Retry-After; a fan-out paces itself, this only absorbs the odd 429.
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+@dataclass
+class Services:
+    settings: Settings
+    config: PlatformConfig
+    engine: Engine
+    sessions: SessionFactory
+    slack: WebClient
+    identity: IdentityService
+    policy: Policy
+    audit: AuditLog
+    idempotency: IdempotencyStore
+    usage: UsageLog
+    jobs: JobQueue
+    runner: JobRunner
+    scheduler: Scheduler
+    router: CommandRouter
+    parts: dict[str, Parts[Any]] = field(default_factory=dict)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def tasks(self) -> list[ScheduledTask]:
+        return [task for parts in self.parts.values() for task in parts.tasks]
+
+    @property
+    def listeners(self) -> list[Listener]:
+        return [listener for parts in self.parts.values() for listener in parts.listeners]
+
+    def feature(self, name: str) -> Any:
+        """A built feature's own object graph (`Parts.api`), for tests and benchmarks."""
+        return self.parts[name].api
+
+    def start_background(self) -> None:
+        """Start the job runner (every replica), the scheduler (on the leader only) and
+        each feature's background work."""
+        self.runner.start()
+        self.scheduler.start()
+        for parts in self.parts.values():
+            for start in parts.start:
+                start()
+
+    def stop_background(self) -> None:
+        self.scheduler.stop()
+        for parts in reversed(self.parts.values()):
+            for close in reversed(parts.close):
+                close()
+        self.runner.stop(timeout=10)
+
+    def close(self) -> None:
+        self.stop_background()
+        self.usage.close()
+        for close in reversed(self.closers):
+            close()
+        self.engine.dispose()
+
+
+def build_services(
+    settings: Settings,
+    config: PlatformConfig,
+    *,
+    engine: Engine | None = None,
+    slack: WebClient | None = None,
+    features: Sequence[Feature[Any]] = FEATURES,
+    clock: Callable[[], datetime] = utcnow,
+) -> Services:
+    """Build the core, then every feature on it; tests pass `features` with fake adapters."""
+    check_names(features)
+    engine = engine or make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    slack = slack or build_slack_client(settings)
+    idempotency = IdempotencyStore(sessions)
+    usage = UsageLog(sessions)
+    feedback = FeedbackRelay()
+    core, router = _core(
+        settings,
+        config,
+        engine=engine,
+        sessions=sessions,
+        slack=slack,
+        clock=clock,
+        idempotency=idempotency,
+        usage=usage,
+        feedback=feedback,
+    )
+    runner = _job_runner(config, engine, sessions, core.jobs, clock)
+    parts = {feature.name: feature.build(core) for feature in features}
+    tasks = _wire(parts, router=router, runner=runner, feedback=feedback)
+    # Built last: the scheduler takes the complete task list.
+    scheduler = Scheduler(
+        engine,
+        timezone=config.platform.timezone,
+        tasks=[housekeeping_task(core.jobs, config.jobs.keep_finished_days, idempotency), *tasks],
+        elector=LeaderElector(engine, key=LEADER_LOCK_KEY),
+    )
+    router.add(scheduled_jobs.subcommand(scheduler))
+    return Services(
+        settings=settings,
+        config=config,
+        engine=engine,
+        sessions=sessions,
+        slack=slack,
+        identity=core.identity,
+        policy=core.policy,
+        audit=core.audit,
+        idempotency=idempotency,
+        usage=usage,
+        jobs=core.jobs,
+        runner=runner,
+        scheduler=scheduler,
+        router=router,
+        parts=parts,
+        closers=core.closers,
+    )
+
+
+def _core(
+    settings: Settings,
+    config: PlatformConfig,
+    *,
+    engine: Engine,
+    sessions: SessionFactory,
+    slack: WebClient,
+    clock: Callable[[], datetime],
+    idempotency: IdempotencyStore,
+    usage: UsageLog,
+    feedback: FeedbackRelay,
+) -> tuple[Core, CommandRouter]:
+    """What every feature's `build` gets, and the `/platform` router they register on."""
+    policy = Policy(config)
+    identity = IdentityService(SlackDirectory(slack), config, sessions)
+    router = CommandRouter(
+        identity=identity,
+        policy=policy,
+        idempotency=idempotency,
+        usage=usage,
+        platform_name=config.platform.name,
+        docs_url=config.platform.docs_url,
+    )
+    core = Core(
+        config=config,
+        sections=feature_sections(config),
+        config_dir=settings.platform_config.resolve().parent,
+        sessions=sessions,
+        postgres=is_postgres(engine),
+        clock=clock,
+        policy=policy,
+        identity=identity,
+        audit=AuditLog(sessions),
+        jobs=JobQueue(sessions, clock=clock),
+        messenger=SlackMessenger(slack),
+        paced_messenger=_paced_messenger(slack),
+        roster=SlackRoster(slack),
+        feedback=feedback,
+        actions=router.actions,
+    )
+    return core, router
+
+
+def _paced_messenger(slack: WebClient) -> SlackMessenger:
+    # Survey DMs go through a client that retries nothing: the fan-out paces itself and must
+    # see every 429, and a retried chat.postMessage could post twice.
+    return SlackMessenger(
+        WebClient(token=slack.token, base_url=slack.base_url, timeout=SLACK_TIMEOUT_SECONDS)
+    )
+
+
+def _wire(
+    parts: Mapping[str, Parts[Any]],
+    *,
+    router: CommandRouter,
+    runner: JobRunner,
+    feedback: FeedbackRelay,
+) -> list[ScheduledTask]:
+    """Subcommands on the router, job handlers on the runner; the features' scheduled tasks."""
+    tasks: list[ScheduledTask] = []
+    for built in parts.values():
+        for subcommand in built.subcommands:
+            router.add(subcommand)
+        for kind, handler in built.job_handlers.items():
+            runner.register(kind, handler)
+        tasks.extend(built.tasks)
+        if built.feedback is not None:
+            feedback.attach(built.feedback)
+    return tasks
+
+
+def _job_runner(
+    config: PlatformConfig,
+    engine: Engine,
+    sessions: SessionFactory,
+    jobs: JobQueue,
+    clock: Callable[[], datetime],
+) -> JobRunner:
+    return JobRunner(
+        sessions,
+        engine,
+        workers=config.jobs.workers,
+        poll_interval=config.jobs.poll_interval_seconds,
+        lease_seconds=config.jobs.lease_seconds,
+        max_attempts=config.jobs.max_attempts,
+        on_outcome=record_job_outcome,
+        wakeup=jobs.wakeup,
+        clock=clock,
+    )

@@ -1,0 +1,110 @@
+"""What the provisioning and drop jobs share: their collaborators and error translation.
+
+A provisioner's `ProviderRejected` is permanent (the job fails and rolls back at once); any
+other `IntegrationError` is `Unavailable`, retried with backoff until the job's attempts are
+used up. Either way the message users see has secrets masked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from bot.core.audit import SYSTEM_ACTOR, AuditLog
+from bot.core.db import SessionFactory, utcnow
+from bot.core.errors import Unavailable
+from bot.core.feedback import ActionFeedback
+from bot.core.jobs import PermanentJobError
+from bot.core.redaction import scrub_text
+from commands.new_db.config import DatabasesSection
+from commands.new_db.service.credentials import CredentialBox
+from commands.new_db.service.rows import load_request, request_info
+from commands.new_db.service.types import Notifier, RequestInfo
+from integrations.errors import IntegrationError, ProviderRejected
+from integrations.protocols import Provisioner, SecretStore
+
+
+def safe_error(error: IntegrationError, *secrets: str) -> str:
+    """The adapter's message with anything secret-looking masked, for users and records."""
+    text = scrub_text(error.message)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text[:300]
+
+
+class JobBase:
+    def __init__(
+        self,
+        *,
+        config: DatabasesSection,
+        sessions: SessionFactory,
+        audit: AuditLog,
+        notifier: Notifier,
+        provisioners: Mapping[str, Provisioner],
+        secrets: SecretStore | None,
+        box: CredentialBox,
+        feedback: ActionFeedback | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._config = config
+        self._sessions = sessions
+        self._audit = audit
+        self._notifier = notifier
+        self._provisioners = dict(provisioners)
+        self._secrets = secrets
+        self._box = box
+        self._feedback = feedback
+        self._clock = clock
+
+    def _provisioner(self, engine: str) -> Provisioner:
+        provisioner = self._provisioners.get(engine)
+        if provisioner is None:
+            raise PermanentJobError(f"No provisioner is configured for {engine}.")
+        return provisioner
+
+    def _info(self, request_id: str) -> RequestInfo:
+        with self._sessions() as session:
+            request, _ = load_request(session, request_id)
+            return request_info(session, request, self._config)
+
+    def _call(self, label: str, doing: str, action: Callable[[], object], *secrets: str) -> None:
+        """Run one provisioner call; turn its errors into messages users may see."""
+        try:
+            action()
+        except ProviderRejected as exc:
+            raise PermanentJobError(
+                f"{label} refused {doing}: {safe_error(exc, *secrets)}"
+            ) from None
+        except IntegrationError as exc:
+            # Retried with backoff until the job's attempts are used up.
+            raise Unavailable(
+                f"{label} was unavailable while {doing}: {safe_error(exc, *secrets)}"
+            ) from None
+
+    def _ensure_card(self, info: RequestInfo) -> RequestInfo:
+        """Post the requester's card if the request has none yet; the request as now stored.
+
+        A request queued at once gets its card here (and only here), so its progress can
+        be threaded under it; one that waited for approval got it when it was submitted.
+        """
+        if info.progress_message is not None or info.requester_id == SYSTEM_ACTOR:
+            return info
+        card = self._notifier.post_request_card(info)
+        if card is not None:
+            with self._sessions.begin() as session:
+                request, _ = load_request(session, info.id)
+                if request.progress_ts is None:
+                    request.progress_channel, request.progress_ts = card.channel, card.ts
+        return self._info(info.id)
+
+    def _show_outcome(self, info: RequestInfo) -> None:
+        """Bring the requester's card and the approvers' card to the request's outcome."""
+        self._notifier.update_request_card(info)
+        self._notifier.update_approval(info)
+
+    def _tell_all(self, info: RequestInfo, text: str) -> None:
+        people = {info.resource.owner_id, info.requester_id} - {SYSTEM_ACTOR}
+        for user in sorted(people):
+            thread = info.progress_message if user == info.requester_id else None
+            self._notifier.tell(user, text, thread=thread)

@@ -1,0 +1,160 @@
+"""The console script's outside contract: commands, exit codes, messages without tracebacks."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.runtime.cli import main
+from tests.conftest import REPO_ROOT
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    # `main()` installs its handler on the root logger, writing to this test's captured
+    # stderr; leaving it there would make later tests log into a closed stream.
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=REPO_ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    "command", ["serve", "socket", "shell", "migrate", "check-config", "manifest"]
+)
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    assert f"usage: platform-bot {command}" in capsys.readouterr().out
+
+
+def test_check_config_accepts_the_example(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-config", str(REPO_ROOT / "platform.example.yaml")]) == 0
+    assert "platform.example.yaml: ok" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_check_config_reports_errors_with_lines_and_no_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "platform.yaml"
+    bad.write_text("platform:\n  name: Orbit\njobs:\n  workerz: 3\n")
+    result = _run("check-config", str(bad))
+    assert result.returncode == 2
+    assert f"{bad}:4: jobs.workerz: unknown key" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_check_config_reports_subjects_naming_undefined_teams(tmp_path: Path) -> None:
+    bad = tmp_path / "platform.yaml"
+    bad.write_text("policies:\n  - action: whoami\n    allow: [team:nobody]\n")
+    result = _run("check-config", str(bad))
+    assert result.returncode == 2
+    assert "team:nobody" in result.stderr
+
+
+@pytest.mark.slow
+def test_serve_without_a_token_says_what_to_set(tmp_path: Path) -> None:
+    env = {"SLACK_BOT_TOKEN": "", "DATABASE_URL": f"sqlite:///{tmp_path / 'db'}"}
+    result = _run("serve", env=env)
+    assert result.returncode == 3
+    assert "SLACK_BOT_TOKEN is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_serve_refuses_an_out_of_date_schema(tmp_path: Path) -> None:
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db'}",
+    }
+    result = _run("serve", "--port", "0", env=env)
+    assert result.returncode == 3
+    assert "run `platform-bot migrate` first" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_bad_config_stops_startup_with_the_message(tmp_path: Path) -> None:
+    bad = tmp_path / "platform.yaml"
+    bad.write_text("teams: [not, a, mapping]\n")
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "PLATFORM_CONFIG": str(bad),
+    }
+    result = _run("serve", env=env)
+    assert result.returncode == 2
+    assert f"{bad}:1: teams:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_migrate_twice_is_harmless(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db'}"}
+    first = _run("migrate", env=env)
+    second = _run("migrate", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "upgraded from empty" in first.stdout
+    assert "already at" in second.stdout
+
+
+def test_manifest_with_a_url_is_for_http_mode(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["manifest", "--url", "https://bot.acme.example"]) == 0
+    manifest = yaml.safe_load(capsys.readouterr().out)
+    assert manifest["settings"]["socket_mode_enabled"] is False
+    assert manifest["settings"]["interactivity"]["request_url"] == (
+        "https://bot.acme.example/slack/events"
+    )
+
+
+def test_manifest_rejects_a_url_without_a_scheme(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["manifest", "--url", "bot.acme.example"]) == 3
+    assert "--url must start with https://" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_socket_without_an_app_token_says_what_to_set() -> None:
+    result = _run("socket", env={"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": ""})
+    assert result.returncode == 3
+    assert "SLACK_APP_TOKEN is not set" in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("command", "token"), [("serve", "SLACK_SIGNING_SECRET"), ("socket", "SLACK_APP_TOKEN")]
+)
+def test_replicas_on_postgresql_need_a_shared_credential_key(command: str, token: str) -> None:
+    """Each replica would make its own key file: one could not reveal what another sealed."""
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        token: "xapp-test" if token == "SLACK_APP_TOKEN" else "secret",
+        # Refused before any connection: nothing listens on port 1.
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/platform",
+        "PLATFORM_CONFIG": str(REPO_ROOT / "platform.example.yaml"),
+    }
+    result = _run(command, env=env)
+    assert result.returncode == 2, result.stderr
+    assert "databases.secret_key: not set" in result.stderr
+    assert "Fernet.generate_key().decode()" in result.stderr
+    assert "secret_key: ${PLATFORM_BOT_SECRET_KEY}" in result.stderr
+    assert "Traceback" not in result.stderr
