@@ -5,12 +5,6 @@ from __future__ import annotations
 import io
 import threading
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib.figure import Figure
-
 # pyplot keeps global state; building Figure objects directly avoids it, and the lock guards
 # matplotlib's font cache, which is not safe to fill from two threads at once.
 _lock = threading.Lock()
@@ -27,6 +21,10 @@ class MatplotlibCharts:
         y_range: tuple[float, float],
     ) -> bytes:
         with _lock:
+            # Imported on the first chart: matplotlib and numpy add ~40 MB and a second of
+            # start-up to every serve worker, and most workers never draw a chart.
+            from matplotlib.figure import Figure
+
             figure = Figure(figsize=(6, 3), dpi=100)
             axes = figure.subplots()
             positions = list(range(len(values)))
