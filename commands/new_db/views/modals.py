@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
     InputBlock,
     MarkdownTextObject,
     Option,
+    OptionGroup,
     PlainTextInputElement,
     SectionBlock,
     StaticSelectElement,
@@ -50,13 +51,36 @@ FIELD_BLOCKS = {
 }
 
 
+MENU_OPTIONS = 100  # Slack's limit on a menu's options, and on its option groups
+GROUP_LABEL = 75  # characters of an option group's label
+
+
 def _options(pairs: Sequence[Any]) -> list[Option]:
     return [Option(value=p.value, text=p.label[:75]) for p in pairs]
 
 
 def _select(action_id: str, options: list[Option], initial: str | None) -> StaticSelectElement:
     chosen = next((o for o in options if o.value == initial), None)
-    return StaticSelectElement(action_id=action_id, options=options, initial_option=chosen)
+    if len(options) <= MENU_OPTIONS:
+        return StaticSelectElement(action_id=action_id, options=options, initial_option=chosen)
+    # Slack refuses a menu of more than 100 options, but takes up to 100 groups of 100: an
+    # admin of a large organisation picks from every team.
+    groups = [
+        OptionGroup(label=_group_label(chunk), options=chunk)
+        for chunk in (
+            options[start : start + MENU_OPTIONS]
+            for start in range(0, min(len(options), MENU_OPTIONS**2), MENU_OPTIONS)
+        )
+    ]
+    return StaticSelectElement(action_id=action_id, option_groups=groups, initial_option=chosen)
+
+
+def _group_label(chunk: Sequence[Option]) -> str:
+    """The first and last team a group holds ("Alpha … Kilo"), within a label's length."""
+    first, last = (
+        str(o.to_dict()["text"]["text"])[: GROUP_LABEL // 2 - 2] for o in (chunk[0], chunk[-1])
+    )
+    return f"{first} … {last}"
 
 
 # -- the request modal -----------------------------------------------------------------------

@@ -137,11 +137,44 @@ def test_long_labels_are_cut_to_the_option_limit(length: int) -> None:
         assert shown == label[:OPTION_TEXT_LIMIT]
 
 
-def test_the_form_offers_the_maximum_of_options_a_menu_holds() -> None:
-    teams = [Option(f"team-{n:03d}", f"Team {n}") for n in range(100)]
-    view = checked_view(modals.build_request_modal(choices("dev", teams=teams, team="team-099")))
+def _teams(count: int) -> list[Option]:
+    return [Option(f"team-{n:04d}", f"Team {n:04d}") for n in range(count)]
 
-    assert block_of(view, BlockId.TEAM)["element"]["initial_option"]["value"] == "team-099"
+
+def test_the_form_offers_the_maximum_of_options_a_menu_holds() -> None:
+    view = checked_view(
+        modals.build_request_modal(choices("dev", teams=_teams(100), team="team-0099"))
+    )
+
+    menu = block_of(view, BlockId.TEAM)["element"]
+    assert [o["value"] for o in menu["options"]] == [t.value for t in _teams(100)]
+    assert "option_groups" not in menu
+    assert menu["initial_option"]["value"] == "team-0099"
+
+
+@pytest.mark.parametrize(("count", "sizes"), [(101, [100, 1]), (250, [100, 100, 50])])
+def test_more_teams_than_a_menu_holds_are_offered_in_groups(count: int, sizes: list[int]) -> None:
+    teams = _teams(count)
+    view = checked_view(
+        modals.build_request_modal(choices("dev", teams=teams, team=teams[-1].value))
+    )
+
+    menu = block_of(view, BlockId.TEAM)["element"]
+    assert "options" not in menu
+    groups = menu["option_groups"]
+    assert [len(g["options"]) for g in groups] == sizes
+    assert [o["value"] for g in groups for o in g["options"]] == [t.value for t in teams]
+    assert groups[0]["label"]["text"] == "Team 0000 … Team 0099"
+    assert menu["initial_option"]["value"] == teams[-1].value
+
+
+def test_group_labels_of_long_team_names_stay_within_slacks_limit() -> None:
+    teams = [Option(f"team-{n:03d}", f"{n:03d}" + "x" * 200) for n in range(101)]
+    view = checked_view(modals.build_request_modal(choices("dev", teams=teams, team=None)))
+
+    labels = [g["label"]["text"] for g in block_of(view, BlockId.TEAM)["element"]["option_groups"]]
+    assert all(len(label) <= OPTION_TEXT_LIMIT for label in labels)
+    assert labels[1].startswith("100x")
 
 
 def test_a_person_in_no_team_gets_no_preselected_team() -> None:
