@@ -72,8 +72,9 @@ def local_bot(
     engine = make_engine(settings.database_url)
     upgrade(engine)
     services = build(settings, config, engine=engine)
+    app = build_app(services)
     web = WebApp(
-        build_app(services),
+        app,
         engine,
         services.jobs.counts_by_status,
         signing_secret=emulator.signing_secret,
@@ -99,6 +100,9 @@ def local_bot(
     finally:
         server.shutdown()
         server.server_close()
+        # Bolt runs listeners on after the ack: let them finish while their services and
+        # Slack are still there, instead of failing later in a thread nobody waits for.
+        app.listener_runner.listener_executor.shutdown(wait=True)
         services.close()
         if own_emulator:
             emulator.stop()
