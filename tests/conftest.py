@@ -24,6 +24,7 @@ from psycopg import sql
 from sqlalchemy import Engine
 
 from bot.core.db import Base, SessionFactory, make_engine, make_session_factory
+from bot.runtime.schema import upgrade
 from tests.clock import Clock
 from tests.servers import needs_server, servers_needed
 
@@ -78,6 +79,17 @@ def sqlite_schema(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, froze
     Base.metadata.create_all(engine)
     engine.dispose()  # the last connection closing folds the WAL into the file
     return path, frozenset(Base.metadata.tables)
+
+
+@pytest.fixture(scope="session")
+def migrated_schema(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file Alembic has brought to head, made once a session: a bot started on a
+    copy of it (`tests.harness.running_bot(schema=...)`) finds nothing left to migrate."""
+    path = tmp_path_factory.mktemp("migrated") / "bot.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()  # the last connection closing folds the WAL into the file
+    return path
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +19,7 @@ from slack_sdk import WebClient
 
 from bot.core.feature import ConfigSection, Core, Listener, ListenerKind, Parts
 from bot.core.router import CommandContext, Subcommand
-from bot.runtime.config import load_config
-from bot.runtime.local import LocalBot, local_bot
-from bot.runtime.services import build_services
-from bot.runtime.settings import Settings
-from tests.conftest import REPO_ROOT, SPECS_DIR
+from tests.harness import BotHarness, running_bot
 
 SUBMIT = "probe-form"
 CLICK = "probe-click"
@@ -99,15 +94,10 @@ class ProbeFeature:
 
 
 @contextmanager
-def probe_bot(directory: Path) -> Iterator[tuple[LocalBot, Probe]]:
+def probe_bot(directory: Path, *, schema: Path | None = None) -> Iterator[tuple[BotHarness, Probe]]:
     """The real app over real HTTP with the emulator, running only the probe feature."""
-    settings = Settings(
-        database_url=f"sqlite:///{directory / 'bot.db'}",
-        platform_config=REPO_ROOT / "platform.example.yaml",
-        platform_bot_specs_dir=SPECS_DIR,
-    )
-    config = load_config(settings.platform_config, environ={})
     probe = Probe()
-    build = partial(build_services, features=(ProbeFeature(probe),))
-    with local_bot(settings, config, background=False, build=build) as running:
+    with running_bot(
+        directory, schema=schema, features=(ProbeFeature(probe),), background=False
+    ) as running:
         yield running, probe

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from bot.emulator import SlackSigner
-from bot.runtime.local import LocalBot
+from tests.harness import BotHarness
 
 MARKER = "UNVERIFIED-BODY-MARKER"
 FORM = "application/x-www-form-urlencoded"
@@ -54,7 +54,7 @@ class Traffic:
     signer: SlackSigner
 
     @classmethod
-    def to(cls, bot: LocalBot) -> Traffic:
+    def to(cls, bot: BotHarness) -> Traffic:
         return cls(bot.app_url, bot.emulator.signing_secret, bot.signer)
 
     def post(self, body: bytes, headers: dict[str, str], timeout: float = 10) -> httpx.Response:

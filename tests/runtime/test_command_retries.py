@@ -15,18 +15,18 @@ import pytest
 
 from bot.core import router_views
 from bot.emulator import SignedResponse
-from bot.runtime.local import LocalBot
 from tests.core.polling import wait_until
+from tests.harness import BotHarness
 from tests.runtime.probe import Probe, probe_bot
 
 
 @pytest.fixture
-def running(tmp_path: Path) -> Iterator[tuple[LocalBot, Probe]]:
-    with probe_bot(tmp_path) as running:
+def running(tmp_path: Path, migrated_schema: Path) -> Iterator[tuple[BotHarness, Probe]]:
+    with probe_bot(tmp_path, schema=migrated_schema) as running:
         yield running
 
 
-def _command(bot: LocalBot, text: str, *, user: str = "U0BOB") -> dict[str, str]:
+def _command(bot: BotHarness, text: str, *, user: str = "U0BOB") -> dict[str, str]:
     """The fields of one `/platform` request as Slack sends it (sent again on a retry)."""
     emulator = bot.emulator
     return {
@@ -42,7 +42,7 @@ def _command(bot: LocalBot, text: str, *, user: str = "U0BOB") -> dict[str, str]
     }
 
 
-def _finished(bot: LocalBot, fields: dict[str, str]) -> bool:
+def _finished(bot: BotHarness, fields: dict[str, str]) -> bool:
     key = f"command:{fields['trigger_id']}"
     return bot.services.idempotency.result(key) is not None
 
@@ -53,7 +53,7 @@ def _answer(response: SignedResponse) -> str:
 
 
 def test_a_retry_after_the_first_run_answered_is_told_that_answer(
-    running: tuple[LocalBot, Probe],
+    running: tuple[BotHarness, Probe],
 ) -> None:
     bot, probe = running
     fields = _command(bot, "change")
@@ -69,7 +69,7 @@ def test_a_retry_after_the_first_run_answered_is_told_that_answer(
 
 
 def test_a_retry_while_the_first_run_is_still_going_is_told_it_is_already_running(
-    running: tuple[LocalBot, Probe],
+    running: tuple[BotHarness, Probe],
 ) -> None:
     bot, probe = running
     probe.hold = threading.Event()
@@ -88,7 +88,7 @@ def test_a_retry_while_the_first_run_is_still_going_is_told_it_is_already_runnin
 
 
 def test_a_retry_of_a_refused_request_is_told_the_same_refusal(
-    running: tuple[LocalBot, Probe],
+    running: tuple[BotHarness, Probe],
 ) -> None:
     bot, probe = running
     probe.failures["change"] = RuntimeError("the provider timed out")
@@ -103,7 +103,7 @@ def test_a_retry_of_a_refused_request_is_told_the_same_refusal(
     assert probe.runs == ["change"]
 
 
-def test_each_new_request_runs(running: tuple[LocalBot, Probe]) -> None:
+def test_each_new_request_runs(running: tuple[BotHarness, Probe]) -> None:
     bot, _ = running
 
     answers = [_answer(bot.signer.send(_command(bot, "change"))) for _ in range(2)]

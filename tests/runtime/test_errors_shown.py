@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from slack_sdk import WebClient
 from bot.core.errors import Conflict, InvalidInput, NotAllowed
 from bot.emulator.render import Numbering, render_modal
 from bot.emulator.state import View
-from bot.runtime.local import LocalBot
+from tests.harness import BotHarness
 from tests.runtime.probe import CLICK, NAME_ACTION, NAME_BLOCK, PICK, SUBMIT, Probe, probe_bot
 
 APOLOGY = "Sorry, something went wrong on our side"
@@ -26,27 +27,29 @@ SLACK_TROUBLE = "We had some trouble connecting"
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalBot, Probe]]:
-    with probe_bot(tmp_path_factory.mktemp("probe")) as running:
+def running(
+    tmp_path_factory: pytest.TempPathFactory, migrated_schema: Path
+) -> Iterator[tuple[BotHarness, Probe]]:
+    with probe_bot(tmp_path_factory.mktemp("probe"), schema=migrated_schema) as running:
         yield running
 
 
 @pytest.fixture
-def bot(running: tuple[LocalBot, Probe]) -> LocalBot:
+def bot(running: tuple[BotHarness, Probe]) -> BotHarness:
     running[1].failures.clear()
     return running[0]
 
 
 @pytest.fixture
-def probe(running: tuple[LocalBot, Probe]) -> Probe:
+def probe(running: tuple[BotHarness, Probe]) -> Probe:
     return running[1]
 
 
-def _client(bot: LocalBot) -> WebClient:
+def _client(bot: BotHarness) -> WebClient:
     return WebClient(token=bot.emulator.bot_token, base_url=bot.emulator.api_url)
 
 
-def _open_form(bot: LocalBot, user: str = "U0BOB", extra_blocks: int = 0) -> str:
+def _open_form(bot: BotHarness, user: str = "U0BOB", extra_blocks: int = 0) -> str:
     blocks: list[dict[str, Any]] = [
         {
             "type": "input",
@@ -80,7 +83,7 @@ def _open_form(bot: LocalBot, user: str = "U0BOB", extra_blocks: int = 0) -> str
     return str(view["id"])
 
 
-def _modal(bot: LocalBot, user: str = "U0BOB") -> tuple[View, str]:
+def _modal(bot: BotHarness, user: str = "U0BOB") -> tuple[View, str]:
     """The top modal of the person and how it looks to them."""
     stack = bot.emulator.state.modal_stack(user)
     assert stack, "no modal is open"
@@ -88,11 +91,11 @@ def _modal(bot: LocalBot, user: str = "U0BOB") -> tuple[View, str]:
     return view, "\n".join(render_modal(view, bot.emulator.workspace, Numbering()))
 
 
-def _submit(bot: LocalBot, view_id: str, name: str = "orders") -> None:
+def _submit(bot: BotHarness, view_id: str, name: str = "orders") -> None:
     bot.signer.view_submission("U0BOB", view_id, {NAME_BLOCK: {NAME_ACTION: name}})
 
 
-def _post_button(bot: LocalBot, thread_ts: str | None = None) -> str:
+def _post_button(bot: BotHarness, thread_ts: str | None = None) -> str:
     posted = _client(bot).chat_postMessage(
         channel="C0GENERAL",
         text="A button",
@@ -113,7 +116,7 @@ def _post_button(bot: LocalBot, thread_ts: str | None = None) -> str:
     return str(posted["ts"])
 
 
-def _ephemerals(bot: LocalBot, user: str) -> list[str]:
+def _ephemerals(bot: BotHarness, user: str) -> list[str]:
     return [e.text for e in bot.emulator.state.ephemerals(user)]
 
 
@@ -126,7 +129,7 @@ def _reference(text: str) -> str:
 # -- modal submissions --------------------------------------------------------------------------
 
 
-def test_invalid_input_naming_a_field_is_shown_on_that_field(bot: LocalBot, probe: Probe) -> None:
+def test_invalid_input_naming_a_field_is_shown_on_that_field(bot: BotHarness, probe: Probe) -> None:
     view_id = _open_form(bot)
     probe.failures[SUBMIT] = InvalidInput("That name is taken.", field=NAME_BLOCK)
 
@@ -140,7 +143,7 @@ def test_invalid_input_naming_a_field_is_shown_on_that_field(bot: LocalBot, prob
 
 
 def test_an_error_without_a_field_is_shown_on_top_of_the_modal_with_the_typed_values_kept(
-    bot: LocalBot, probe: Probe
+    bot: BotHarness, probe: Probe
 ) -> None:
     view_id = _open_form(bot)
     probe.failures[SUBMIT] = NotAllowed("Only <@U0ALICE> may change this.")
@@ -155,7 +158,7 @@ def test_an_error_without_a_field_is_shown_on_top_of_the_modal_with_the_typed_va
 
 
 def test_a_second_failure_replaces_the_message_instead_of_stacking_it(
-    bot: LocalBot, probe: Probe
+    bot: BotHarness, probe: Probe
 ) -> None:
     view_id = _open_form(bot)
     probe.failures[SUBMIT] = Conflict("First problem.")
@@ -170,7 +173,7 @@ def test_a_second_failure_replaces_the_message_instead_of_stacking_it(
 
 
 def test_a_field_the_modal_does_not_have_falls_back_to_the_message_on_top(
-    bot: LocalBot, probe: Probe
+    bot: BotHarness, probe: Probe
 ) -> None:
     view_id = _open_form(bot)
     probe.failures[SUBMIT] = InvalidInput("Pick a plan.", field="no-such-block")
@@ -183,7 +186,7 @@ def test_a_field_the_modal_does_not_have_falls_back_to_the_message_on_top(
 
 
 def test_a_bug_in_a_submission_shows_the_apology_with_a_reference_that_the_log_has(
-    bot: LocalBot, probe: Probe, caplog: pytest.LogCaptureFixture
+    bot: BotHarness, probe: Probe, caplog: pytest.LogCaptureFixture
 ) -> None:
     view_id = _open_form(bot)
     probe.failures[SUBMIT] = RuntimeError("database exploded: password=hunter2")
@@ -199,7 +202,7 @@ def test_a_bug_in_a_submission_shows_the_apology_with_a_reference_that_the_log_h
     assert logged.exc_info is not None
 
 
-def test_a_full_modal_gets_a_notice_pushed_over_it(bot: LocalBot, probe: Probe) -> None:
+def test_a_full_modal_gets_a_notice_pushed_over_it(bot: BotHarness, probe: Probe) -> None:
     # Two blocks of the form and 98 dividers: Slack's 100, with no room for the message.
     view_id = _open_form(bot, extra_blocks=98)
     probe.failures[SUBMIT] = Conflict("Already requested.")
@@ -214,7 +217,7 @@ def test_a_full_modal_gets_a_notice_pushed_over_it(bot: LocalBot, probe: Probe) 
     assert "Already requested." in shown
 
 
-def test_a_modal_one_block_short_of_full_is_updated(bot: LocalBot, probe: Probe) -> None:
+def test_a_modal_one_block_short_of_full_is_updated(bot: BotHarness, probe: Probe) -> None:
     view_id = _open_form(bot, extra_blocks=97)
     probe.failures[SUBMIT] = Conflict("Already requested.")
 
@@ -226,7 +229,7 @@ def test_a_modal_one_block_short_of_full_is_updated(bot: LocalBot, probe: Probe)
     assert ":warning: Already requested." in shown
 
 
-def test_a_successful_submission_closes_the_modal(bot: LocalBot, probe: Probe) -> None:
+def test_a_successful_submission_closes_the_modal(bot: BotHarness, probe: Probe) -> None:
     view_id = _open_form(bot)
 
     _submit(bot, view_id)
@@ -238,7 +241,7 @@ def test_a_successful_submission_closes_the_modal(bot: LocalBot, probe: Probe) -
 
 
 def test_a_failing_button_inside_a_modal_shows_the_message_in_the_modal(
-    bot: LocalBot, probe: Probe
+    bot: BotHarness, probe: Probe
 ) -> None:
     view_id = _open_form(bot)
     probe.failures[PICK] = Conflict("Someone else is editing this.")
@@ -251,7 +254,9 @@ def test_a_failing_button_inside_a_modal_shows_the_message_in_the_modal(
     assert ":warning: Someone else is editing this." in shown
 
 
-def test_a_failing_button_in_a_message_tells_only_the_clicker(bot: LocalBot, probe: Probe) -> None:
+def test_a_failing_button_in_a_message_tells_only_the_clicker(
+    bot: BotHarness, probe: Probe
+) -> None:
     ts = _post_button(bot)
     probe.failures[CLICK] = NotAllowed("Only the requester may cancel this.")
 
@@ -265,7 +270,7 @@ def test_a_failing_button_in_a_message_tells_only_the_clicker(bot: LocalBot, pro
     assert [m.text for m in bot.emulator.messages("C0GENERAL")] == ["A button"]
 
 
-def test_a_failing_button_in_a_thread_answers_in_that_thread(bot: LocalBot, probe: Probe) -> None:
+def test_a_failing_button_in_a_thread_answers_in_that_thread(bot: BotHarness, probe: Probe) -> None:
     parent = _client(bot).chat_postMessage(channel="C0GENERAL", text="Request")["ts"]
     ts = _post_button(bot, thread_ts=parent)
     probe.failures[CLICK] = Conflict("Already approved.")
@@ -278,7 +283,7 @@ def test_a_failing_button_in_a_thread_answers_in_that_thread(bot: LocalBot, prob
     assert (shown.text, shown.thread_ts) == ("Already approved.", parent)
 
 
-def test_a_bug_behind_a_button_shows_the_clicker_the_apology(bot: LocalBot, probe: Probe) -> None:
+def test_a_bug_behind_a_button_shows_the_clicker_the_apology(bot: BotHarness, probe: Probe) -> None:
     ts = _post_button(bot)
     probe.failures[CLICK] = RuntimeError("KeyError deep inside")
 
@@ -293,7 +298,7 @@ def test_a_bug_behind_a_button_shows_the_clicker_the_apology(bot: LocalBot, prob
 # -- commands --------------------------------------------------------------------------------------
 
 
-def test_a_failing_command_answers_in_its_ack(bot: LocalBot, probe: Probe) -> None:
+def test_a_failing_command_answers_in_its_ack(bot: BotHarness, probe: Probe) -> None:
     probe.failures["change"] = Conflict("Nothing to change.")
 
     response = bot.signer.slash_command("U0DAVE", "change")

@@ -10,23 +10,23 @@ import pytest
 from slack_bolt import App
 
 from bot.core.db import make_engine
-from bot.runtime.local import LocalBot
 from bot.runtime.web import WebApp
+from tests.harness import BotHarness
 from tests.hostile import HOSTILE_TEXT, raw_markup_shown
 
 
-def _ephemeral_texts(bot: LocalBot, user: str) -> list[str]:
+def _ephemeral_texts(bot: BotHarness, user: str) -> list[str]:
     return [e.text + str(e.blocks) for e in bot.emulator.state.ephemerals(user)]
 
 
-def test_help_over_signed_http(bot: LocalBot) -> None:
+def test_help_over_signed_http(bot: BotHarness) -> None:
     response = bot.signer.slash_command("U0BOB", "help")
     assert response.status == 200
     assert response.json["response_type"] == "ephemeral"
     assert any("/platform whoami" in text for text in _ephemeral_texts(bot, "U0BOB"))
 
 
-def test_an_unsigned_request_is_refused(bot: LocalBot) -> None:
+def test_an_unsigned_request_is_refused(bot: BotHarness) -> None:
     response = httpx.post(
         bot.app_url,
         content=b"command=%2Fplatform&text=help&user_id=U0BOB",
@@ -35,7 +35,7 @@ def test_an_unsigned_request_is_refused(bot: LocalBot) -> None:
     assert response.status_code == 401
 
 
-def test_a_replayed_request_older_than_five_minutes_is_refused(bot: LocalBot) -> None:
+def test_a_replayed_request_older_than_five_minutes_is_refused(bot: BotHarness) -> None:
     body = "command=%2Fplatform&text=help&user_id=U0BOB&team_id=T0PLATFORM"
     old = str(int(time.time()) - 301)
     response = httpx.post(
@@ -50,7 +50,7 @@ def test_a_replayed_request_older_than_five_minutes_is_refused(bot: LocalBot) ->
     assert response.status_code == 401
 
 
-def test_a_tampered_body_is_refused(bot: LocalBot) -> None:
+def test_a_tampered_body_is_refused(bot: BotHarness) -> None:
     body = "command=%2Fplatform&text=help&user_id=U0BOB&team_id=T0PLATFORM"
     now = str(int(time.time()))
     signature = bot.signer.sign(body, now)
@@ -66,19 +66,19 @@ def test_a_tampered_body_is_refused(bot: LocalBot) -> None:
     assert response.status_code == 401
 
 
-def test_a_command_mentioning_payload_is_answered_not_404(bot: LocalBot) -> None:
+def test_a_command_mentioning_payload_is_answered_not_404(bot: BotHarness) -> None:
     response = bot.signer.slash_command("U0BOB", "ownr payload-svc")
     assert response.status == 200
     assert "I don't know `/platform ownr`" in response.json["text"]
 
 
-def test_whoami_knows_teams_from_usergroups_and_emails(bot: LocalBot) -> None:
+def test_whoami_knows_teams_from_usergroups_and_emails(bot: BotHarness) -> None:
     response = bot.signer.slash_command("U0CAROL", "whoami")
     text = str(response.json["blocks"])
     assert "`payments`" in text  # member through the payments-eng usergroup, and lead by email
 
 
-def test_app_home_shows_the_callers_help(bot: LocalBot) -> None:
+def test_app_home_shows_the_callers_help(bot: BotHarness) -> None:
     response = bot.signer.event({"type": "app_home_opened", "user": "U0DAVE", "tab": "home"})
     assert response.status == 200
     assert bot.emulator.wait_for(lambda: bot.emulator.state.home("U0DAVE") is not None)
@@ -87,7 +87,7 @@ def test_app_home_shows_the_callers_help(bot: LocalBot) -> None:
     assert "/platform whoami" in str(home.spec["blocks"])
 
 
-def test_health_readiness_and_metrics(bot: LocalBot) -> None:
+def test_health_readiness_and_metrics(bot: BotHarness) -> None:
     base = bot.app_url.removesuffix("/slack/events")
     bot.signer.slash_command("U0BOB", "whoami")
     assert httpx.get(f"{base}/healthz").text == "ok\n"
@@ -115,7 +115,7 @@ def test_readiness_fails_when_the_database_does_not_answer() -> None:
 
 
 @pytest.mark.parametrize("typed", [HOSTILE_TEXT, f"help {HOSTILE_TEXT}"], ids=["command", "topic"])
-def test_hostile_text_typed_to_platform_is_shown_as_text(bot: LocalBot, typed: str) -> None:
+def test_hostile_text_typed_to_platform_is_shown_as_text(bot: BotHarness, typed: str) -> None:
     response = bot.signer.slash_command("U0BOB", typed)
     assert response.status == 200
     assert raw_markup_shown(bot.emulator) == []

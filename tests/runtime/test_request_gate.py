@@ -15,9 +15,9 @@ from slack_bolt import Ack, App
 from slack_bolt.authorization import AuthorizeResult
 
 from bot.core.db import make_engine
-from bot.runtime.local import LocalBot
 from bot.runtime.request_gate import MAX_BODY_BYTES
 from bot.runtime.web import WebApp
+from tests.harness import BotHarness
 from tests.runtime.slack_traffic import (
     EXPECTED_STATUS,
     FORM,
@@ -143,7 +143,7 @@ def test_odd_signature_headers_are_unsigned_requests(web: WebApp, headers: dict[
 
 
 @pytest.fixture
-def traffic(quiet_bot: LocalBot) -> Traffic:
+def traffic(quiet_bot: BotHarness) -> Traffic:
     return Traffic.to(quiet_bot)
 
 

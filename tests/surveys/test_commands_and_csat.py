@@ -17,8 +17,10 @@ START = datetime(2026, 12, 2, 13, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def bot(tmp_path: Path) -> Iterator[SurveyBot]:
-    with survey_bot(tmp_path, CONFIG, workspace=None, start=START) as running:
+def bot(tmp_path: Path, migrated_schema: Path) -> Iterator[SurveyBot]:
+    with survey_bot(
+        tmp_path, CONFIG, workspace=None, start=START, schema=migrated_schema
+    ) as running:
         yield running
 
 

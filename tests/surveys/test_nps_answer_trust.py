@@ -25,8 +25,10 @@ NOT_SENT = "This survey was not sent to you"
 
 
 @pytest.fixture
-def bot(tmp_path: Path) -> Iterator[SurveyBot]:
-    with survey_bot(tmp_path, CONFIG, workspace=None, start=START) as running:
+def bot(tmp_path: Path, migrated_schema: Path) -> Iterator[SurveyBot]:
+    with survey_bot(
+        tmp_path, CONFIG, workspace=None, start=START, schema=migrated_schema
+    ) as running:
         running.signer.slash_command("U0ALICE", "nps run pulse")
         running.run_jobs()
         yield running

@@ -41,8 +41,14 @@ SCORES = [10] * 15 + [8] * 10 + [3] * 5  # NPS (15 - 5) / 30 = +33
 
 
 @pytest.fixture
-def bot(tmp_path: Path) -> Iterator[SurveyBot]:
-    with survey_bot(tmp_path, CONFIG, workspace=Workspace.generate(users=50), start=BEFORE) as b:
+def bot(tmp_path: Path, migrated_schema: Path) -> Iterator[SurveyBot]:
+    with survey_bot(
+        tmp_path,
+        CONFIG,
+        workspace=Workspace.generate(users=50),
+        start=BEFORE,
+        schema=migrated_schema,
+    ) as b:
         yield b
 
 

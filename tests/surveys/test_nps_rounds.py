@@ -135,8 +135,10 @@ def test_progress_counts_the_audience_and_says_when_the_rest_go_out(
 
 
 @pytest.fixture
-def bot(tmp_path: Path) -> Iterator[SurveyBot]:
-    with survey_bot(tmp_path, CONFIG, workspace=None, start=START) as running:
+def bot(tmp_path: Path, migrated_schema: Path) -> Iterator[SurveyBot]:
+    with survey_bot(
+        tmp_path, CONFIG, workspace=None, start=START, schema=migrated_schema
+    ) as running:
         yield running
 
 

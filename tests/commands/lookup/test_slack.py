@@ -14,25 +14,20 @@ import yaml
 
 from bot.emulator import Shell
 from bot.runtime.config import load_config
-from bot.runtime.local import LocalBot, local_bot
-from bot.runtime.settings import Settings
 from commands.lookup.ids import ActionId, BlockId
-from tests.conftest import REPO_ROOT, SPECS_DIR
+from tests.conftest import REPO_ROOT
+from tests.harness import BotHarness, running_bot
 from tests.hostile import HOSTILE_TEXT, raw_markup_shown
 
 
 def _start(tmp_path: Path, config_path: Path) -> Any:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
-        platform_config=config_path,
-        platform_bot_specs_dir=SPECS_DIR,
-    )
-    return local_bot(settings, load_config(config_path, environ={}))
+    config = load_config(config_path, environ={})
+    return running_bot(tmp_path, config=config, config_path=config_path)
 
 
 @pytest.fixture
-def bot(tmp_path: Path) -> Iterator[LocalBot]:
-    with _start(tmp_path, REPO_ROOT / "platform.example.yaml") as running:
+def bot(tmp_path: Path, migrated_schema: Path) -> Iterator[BotHarness]:
+    with running_bot(tmp_path, schema=migrated_schema) as running:
         assert running.services.feature("lookup").ready.wait(20), "the catalog index did not load"
         yield running
 
@@ -42,13 +37,13 @@ def _answer(response: Any) -> str:
     return str(response.json.get("text", "")) + str(response.json.get("blocks", ""))
 
 
-def test_owner_over_signed_http(bot: LocalBot) -> None:
+def test_owner_over_signed_http(bot: BotHarness) -> None:
     text = _answer(bot.signer.slash_command("U0DAVE", "owner payments-api"))
     assert "is owned by *Payments* (#payments)" in text
     assert "<@U0BOB>, <@U0CAROL>" in text  # catalog members mapped to Slack by email
 
 
-def test_oncall_shows_now_and_next_in_the_readers_time_zone(bot: LocalBot) -> None:
+def test_oncall_shows_now_and_next_in_the_readers_time_zone(bot: BotHarness) -> None:
     # dave reads in Asia/Kolkata; the payments rotation hands off at 09:00 Europe/London.
     text = _answer(bot.signer.slash_command("U0DAVE", "oncall payments-api"))
     assert "*Now:* <@U0" in text and "*Next:* <@U0" in text
@@ -56,7 +51,7 @@ def test_oncall_shows_now_and_next_in_the_readers_time_zone(bot: LocalBot) -> No
     assert re.search(r"until Mon \d\d \w{3} (14:30|13:30) IST", text), text
 
 
-def test_the_service_card_shows_owner_channel_oncall_links_and_buttons(bot: LocalBot) -> None:
+def test_the_service_card_shows_owner_channel_oncall_links_and_buttons(bot: BotHarness) -> None:
     response = bot.signer.slash_command("U0BOB", "service payments-api")
     text = _answer(response)
     for expected in (
@@ -77,7 +72,7 @@ def test_the_service_card_shows_owner_channel_oncall_links_and_buttons(bot: Loca
     assert "EST" in text or "EDT" in text  # bob reads in America/New_York
 
 
-def test_catalog_search_and_its_bad_input(bot: LocalBot) -> None:
+def test_catalog_search_and_its_bad_input(bot: BotHarness) -> None:
     text = _answer(bot.signer.slash_command("U0BOB", "catalog serch"))
     assert "search-service" in text
     long = _answer(bot.signer.slash_command("U0BOB", "catalog " + "x" * 5000))
@@ -88,7 +83,7 @@ def test_catalog_search_and_its_bad_input(bot: LocalBot) -> None:
     assert "I found nothing called `paymnts-api`" in unknown and "`payments-api`" in unknown
 
 
-def test_an_ambiguous_name_offers_a_menu_and_the_choice_answers(bot: LocalBot) -> None:
+def test_an_ambiguous_name_offers_a_menu_and_the_choice_answers(bot: BotHarness) -> None:
     response = bot.signer.slash_command("U0BOB", "oncall payments")
     assert "Which one?" in _answer(response)
     [ephemeral] = bot.emulator.state.ephemerals("U0BOB")
@@ -105,7 +100,7 @@ def test_an_ambiguous_name_offers_a_menu_and_the_choice_answers(bot: LocalBot) -
     )
 
 
-def test_catalog_refresh_is_for_admins_and_reports_by_dm(bot: LocalBot) -> None:
+def test_catalog_refresh_is_for_admins_and_reports_by_dm(bot: BotHarness) -> None:
     denied = _answer(bot.signer.slash_command("U0BOB", "catalog refresh"))
     assert "Only admins may" in denied
     started = _answer(bot.signer.slash_command("U0ALICE", "catalog refresh"))
@@ -120,7 +115,7 @@ def test_catalog_refresh_is_for_admins_and_reports_by_dm(bot: LocalBot) -> None:
     assert bot.emulator.wait_for(reported, timeout=10)
 
 
-def test_page_oncall_asks_a_reason_confirms_and_pages_once(bot: LocalBot) -> None:
+def test_page_oncall_asks_a_reason_confirms_and_pages_once(bot: BotHarness) -> None:
     bot.signer.slash_command("U0DAVE", "service payments-api")
     [card] = bot.emulator.state.ephemerals("U0DAVE")
     bot.signer.block_action(
@@ -191,7 +186,7 @@ def test_a_malformed_catalog_file_is_skipped_and_the_rest_answers(tmp_path: Path
         assert "spec.lifecycle: required for kind Component" in reported()
 
 
-def test_a_shell_transcript(bot: LocalBot) -> None:
+def test_a_shell_transcript(bot: BotHarness) -> None:
     stdout = io.StringIO()
     shell = Shell(
         bot.emulator,
@@ -214,7 +209,7 @@ def test_a_shell_transcript(bot: LocalBot) -> None:
     assert "1. orders-api (component, owner Payments)" in output
 
 
-def test_a_guest_sees_the_card_but_cannot_page(bot: LocalBot) -> None:
+def test_a_guest_sees_the_card_but_cannot_page(bot: BotHarness) -> None:
     response = bot.signer.slash_command("U0ERIN", "service orders-api")
     text = _answer(response)
     assert "Orders API" in text and "Page on-call" not in text
@@ -286,7 +281,7 @@ def test_hostile_catalog_text_and_page_reasons_never_reach_slack_as_markup(tmp_p
         assert raw_markup_shown(emulator) == []
 
 
-def test_catalog_filters_are_documented_and_work_over_http(bot: LocalBot) -> None:
+def test_catalog_filters_are_documented_and_work_over_http(bot: BotHarness) -> None:
     help_text = _answer(bot.signer.slash_command("U0BOB", "help catalog"))
     assert "[kind:K] [type:T] [owner:TEAM] [lifecycle:L]" in help_text
     listed = _answer(bot.signer.slash_command("U0BOB", "catalog kind:api"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import signal
 import subprocess
@@ -13,15 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.runtime.local import LocalBot, local_bot
-from bot.runtime.services import build_services
-from bot.runtime.settings import Settings
-from commands.new_db.config import EngineKind
 from commands.new_db.models import DbResource
-from tests.commands.new_db.conftest import example_config
-from tests.commands.new_db.fakes import FileProvisioner
-from tests.conftest import REPO_ROOT, SPECS_DIR
-from tests.harness import features_with
+from tests.commands.new_db.conftest import example_config, fake_provisioners
+from tests.conftest import REPO_ROOT
+from tests.harness import BotHarness, features_with, running_bot
 
 
 @pytest.mark.slow
@@ -31,20 +25,12 @@ def test_a_killed_provisioning_finishes_or_rolls_back_and_the_requester_is_told(
 ) -> None:
     """With attempts left the job resumes after its checkpoint; without, it rolls back."""
     database_url = f"sqlite:///{tmp_path / 'bot.db'}"
-    settings = Settings(
-        database_url=database_url,
-        platform_config=REPO_ROOT / "platform.example.yaml",
-        platform_bot_specs_dir=SPECS_DIR,
-    )
-    provisioners = {
-        k.value: FileProvisioner(k.value, tmp_path / f"{k.value}.json") for k in EngineKind
-    }
-    build = functools.partial(build_services, features=features_with(provisioners=provisioners))
+    provisioners = fake_provisioners(tmp_path)
     # No background runner here: the job must be claimed by the process we kill.
-    with local_bot(
-        settings,
-        example_config(tmp_path, provision_attempts=attempts),
-        build=build,
+    with running_bot(
+        tmp_path,
+        config=example_config(tmp_path, provision_attempts=attempts),
+        features=features_with(provisioners=provisioners),
         background=False,
     ) as bot:
         bot.signer.slash_command("U0BOB", "new-db sqlite survivor --env dev")
@@ -75,7 +61,7 @@ def test_a_killed_provisioning_finishes_or_rolls_back_and_the_requester_is_told(
             assert any("failed while creating user" in t and "removed" in t for t in texts)
 
 
-def _kill_a_worker_inside_create_user(bot: LocalBot, database_url: str, tmp_path: Path) -> None:
+def _kill_a_worker_inside_create_user(bot: BotHarness, database_url: str, tmp_path: Path) -> None:
     """Run the job in another process and SIGKILL it once it is inside `create_user`."""
     reached = tmp_path / "sqlite.reached"
     worker = subprocess.Popen(

