@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl
 
-from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse, Respond
+from slack_bolt import Ack, App, Args, BoltContext, BoltRequest, BoltResponse, Respond
 from slack_bolt.request.internals import build_context
 from slack_sdk import WebClient
 
@@ -133,7 +134,32 @@ def build_app(
 def register_listener(app: App, listener: Listener) -> None:
     """One feature listener on Bolt's matching method (`app.action`, `app.view`, …)."""
     register: Callable[..., Callable[[Callable[..., Any]], Any]] = getattr(app, listener.kind)
-    register(listener.matcher)(listener.handler)
+    register(listener.matcher)(errors_after_ack_shown_here(listener.handler))
+
+
+def errors_after_ack_shown_here(handler: Callable[..., Any]) -> Callable[[Args], None]:
+    """`handler`, with an error it raises after acking shown by `handle_error` right here.
+
+    Raised to Bolt, such an error races the request thread: Bolt's thread runner sets the
+    request's answer to a 500 and back to nothing while the request thread, already woken by
+    the ack, reads it; a request read in between is answered 500 or 404 "unhandled request"
+    although the person's answer was given (two Reveal clicks at once showed it). An error
+    before the ack still goes to Bolt, whose error handler turns it into the answer.
+    """
+    wanted = list(inspect.signature(handler).parameters)
+
+    def run(args: Args) -> None:
+        try:
+            handler(**{name: getattr(args, name) for name in wanted})
+        except Exception as error:
+            if args.ack.response is None:
+                raise
+            handle_error(error, args.body, args.respond, args.client, None)
+
+    # Bolt names the listener in its log lines; `functools.wraps` would also make Bolt read
+    # the handler's parameters instead of `args`.
+    run.__name__ = run.__qualname__ = getattr(handler, "__name__", "listener")
+    return run
 
 
 class HomeTab:
