@@ -33,6 +33,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import yaml
+from cryptography.fernet import Fernet
 from slack_sdk.signature import SignatureVerifier
 
 from benchmarks.ack_latency import THREADS, WORKERS, _free_port, _server
@@ -173,6 +174,8 @@ def measure_ack(database_url: str, *, duration: float = 10.0, warmup: float = 3.
             "DATABASE_URL": database_url,
             "PLATFORM_CONFIG": str(config_path),
             "LOG_LEVEL": "WARNING",
+            # The workers share the app database, so they must share the credential key.
+            "PLATFORM_BOT_SECRET_KEY": Fernet.generate_key().decode(),
         }
         subprocess.run([sys.executable, "-m", "bot", "migrate"], env=env, check=True)
         port = _free_port()
