@@ -36,7 +36,7 @@ from bot.core.config import CoreConfig
 from bot.core.db import SessionFactory
 from bot.core.errors import ConfigProblem
 from bot.core.feedback import ActionFeedback
-from bot.core.identity import IdentityService
+from bot.core.identity import IdentityService, Principal
 from bot.core.jobs import JobHandler, JobQueue
 from bot.core.policy import Policy
 from bot.core.router import Subcommand
@@ -123,8 +123,8 @@ class Core:
     """Retries nothing: for fan-outs that pace themselves and must see every 429."""
     roster: WorkspaceRoster
     feedback: ActionFeedback
-    actions: Callable[[], list[str]]
-    """The policy actions of every registered subcommand (known once all are built)."""
+    commands_for: Callable[[Principal], list[Subcommand]]
+    """The `/platform` subcommands a person may run, of every feature (what help lists)."""
     closers: list[Callable[[], None]] = field(default_factory=list)
     """Adapters built for a feature append their `close` here (HTTP clients, pools)."""
 

@@ -195,9 +195,9 @@ class CommandRouter:
     def subcommands(self) -> Mapping[str, Subcommand]:
         return dict(self._subcommands)
 
-    def actions(self) -> list[str]:
-        """The policy actions behind the registered subcommands."""
-        return sorted({s.action for s in self._subcommands.values()})
+    def commands_for(self, principal: Principal) -> list[Subcommand]:
+        """The subcommands `principal` may run: what their help lists."""
+        return list(self._visible(principal))
 
     def handle_platform_command(
         self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient

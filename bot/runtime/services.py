@@ -218,7 +218,7 @@ def _core(
         paced_messenger=_paced_messenger(slack),
         roster=SlackRoster(slack),
         feedback=feedback,
-        actions=router.actions,
+        commands_for=router.commands_for,
     )
     return core, router
 

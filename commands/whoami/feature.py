@@ -3,8 +3,8 @@
 Its files are the standard ones: this Feature object, `handlers.py` (the listener) and
 `views.py` (the Block Kit builder, tested in tests/commands/whoami/test_views.py). It has no
 config section, no tables and no background work, so no config.py, models.py or jobs.py; and
-no service: the one decision, which actions the person may run, is the core policy's
-`allowed_actions`, which the handler calls as a feature's handler calls its service.
+no service: the one decision, which commands the person may run, is the router's (the same
+list their help shows), which the handler calls as a feature's handler calls its service.
 `build` returns one subcommand.
 """
 
@@ -27,7 +27,7 @@ class WhoamiFeature:
     migrations: Path | None = None
 
     def build(self, core: Core) -> Parts[WhoamiHandlers]:
-        handlers = WhoamiHandlers(policy=core.policy, actions=core.actions)
+        handlers = WhoamiHandlers(commands_for=core.commands_for)
         return Parts(
             api=handlers,
             subcommands=[

@@ -1,20 +1,19 @@
-"""The `/platform whoami` listener: the policy says what the person may run, the view shows it."""
+"""The `/platform whoami` listener: the router says what the person may run, the view shows it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
-from bot.core.policy import Policy
-from bot.core.router import CommandContext
+from bot.core.identity import Principal
+from bot.core.router import CommandContext, Subcommand
 from commands.whoami import views
 
 
 class WhoamiHandlers:
-    def __init__(self, *, policy: Policy, actions: Callable[[], Iterable[str]]) -> None:
-        self._policy = policy
-        self._actions = actions
+    def __init__(self, *, commands_for: Callable[[Principal], list[Subcommand]]) -> None:
+        self._commands_for = commands_for
 
     def handle_whoami(self, ctx: CommandContext) -> None:
-        allowed = self._policy.allowed_actions(ctx.principal, self._actions())
-        blocks = views.build_whoami(ctx.principal, sorted(allowed))
+        commands = sorted(command.name for command in self._commands_for(ctx.principal))
+        blocks = views.build_whoami(ctx.principal, commands)
         ctx.ack(f"You are {ctx.principal.name}", blocks=blocks)

@@ -21,7 +21,8 @@ def _field(title: str, value: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=truncate(f"*{title}*\n{value}", SECTION_FIELD_LIMIT))
 
 
-def build_whoami(principal: Principal, allowed_actions: list[str]) -> list[dict[str, Any]]:
+def build_whoami(principal: Principal, commands: list[str]) -> list[dict[str, Any]]:
+    """The person's profile, teams and roles, and the `/platform` commands they may run."""
     # Name, email and time zone come from the person's Slack profile, which they edit freely.
     fields = [
         _field("Name", escape(principal.name)),
@@ -31,7 +32,8 @@ def build_whoami(principal: Principal, allowed_actions: list[str]) -> list[dict[
         _field("Roles", _listing(principal.roles)),
         _field("Time zone", escape(principal.tz or "unknown")),
     ]
-    allowed = truncate("*You may run:* " + _listing(allowed_actions), SECTION_TEXT_LIMIT)
+    runnable = _listing(f"/platform {name}" for name in commands)
+    allowed = truncate("*You may run:* " + runnable, SECTION_TEXT_LIMIT)
     blocks: list[Any] = [
         SectionBlock(text=MarkdownTextObject(text=f"*<@{principal.user_id}>*"), fields=fields),
         SectionBlock(text=MarkdownTextObject(text=allowed)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from wsgiref.util import setup_testing_defaults
 
@@ -76,6 +77,23 @@ def test_whoami_knows_teams_from_usergroups_and_emails(bot: BotHarness) -> None:
     response = bot.signer.slash_command("U0CAROL", "whoami")
     text = str(response.json["blocks"])
     assert "`payments`" in text  # member through the payments-eng usergroup, and lead by email
+
+
+def _may_run(bot: BotHarness, user: str) -> list[str]:
+    """The commands `user`'s whoami card says they may run."""
+    blocks = bot.signer.slash_command(user, "whoami").json["blocks"]
+    text = blocks[1]["text"]["text"]
+    assert text.startswith("*You may run:* ")
+    assert not re.search(r"\b[a-z_-]+\.[a-z_-]+\b", text), "no policy action ids"
+    return re.findall(r"`/platform ([a-z-]+)`", text)
+
+
+def test_whoami_lists_the_commands_the_persons_help_lists(bot: BotHarness) -> None:
+    for user in ("U0BOB", "U0ALICE"):
+        help_text = str(bot.signer.slash_command(user, "help").json["blocks"])
+        listed = set(re.findall(r"`/platform ([a-z-]+)[ `]", help_text)) - {"help"}
+        assert _may_run(bot, user) == sorted(listed)
+    assert "jobs" in _may_run(bot, "U0ALICE") and "jobs" not in _may_run(bot, "U0BOB")
 
 
 def test_app_home_shows_the_callers_help(bot: BotHarness) -> None:

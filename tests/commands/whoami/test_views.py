@@ -30,9 +30,9 @@ def _principal(**changes: object) -> Principal:
 
 
 def test_whoami_lists_the_profile_teams_and_allowed_actions() -> None:
-    text = json.dumps(build_whoami(_principal(), ["db.create", "whoami"]))
+    text = json.dumps(build_whoami(_principal(), ["new-db", "whoami"]))
     assert "Bob" in text and "bob@example.com" in text and "Europe/Paris" in text
-    assert "`payments`" in text and "`db.create`, `whoami`" in text
+    assert "`payments`" in text and "`/platform new-db`, `/platform whoami`" in text
     assert "Guests cannot" not in text
 
 
@@ -48,7 +48,7 @@ def test_a_guest_is_told_they_cannot_change_things() -> None:
 
 
 def test_the_card_is_block_kit_slack_accepts() -> None:
-    blocks = build_whoami(_principal(), ["db.create", "whoami"])
+    blocks = build_whoami(_principal(), ["new-db", "whoami"])
     assert check_message_blocks(blocks) == []
     assert blocks[0]["text"]["text"] == "*<@U0BOB>*"
     fields = {
@@ -62,7 +62,7 @@ def test_the_card_is_block_kit_slack_accepts() -> None:
         "*Roles*": "none",
         "*Time zone*": "Europe/Paris",
     }
-    assert blocks[1]["text"]["text"] == "*You may run:* `db.create`, `whoami`"
+    assert blocks[1]["text"]["text"] == "*You may run:* `/platform new-db`, `/platform whoami`"
 
 
 def test_a_profile_without_email_or_time_zone_says_unknown() -> None:
@@ -92,7 +92,7 @@ def test_someone_in_hundreds_of_teams_with_a_huge_profile_gets_a_card_slack_acce
     principal = _principal(
         name="N" * 5_000, email="e" * 3_000, tz="Z" * 3_000, teams=many, lead_of=many, roles=many
     )
-    blocks = build_whoami(principal, sorted(f"action.number-{n:03d}" for n in range(400)))
+    blocks = build_whoami(principal, sorted(f"command-number-{n:03d}" for n in range(400)))
     assert check_message_blocks(blocks) == []
     assert all(len(f["text"]) <= SECTION_FIELD_LIMIT for f in blocks[0]["fields"])
     assert len(blocks[1]["text"]["text"]) <= SECTION_TEXT_LIMIT
