@@ -39,6 +39,9 @@ ENGINE_LABELS = {
 }
 
 
+MAX_MONTHLY_COST = 1_000_000  # per resource; a typo of a few zeros is refused, not shown
+
+
 class PlanConfig(Section):
     """A size: the limits the provisioner applies, and the tiers that may use it."""
 
@@ -48,6 +51,12 @@ class PlanConfig(Section):
     max_bytes: int | None = Field(default=None, ge=1)
     max_messages: int | None = Field(default=None, ge=1)
     max_age_seconds: int | None = Field(default=None, ge=1)
+    monthly_cost: float | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_MONTHLY_COST,
+        description="what one resource of this plan costs a month, in `databases.currency`",
+    )
 
 
 class EngineConfig(Section):
@@ -179,6 +188,9 @@ class DatabasesSection(Section):
     warn_before_hours: float = Field(default=24, gt=0, le=MAX_TTL_HOURS)
     sweep_interval_minutes: float = Field(default=5, gt=0, le=1440)
     provision_attempts: int = Field(default=3, ge=1, le=20)
+    currency: str = Field(
+        default="USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code of plan costs"
+    )
 
     @field_validator("secret_key", mode="before")
     @classmethod
@@ -216,6 +228,13 @@ class DatabasesSection(Section):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def monthly_cost(self, engine: str, plan: str) -> float | None:
+        """What one resource of `plan` costs a month, when the config says."""
+        for kind, config in self.engines.items():
+            if kind.value == engine and plan in config.plans:
+                return config.plans[plan].monthly_cost
+        return None
 
     def label(self, engine: str) -> str:
         """The engine's display name, e.g. "PostgreSQL"."""

@@ -31,6 +31,7 @@ _SHOWN_MAX = 40  # characters of a person's argument repeated back to them
 class Option:
     value: str
     label: str
+    monthly_cost: float | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class FormChoices:
     ttl_hours: float | None
     max_ttl_hours: float | None
     reason_required: bool = False
+    currency: str = "USD"
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,11 @@ class FormOptions:
             engines=[Option(k.value, config.label(k.value)) for k in config.engines],
             tiers=[Option(t, c.label or t) for t, c in config.tiers.items()],
             teams=[Option(t, self._service.team_name(t)) for t in teams],
-            plans=[Option(p, c.label or p) for p, c in plans.items() if chosen_tier in c.tiers],
+            plans=[
+                Option(p, c.label or p, c.monthly_cost)
+                for p, c in plans.items()
+                if chosen_tier in c.tiers
+            ],
             engine=chosen,
             engine_label=config.label(chosen),
             tier=chosen_tier,
@@ -174,6 +180,7 @@ class FormOptions:
             ttl_hours=tier_config.default_ttl_hours,
             max_ttl_hours=tier_config.max_ttl_hours,
             reason_required=decision.allowed and decision.require_reason,
+            currency=config.currency,
         )
 
     def _chosen_engine(self, engine: str | None) -> str:

@@ -77,6 +77,8 @@ def resource_info(row: DbResource, config: DatabasesSection) -> ResourceInfo:
         created_at=row.created_at,
         expires_at=row.expires_at,
         vault_path=row.vault_path,
+        monthly_cost=config.monthly_cost(row.engine, row.plan),
+        currency=config.currency,
     )
 
 

@@ -49,6 +49,8 @@ class ResourceInfo:
     created_at: datetime
     expires_at: datetime | None
     vault_path: str | None = None
+    monthly_cost: float | None = None
+    currency: str = "USD"
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from bot.core.mrkdwn import (
 from commands.new_db.ids import ActionId, BlockId, PolicyAction
 from commands.new_db.models import RequestStatus
 from commands.new_db.service.types import STEPS, RequestInfo, ResourceInfo, Step
+from commands.new_db.views.menus import cost_text
 from integrations.protocols import WrappedSecret
 
 JSON = dict[str, Any]
@@ -52,6 +53,7 @@ def _describe(info: RequestInfo) -> str:
     lines = [
         f"*{verb} {escape(r.engine_label)}* `{escape(r.name)}`",
         f"Tier: *{escape(r.tier)}* · Team: *{escape(r.team)}* · Plan: *{escape(r.plan)}*"
+        + (f" ({cost_text(r.monthly_cost, r.currency)})" if r.monthly_cost is not None else "")
         + (f" · TTL: {info.ttl_hours:g} h" if info.ttl_hours else ""),
         f"Requested by <@{info.requester_id}>",
     ]

@@ -8,18 +8,15 @@ requester by the Reveal button; no other builder takes a secret.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from slack_sdk.models.blocks import (
     ContextBlock,
     InputBlock,
     MarkdownTextObject,
-    Option,
-    OptionGroup,
     PlainTextInputElement,
     SectionBlock,
-    StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
@@ -35,6 +32,7 @@ from commands.new_db.service.form import REASON_MAX, TTL_FIELD, NewDbForm
 from commands.new_db.service.hours import MAX_TEXT, parse_hours
 from commands.new_db.service.options import FormChoices
 from commands.new_db.service.types import ResourceInfo
+from commands.new_db.views import menus
 
 JSON = dict[str, Any]
 
@@ -49,38 +47,6 @@ FIELD_BLOCKS = {
     "confirm_name": BlockId.CONFIRM_NAME,
     "extend_hours": BlockId.EXTEND_HOURS,
 }
-
-
-MENU_OPTIONS = 100  # Slack's limit on a menu's options, and on its option groups
-GROUP_LABEL = 75  # characters of an option group's label
-
-
-def _options(pairs: Sequence[Any]) -> list[Option]:
-    return [Option(value=p.value, text=p.label[:75]) for p in pairs]
-
-
-def _select(action_id: str, options: list[Option], initial: str | None) -> StaticSelectElement:
-    chosen = next((o for o in options if o.value == initial), None)
-    if len(options) <= MENU_OPTIONS:
-        return StaticSelectElement(action_id=action_id, options=options, initial_option=chosen)
-    # Slack refuses a menu of more than 100 options, but takes up to 100 groups of 100: an
-    # admin of a large organisation picks from every team.
-    groups = [
-        OptionGroup(label=_group_label(chunk), options=chunk)
-        for chunk in (
-            options[start : start + MENU_OPTIONS]
-            for start in range(0, min(len(options), MENU_OPTIONS**2), MENU_OPTIONS)
-        )
-    ]
-    return StaticSelectElement(action_id=action_id, option_groups=groups, initial_option=chosen)
-
-
-def _group_label(chunk: Sequence[Option]) -> str:
-    """The first and last team a group holds ("Alpha … Kilo"), within a label's length."""
-    first, last = (
-        str(o.to_dict()["text"]["text"])[: GROUP_LABEL // 2 - 2] for o in (chunk[0], chunk[-1])
-    )
-    return f"{first} … {last}"
 
 
 # -- the request modal -----------------------------------------------------------------------
@@ -100,9 +66,9 @@ def _plan_block(choices: FormChoices, plan: str | None) -> Any:
     return InputBlock(
         block_id=BlockId.PLAN,
         label="Plan",
-        element=_select(
+        element=menus.select(
             ActionId.PLAN,
-            _options(choices.plans),
+            menus.options(choices.plans, choices.currency),
             plan if plan in allowed else choices.plans[0].value,
         ),
     )
@@ -158,7 +124,7 @@ def build_request_modal(
             block_id=BlockId.ENGINE,
             label="Engine",
             dispatch_action=True,
-            element=_select(ActionId.ENGINE, _options(choices.engines), choices.engine),
+            element=menus.select(ActionId.ENGINE, menus.options(choices.engines), choices.engine),
         ),
         InputBlock(
             block_id=BlockId.NAME,
@@ -172,13 +138,13 @@ def build_request_modal(
             block_id=BlockId.TIER,
             label="Environment tier",
             dispatch_action=True,
-            element=_select(ActionId.TIER, _options(choices.tiers), choices.tier),
+            element=menus.select(ActionId.TIER, menus.options(choices.tiers), choices.tier),
         ),
         InputBlock(
             block_id=BlockId.TEAM,
             label="Owning team",
             dispatch_action=True,
-            element=_select(ActionId.TEAM, _options(choices.teams), choices.team),
+            element=menus.select(ActionId.TEAM, menus.options(choices.teams), choices.team),
         ),
         _plan_block(choices, plan),
     ]
