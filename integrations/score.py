@@ -66,6 +66,7 @@ MAX_SCORE_BYTES = 256 * 1024
 MAX_NODES = 50_000
 MAX_PROBLEMS_SHOWN = 20
 MAX_RESOLVED_CHARS = 1_000_000
+MAX_PLACEHOLDER_KEPT = 200
 # Score's resource types are conventions of its implementations, not a schema enum; these are
 # the ones with an engine of ours (mysql runs on MariaDB, amqp on RabbitMQ).
 DEFAULT_ENGINES: Mapping[str, str] = MappingProxyType(
@@ -108,7 +109,8 @@ class PlaceholderUnresolved(ScoreError):
 
     def __init__(self, *, container: str, variable: str, placeholder: str, reason: str) -> None:
         self.container, self.variable = container, variable
-        self.placeholder, self.reason = placeholder, reason
+        # An unclosed `${` runs to the end of the value; keep the start, enough to find it.
+        self.placeholder, self.reason = placeholder[:MAX_PLACEHOLDER_KEPT], reason
         super().__init__(
             f"container {shown(container)}, variable {shown(variable)}: "
             f"{shown(placeholder)} {reason}"
@@ -249,7 +251,8 @@ def resolve_variables(
 
     A `$` followed by anything else stays as it is. Raises `PlaceholderUnresolved` (an unknown
     resource or key, an empty or unclosed placeholder) or `ResolvedTooLarge` when all the
-    values together would pass `max_chars`.
+    values together would pass `max_chars`. An unclosed `${` is refused where Score's own
+    tools pass it on as text: in a variable it is a typo, and the value would not work.
     """
     budget = _Budget(max_chars)
     resolved = []

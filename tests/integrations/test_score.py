@@ -455,6 +455,14 @@ def test_a_placeholder_that_cannot_be_filled_in_names_the_variable_and_placehold
     assert str(error).startswith('container "api", variable "BAD": ')
 
 
+def test_an_unclosed_placeholder_is_kept_only_in_part() -> None:
+    workload = _workload({"V": "${resources.db." + "x" * 100_000})
+    with pytest.raises(PlaceholderUnresolved) as caught:
+        resolve_variables(workload, OUTPUTS)
+    assert len(caught.value.placeholder) == 200
+    assert len(str(caught.value)) < 300
+
+
 def test_a_resource_in_the_file_that_was_not_provisioned_is_named_as_such() -> None:
     workload = _workload({"Q": "${resources.cache.host}"})
     with pytest.raises(PlaceholderUnresolved, match='"cache", which has no outputs'):
