@@ -33,6 +33,14 @@ import jsonschema
 import yaml
 
 from integrations.catalog_rules import shown
+from integrations.score_placeholders import (
+    Budget,
+    Outputs,
+    OverBudget,
+    Unresolved,
+    Workload,
+    substitute,
+)
 from integrations.score_rules import API_VERSION, check_workload
 from integrations.score_schema import schema_problems
 
@@ -72,9 +80,6 @@ MAX_PLACEHOLDER_KEPT = 200
 DEFAULT_ENGINES: Mapping[str, str] = MappingProxyType(
     {"postgres": "postgres", "mysql": "mariadb", "redis": "redis", "amqp": "rabbitmq"}
 )
-
-Outputs = Mapping[str, Mapping[str, str | int]]
-"""What was provisioned: resource name → output key → value (`{"db": {"host": …}}`)."""
 
 
 class ScoreError(ValueError):
@@ -254,21 +259,22 @@ def resolve_variables(
     values together would pass `max_chars`. An unclosed `${` is refused where Score's own
     tools pass it on as text: in a variable it is a typo, and the value would not work.
     """
-    budget = _Budget(max_chars)
+    budget = Budget(max_chars)
+    names = Workload(workload.name, frozenset(r.name for r in workload.resources))
     resolved = []
     for container in workload.containers:
         variables = {}
         for variable, text in container.variables.items():
             try:
-                variables[variable] = _substitute(text, workload, outputs, budget)
-            except _Unresolved as exc:
+                variables[variable] = substitute(text, names, outputs, budget)
+            except Unresolved as exc:
                 raise PlaceholderUnresolved(
                     container=container.name,
                     variable=variable,
                     placeholder=exc.placeholder,
                     reason=exc.reason,
                 ) from None
-            except _OverBudget:
+            except OverBudget:
                 raise ResolvedTooLarge(
                     container=container.name, variable=variable, max_chars=max_chars
                 ) from None
@@ -319,92 +325,3 @@ def _workload(document: dict[str, Any]) -> ScoreWorkload:
         for name, p in ((document.get("service") or {}).get("ports") or {}).items()
     )
     return ScoreWorkload(document["metadata"]["name"], containers, resources, ports)
-
-
-# --- placeholders ----------------------------------------------------------------------------
-
-
-class _Unresolved(Exception):
-    def __init__(self, placeholder: str, reason: str) -> None:
-        self.placeholder, self.reason = placeholder, reason
-
-
-class _OverBudget(Exception):
-    pass
-
-
-class _Budget:
-    """Characters left for all the resolved values together."""
-
-    def __init__(self, max_chars: int) -> None:
-        self.left = max_chars
-
-    def add(self, pieces: list[str], piece: str) -> None:
-        self.left -= len(piece)
-        if self.left < 0:
-            raise _OverBudget
-        pieces.append(piece)
-
-
-def _substitute(text: str, workload: ScoreWorkload, outputs: Outputs, budget: _Budget) -> str:
-    """One left-to-right scan: each `$` is looked at once, each `}` searched for once."""
-    pieces: list[str] = []
-    copied = 0  # text before this index is in `pieces`
-    dollar = text.find("$")
-    while dollar != -1:
-        budget.add(pieces, text[copied:dollar])
-        following = text[dollar + 1 : dollar + 2]
-        if following == "{":
-            end = text.find("}", dollar + 2)
-            if end == -1:
-                raise _Unresolved(text[dollar:], "has no closing '}'")
-            placeholder = text[dollar : end + 1]
-            budget.add(pieces, _lookup(placeholder, workload, outputs))
-            copied = end + 1
-        else:
-            budget.add(pieces, "$")  # `$$` is an escaped `$`; a `$` before anything else stays
-            copied = dollar + (2 if following == "$" else 1)
-        dollar = text.find("$", copied)
-    budget.add(pieces, text[copied:])
-    return "".join(pieces)
-
-
-def _lookup(placeholder: str, workload: ScoreWorkload, outputs: Outputs) -> str:
-    parts = _reference_parts(placeholder[2:-1])
-    if parts == ["metadata", "name"]:
-        return workload.name
-    if parts[0] != "resources" or len(parts) != 3:
-        raise _Unresolved(
-            placeholder, "is not a placeholder the bot fills in (${resources.NAME.KEY} or "
-            "${metadata.name})"
-        )  # fmt: skip
-    _, name, key = parts
-    if name not in outputs:
-        if any(resource.name == name for resource in workload.resources):
-            raise _Unresolved(placeholder, f"names resource {shown(name)}, which has no outputs")
-        raise _Unresolved(placeholder, f"names resource {shown(name)}, not in this Score file")
-    if key not in outputs[name]:
-        known = ", ".join(sorted(outputs[name]))
-        raise _Unresolved(
-            placeholder, f"names output {shown(key)}, which resource {shown(name)} does not "
-            f"have (it has: {shown(known)})"
-        )  # fmt: skip
-    return str(outputs[name][key])
-
-
-def _reference_parts(reference: str) -> list[str]:
-    """`resources.db.host` → its parts; `\\.` is a dot inside a part, as Score writes it."""
-    parts, current, escaped = [], [], False
-    for char in reference:
-        if escaped:
-            current.append(char if char == "." else "\\" + char)
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == ".":
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current) + ("\\" if escaped else ""))
-    return parts
