@@ -99,8 +99,13 @@ class TerraformWorkspace:
         self._timeout = timeout_seconds
 
     def init(self, *, module: Path | None = None, progress: Progress | None = None) -> None:
-        """Copies `module` in (when given), writes the backend and runs `terraform init`."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        """Copies `module` in (when given), writes the backend and runs `terraform init`.
+
+        The directory is made private to the bot: the saved plan holds the variables, and a
+        local state the sensitive outputs, in clear text (Terraform's own behaviour).
+        """
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.directory.chmod(0o700)
         if module is not None:
             shutil.copytree(module, self.directory, dirs_exist_ok=True, ignore=_NOT_COPIED)
         config = json.dumps(backend_config(self._backend), indent=2) + "\n"

@@ -261,6 +261,18 @@ def test_variables_and_the_state_credential_travel_in_the_environment_not_argv(
     assert env["PG_CONN_STR"] == backend.conn_str
 
 
+@pytest.mark.parametrize("existing_mode", [None, 0o755])
+def test_the_working_directory_is_private_to_the_bot(
+    tmp_path: Path, existing_mode: int | None
+) -> None:
+    directory = tmp_path / "env-a"
+    if existing_mode is not None:
+        directory.mkdir(mode=existing_mode)
+        directory.chmod(existing_mode)
+    TerraformWorkspace(directory, runner=RecordingRunner([])).init()
+    assert directory.stat().st_mode & 0o777 == 0o700
+
+
 def test_a_failed_run_raises_its_diagnostics_and_streams_progress(tmp_path: Path) -> None:
     diagnostic = _line(
         '"type":"diagnostic","diagnostic":{"severity":"error","summary":"Error acquiring the '
