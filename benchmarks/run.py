@@ -19,6 +19,7 @@ from benchmarks import ack_latency, fanout
 from benchmarks import lookup as lookup_bench
 from benchmarks import new_db as new_db_bench
 from benchmarks import provisioning as provisioning_bench
+from benchmarks import terraform as terraform_bench
 
 README = Path(__file__).resolve().parent / "README.md"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -215,12 +216,36 @@ def bench_new_db(duration: float) -> None:
     print(body)
 
 
+def bench_terraform() -> None:
+    pairs = terraform_bench.measure()
+    rows = [
+        "| Terraform | run directly (baseline) | through `TerraformWorkspace` | ratio |",
+        "|---|---:|---:|---:|",
+    ]
+    for pair in pairs:
+        rows.append(
+            f"| {pair.runner} | {pair.direct_s:.2f} s | **{pair.workspace_s:.2f} s** "
+            f"| {pair.ratio:.2f}x |"
+        )
+    worst = max(pair.ratio for pair in pairs)
+    verdict = "within" if worst <= 1.2 else "OVER"
+    body = (
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}; plan + apply + destroy "
+        f"of `examples/terraform/postgres-database` on the local PostgreSQL, medians of "
+        f"{terraform_bench.RUNS} runs, alternating.\n\n"
+        + "\n".join(rows)
+        + f"\n\nWorst ratio **{worst:.2f}x** (target ≤ 1.2x: {verdict}).\n"
+    )
+    _replace_section("terraform", body)
+    print(body)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     parser.add_argument(
         "--only",
-        choices=["ack", "fanout", "lookup", "provisioning", "new-db"],
+        choices=["ack", "fanout", "lookup", "provisioning", "new-db", "terraform"],
         help="run one benchmark",
     )
     args = parser.parse_args()
@@ -234,6 +259,8 @@ def main() -> None:
         bench_provisioning()
     if args.only in (None, "new-db"):
         bench_new_db(args.duration)
+    if args.only in (None, "terraform"):
+        bench_terraform()
 
 
 if __name__ == "__main__":

