@@ -28,12 +28,13 @@ from bot.core.mrkdwn import (
     truncate,
 )
 from commands.new_db.ids import ActionId, BlockId, PolicyAction
-from commands.new_db.models import RequestStatus
+from commands.new_db.models import RequestStatus, ResourceStatus
 from commands.new_db.service.types import STEPS, RequestInfo, ResourceInfo, Step
 from commands.new_db.views.menus import cost_text
 from integrations.protocols import WrappedSecret
 
 JSON = dict[str, Any]
+RUNNING_STATUSES = (ResourceStatus.PROVISIONING, ResourceStatus.ACTIVE)
 # Reveal buttons in one `dbs` answer; a message holds at most 50 blocks.
 REVEAL_BUTTONS_MAX = 10
 # Rows in one `dbs` answer, fewer when they do not fit one section.
@@ -265,7 +266,20 @@ def build_listing(
                 elements=[MarkdownTextObject(text=f"…and {len(resources) - len(lines)} more")]
             ).to_dict()
         )
+    cost = _running_cost(resources)
+    if cost is not None:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=cost)]).to_dict())
     return blocks + _reveal_buttons([r for r in resources if r.id in revealable])
+
+
+def _running_cost(resources: list[ResourceInfo]) -> str | None:
+    """What the running ones with a priced plan cost together, listed or not."""
+    priced = [r for r in resources if r.monthly_cost is not None and r.status in RUNNING_STATUSES]
+    if not priced:
+        return None
+    total = sum(r.monthly_cost or 0 for r in priced)
+    count = "1 running database" if len(priced) == 1 else f"{len(priced)} running databases"
+    return f"Cost: {cost_text(total, priced[0].currency)} for the {count} with a priced plan."
 
 
 def _whole_lines(lines: list[str], limit: int) -> list[str]:

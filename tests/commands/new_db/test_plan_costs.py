@@ -11,7 +11,9 @@ from commands.new_db.config import MAX_MONTHLY_COST, DatabasesSection
 from commands.new_db.ids import BlockId
 from commands.new_db.models import RequestStatus
 from commands.new_db.service.options import Option
+from commands.new_db.service.types import ResourceInfo
 from commands.new_db.views import menus, messages, modals
+from commands.new_db.views.messages import LISTED_MAX
 from tests.commands.new_db.views.samples import (
     block_of,
     checked,
@@ -100,3 +102,53 @@ def test_the_request_card_shows_the_plans_cost_when_the_config_has_one() -> None
 
     assert "Plan: *small* (15 EUR a month) · TTL: 72 h" in with_cost
     assert "Plan: *small* · TTL: 72 h" in without
+
+
+def _cost_line(resources: list[ResourceInfo]) -> str | None:
+    blocks = checked(messages.build_listing(resources))
+    texts = [
+        element["text"]
+        for block in blocks
+        if block["type"] == "context"
+        for element in block["elements"]
+    ]
+    costs = [text for text in texts if text.startswith("Cost:")]
+    assert len(costs) <= 1
+    return costs[0] if costs else None
+
+
+def test_the_dbs_listing_adds_up_what_the_running_databases_cost() -> None:
+    listed = [
+        resource(id="r1", name="a-db", monthly_cost=15.0, status="active"),
+        resource(id="r2", name="b-db", monthly_cost=60.5, status="provisioning"),
+        resource(id="r3", name="c-db", monthly_cost=None, status="active"),
+        resource(id="r4", name="d-db", monthly_cost=99.0, status="awaiting_approval"),
+        resource(id="r5", name="e-db", monthly_cost=99.0, status="dropped"),
+    ]
+
+    assert _cost_line(listed) == (
+        "Cost: 75.50 USD a month for the 2 running databases with a priced plan."
+    )
+    assert _cost_line(listed[:1]) == (
+        "Cost: 15 USD a month for the 1 running database with a priced plan."
+    )
+
+
+def test_databases_beyond_the_listed_rows_are_still_counted_in_the_cost() -> None:
+    many = [
+        resource(id=f"r{n:03d}", name=f"db-{n:03d}", monthly_cost=1.0, status="active")
+        for n in range(LISTED_MAX + 10)
+    ]
+
+    assert _cost_line(many) == (
+        f"Cost: {LISTED_MAX + 10} USD a month for the {LISTED_MAX + 10} running databases "
+        "with a priced plan."
+    )
+
+
+def test_without_a_priced_running_database_the_listing_says_nothing_of_cost() -> None:
+    assert _cost_line([resource(monthly_cost=None)]) is None
+    assert _cost_line([resource(monthly_cost=15.0, status="dropping")]) is None
+    assert _cost_line([resource(monthly_cost=0.0)]) == (
+        "Cost: 0 USD a month for the 1 running database with a priced plan."
+    )
