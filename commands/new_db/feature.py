@@ -1,4 +1,5 @@
-"""`/platform new-db`, `dbs` and `drop-db` as one Feature: config, tables, routes, jobs, sweep.
+"""`/platform new-db`, `dbs`, `drop-db`, `db-credentials` as one Feature: config, tables,
+routes, jobs, sweep.
 
 `build_graph` wires the feature's services from plain values (its tests call it directly);
 `NewDbFeature.build` does that on the core and returns what the runtime registers. The
@@ -34,6 +35,7 @@ from commands.new_db.jobs.base import JobBase
 from commands.new_db.jobs.drop import DropJob
 from commands.new_db.jobs.handoff import HandoffJob
 from commands.new_db.jobs.provision import ProvisionJob
+from commands.new_db.jobs.rotate import RotateJob
 from commands.new_db.notifier import SlackNotifier
 from commands.new_db.service.approvals import ApprovalService
 from commands.new_db.service.approvers import ApproverCheck
@@ -43,6 +45,7 @@ from commands.new_db.service.drops import DropService
 from commands.new_db.service.lifecycle import Lifecycle
 from commands.new_db.service.options import FormOptions
 from commands.new_db.service.reveal import CredentialReveal
+from commands.new_db.service.rotations import RotationService
 from commands.new_db.service.types import Notifier
 from integrations.protocols import Provisioner, SecretStore
 
@@ -50,6 +53,7 @@ ACTION_WORDS: dict[str, str] = {
     PolicyAction.CREATE: "create databases",
     PolicyAction.DROP: "drop databases",
     PolicyAction.LIST: "list databases",
+    PolicyAction.ROTATE: "re-issue database credentials",
 }
 """How refusals name the feature's actions."""
 
@@ -64,9 +68,11 @@ class NewDb:
     drops: DropService
     reveals: CredentialReveal
     lifecycle: Lifecycle
+    rotations: RotationService
     provision_job: ProvisionJob
     drop_job: DropJob
     handoff_job: HandoffJob
+    rotate_job: RotateJob
     sweep_interval: timedelta
 
 
@@ -129,9 +135,13 @@ def build_graph(
         drops=DropService(service=service, sessions=sessions, policy=policy, audit=audit),
         reveals=CredentialReveal(sessions=sessions, audit=audit, box=box, notifier=notifier),
         lifecycle=lifecycle,
+        rotations=RotationService(
+            service=service, sessions=sessions, policy=policy, audit=audit, notifier=notifier
+        ),
         provision_job=job(ProvisionJob, jobs=jobs),
         drop_job=job(DropJob),
         handoff_job=job(HandoffJob),
+        rotate_job=job(RotateJob, jobs=jobs),
         sweep_interval=timedelta(minutes=section.sweep_interval_minutes),
     )
 
@@ -184,6 +194,7 @@ class NewDbFeature:
             drops=graph.drops,
             reveals=graph.reveals,
             lifecycle=graph.lifecycle,
+            rotations=graph.rotations,
             identity=core.identity,
         )
         lifecycle = graph.lifecycle
@@ -195,6 +206,7 @@ class NewDbFeature:
                 JobKind.PROVISION: graph.provision_job,
                 JobKind.DROP: graph.drop_job,
                 JobKind.HANDOFF: graph.handoff_job,
+                JobKind.ROTATE: graph.rotate_job,
             },
             tasks=[
                 ScheduledTask(
@@ -237,6 +249,15 @@ def _subcommands(handlers: NewDbHandlers) -> list[Subcommand]:
             handler=handlers.handle_drop_db,
             mutating=True,
         ),
+        Subcommand(
+            name="db-credentials",
+            summary="Re-issue a database's credentials: a new password; the old one stops working.",
+            usage="/platform db-credentials NAME",
+            example="/platform db-credentials orders-db",
+            action=PolicyAction.ROTATE,
+            handler=handlers.handle_db_credentials,
+            mutating=True,
+        ),
     ]
 
 
@@ -255,4 +276,5 @@ def _listeners(handlers: NewDbHandlers) -> list[Listener]:
         Listener(view, CallbackId.DENY, handlers.handle_deny_submission),
         Listener(view, CallbackId.DROP, handlers.handle_drop_submission),
         Listener(view, CallbackId.EXTEND, handlers.handle_extend_submission),
+        Listener(view, CallbackId.ROTATE, handlers.handle_rotate_submission),
     ]

@@ -1,4 +1,5 @@
-"""Slack listeners of `/platform new-db`, `dbs`, `drop-db` and their buttons and modals.
+"""Slack listeners of `/platform new-db`, `dbs`, `drop-db`, `db-credentials` and their buttons
+and modals.
 
 Each acks first (or acks with field errors), then makes one service call and renders.
 A button whose action is refused raises the domain error after acking; the global error
@@ -28,6 +29,7 @@ from commands.new_db.service.hours import parse_hours
 from commands.new_db.service.lifecycle import EXTEND_FIELD, Lifecycle
 from commands.new_db.service.options import FormOptions, parse_args
 from commands.new_db.service.reveal import CredentialReveal
+from commands.new_db.service.rotations import RotationService
 from commands.new_db.views import messages, modals
 
 logger = logging.getLogger(__name__)
@@ -66,6 +68,7 @@ class NewDbHandlers:
         drops: DropService,
         reveals: CredentialReveal,
         lifecycle: Lifecycle,
+        rotations: RotationService,
         identity: IdentityService,
     ) -> None:
         self._service = service
@@ -74,6 +77,7 @@ class NewDbHandlers:
         self._drops = drops
         self._reveals = reveals
         self._lifecycle = lifecycle
+        self._rotations = rotations
         self._identity = identity
 
     # -- slash subcommands -----------------------------------------------------------------
@@ -105,6 +109,14 @@ class NewDbHandlers:
         resource = self._drops.find_droppable(ctx.principal, ctx.args[0])
         ctx.ack()
         ctx.client.views_open(trigger_id=ctx.trigger_id, view=modals.build_drop_modal(resource))
+
+    def handle_db_credentials(self, ctx: CommandContext) -> None:
+        if not ctx.args:
+            ctx.ack("Which one? `/platform db-credentials NAME` (see `/platform dbs`).")
+            return
+        resource = self._rotations.find_rotatable(ctx.principal, ctx.args[0])
+        ctx.ack()
+        ctx.client.views_open(trigger_id=ctx.trigger_id, view=modals.build_rotate_modal(resource))
 
     # -- the request modal -----------------------------------------------------------------
 
@@ -257,3 +269,19 @@ class NewDbHandlers:
             return
         ack()
         self._service.announce(submitted)
+
+    def handle_rotate_submission(self, ack: Ack, body: JSON, view: JSON) -> None:
+        principal = self._identity.principal(body["user"]["id"])
+        try:
+            submitted = self._rotations.request_rotation(
+                principal, str(view["private_metadata"]), idempotency_key=f"db.rotate:{view['id']}"
+            )
+        except PlatformError as error:
+            # The modal has no field to point at: the reason comes over it.
+            ack(
+                response_action="push",
+                view=modals.build_notice_modal("Cannot re-issue", error.message),
+            )
+            return
+        ack()
+        self._rotations.announce(submitted)

@@ -9,12 +9,14 @@ class PolicyAction(StrEnum):
     CREATE = "db.create"
     DROP = "db.drop"
     LIST = "db.list"
+    ROTATE = "db.rotate"
 
 
 class JobKind(StrEnum):
     PROVISION = "db.provision"
     DROP = "db.drop"
     HANDOFF = "db.handoff"
+    ROTATE = "db.rotate"
 
 
 class CallbackId(StrEnum):
@@ -22,6 +24,7 @@ class CallbackId(StrEnum):
     DENY = "new_db_deny"
     DROP = "new_db_drop_confirm"
     EXTEND = "new_db_extend"
+    ROTATE = "new_db_rotate_confirm"
 
 
 class ActionId(StrEnum):

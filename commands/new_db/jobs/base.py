@@ -1,8 +1,12 @@
-"""What the provisioning and drop jobs share: their collaborators and error translation.
+"""What the feature's jobs share: their collaborators, error translation, storing credentials.
 
 A provisioner's `ProviderRejected` is permanent (the job fails and rolls back at once); any
 other `IntegrationError` is `Unavailable`, retried with backoff until the job's attempts are
 used up. Either way the message users see has secrets masked.
+
+Provisioning and re-issuing store credentials the same way (`_store_credentials`): in the
+secrets manager when one is configured, else sealed in `db_credential_drop` for the one-time
+Reveal, replacing any offer still waiting there (its button then reveals the new ones).
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ from bot.core.feedback import ActionFeedback
 from bot.core.jobs import PermanentJobError
 from bot.core.redaction import scrub_text
 from commands.new_db.config import DatabasesSection
+from commands.new_db.models import DbCredentialDrop
 from commands.new_db.service.credentials import CredentialBox
 from commands.new_db.service.rows import load_request, request_info
 from commands.new_db.service.types import Notifier, RequestInfo
 from integrations.errors import IntegrationError, ProviderRejected
-from integrations.protocols import Provisioner, SecretStore
+from integrations.protocols import Provisioner, ResourceSpec, SecretStore
 
 
 def safe_error(error: IntegrationError, *secrets: str) -> str:
@@ -108,3 +113,63 @@ class JobBase:
         for user in sorted(people):
             thread = info.progress_message if user == info.requester_id else None
             self._notifier.tell(user, text, thread=thread)
+
+    def _store_credentials(
+        self, info: RequestInfo, provisioner: Provisioner, spec: ResourceSpec, password: str
+    ) -> None:
+        """Keep the credentials for the hand-off job: in the secrets manager, or sealed here."""
+        label = info.resource.engine_label
+        holder: list[dict[str, str]] = []
+
+        def read() -> None:
+            c = provisioner.credentials(spec, password)
+            holder.append(
+                {
+                    "engine": c.engine,
+                    "host": c.host,
+                    "port": str(c.port),
+                    "database": c.database,
+                    "username": c.username,
+                    "password": c.password,
+                    "url": c.url,
+                    "notes": c.notes,
+                }
+            )
+
+        self._call(label, "reading the credentials", read, password)
+        data = holder[0]
+        vault = self._config.vault
+        if self._secrets is not None and vault is not None:
+            r = info.resource
+            path = vault.path_template.format(
+                team=r.team, engine=r.engine, name=r.name, tier=r.tier
+            )
+            store = self._secrets
+            self._call(
+                "The secrets manager",
+                "storing the credentials",
+                lambda: store.write(path, data),
+                password,
+            )
+            with self._sessions.begin() as session:
+                _, resource = load_request(session, info.id)
+                resource.vault_path = path
+            return
+        with self._sessions.begin() as session:
+            _, resource = load_request(session, info.id)
+            row = session.get(DbCredentialDrop, resource.id)
+            sealed = self._box.seal_mapping(data)
+            if row is None:
+                session.add(
+                    DbCredentialDrop(
+                        resource_id=resource.id,
+                        owner_id=resource.owner_id,
+                        ciphertext=sealed,
+                        created_at=self._clock(),
+                    )
+                )
+            else:
+                # A new hand-off offers these: the offer of older ones is no longer theirs.
+                row.ciphertext = sealed
+                row.created_at = self._clock()
+                row.offer_channel = row.offer_ts = None

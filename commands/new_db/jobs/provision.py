@@ -143,63 +143,6 @@ class ProvisionJob(JobBase):
         # step's own checkpoint, which commits before anything is created.
         return {"owns": True}
 
-    def _store_credentials(
-        self, info: RequestInfo, provisioner: Provisioner, spec: ResourceSpec, password: str
-    ) -> None:
-        """Keep the credentials for the hand-off job: in the secrets manager, or sealed here."""
-        label = info.resource.engine_label
-        holder: list[dict[str, str]] = []
-
-        def read() -> None:
-            c = provisioner.credentials(spec, password)
-            holder.append(
-                {
-                    "engine": c.engine,
-                    "host": c.host,
-                    "port": str(c.port),
-                    "database": c.database,
-                    "username": c.username,
-                    "password": c.password,
-                    "url": c.url,
-                    "notes": c.notes,
-                }
-            )
-
-        self._call(label, "reading the credentials", read, password)
-        data = holder[0]
-        vault = self._config.vault
-        if self._secrets is not None and vault is not None:
-            r = info.resource
-            path = vault.path_template.format(
-                team=r.team, engine=r.engine, name=r.name, tier=r.tier
-            )
-            store = self._secrets
-            self._call(
-                "The secrets manager",
-                "storing the credentials",
-                lambda: store.write(path, data),
-                password,
-            )
-            with self._sessions.begin() as session:
-                _, resource = load_request(session, info.id)
-                resource.vault_path = path
-            return
-        with self._sessions.begin() as session:
-            _, resource = load_request(session, info.id)
-            row = session.get(DbCredentialDrop, resource.id)
-            sealed = self._box.seal_mapping(data)
-            if row is None:
-                session.add(
-                    DbCredentialDrop(
-                        resource_id=resource.id,
-                        owner_id=resource.owner_id,
-                        ciphertext=sealed,
-                        created_at=self._clock(),
-                    )
-                )
-            else:
-                row.ciphertext = sealed
-
     def _finish(self, request_id: str, progress: MessageRef | None) -> None:
         now = self._clock()
         with self._sessions.begin() as session:

@@ -131,8 +131,23 @@ def request_text(info: RequestInfo) -> str:
     return escape(f"Your request: {info.resource.engine_label} {info.resource.name}")
 
 
+def _reissued(info: RequestInfo) -> bool:
+    return info.action == PolicyAction.ROTATE
+
+
 def ready_text(info: RequestInfo) -> str:
-    return escape(f"{info.resource.engine_label} {info.resource.name} is ready")
+    r = info.resource
+    if _reissued(info):
+        return escape(f"New credentials for {r.engine_label} {r.name} are ready")
+    return escape(f"{r.engine_label} {r.name} is ready")
+
+
+def _ready_line(info: RequestInfo) -> str:
+    """How the hand-off DM begins: a new resource, or new credentials for a running one."""
+    r = info.resource
+    if _reissued(info):
+        return f"New credentials for *{escape(r.engine_label)}* `{escape(r.name)}` are ready."
+    return f"*{escape(r.engine_label)}* `{escape(r.name)}` is ready."
 
 
 def extended_text(resource: ResourceInfo) -> str:
@@ -185,7 +200,7 @@ def _with_reveal_button(text: str, resource_id: str) -> JSON:
 def build_reveal_offer(info: RequestInfo) -> list[JSON]:
     r = info.resource
     text = (
-        f"*{escape(r.engine_label)}* `{escape(r.name)}` is ready. Its credentials can be shown "
+        f"{_ready_line(info)} {'They' if _reissued(info) else 'Its credentials'} can be shown "
         "*once*, to you only; copy them into your secrets store."
     )
     return [_with_reveal_button(text, r.id)]
@@ -205,11 +220,10 @@ def build_revealed_offer(resource: ResourceInfo, revealed_at: datetime) -> list[
 
 
 def build_wrapped_delivery(info: RequestInfo, wrapped: WrappedSecret, path: str) -> list[JSON]:
-    r = info.resource
     minutes = max(1, wrapped.ttl_seconds // 60)
     command = wrapped.unwrap_command.replace("TOKEN", wrapped.token)
     text = (
-        f"*{escape(r.engine_label)}* `{escape(r.name)}` is ready. Its credentials are in the "
+        f"{_ready_line(info)} {'They' if _reissued(info) else 'Its credentials'} are in the "
         f"secrets manager at `{escape(path)}`.\nA one-time token to read them, valid for "
         f"{minutes} min and usable once:\n```{escape(command)}```\nIf unwrapping says the "
         "token is invalid, someone else used it: tell the platform team."

@@ -341,6 +341,32 @@ def build_drop_modal(resource: ResourceInfo) -> JSON:
     ).to_dict()
 
 
+def build_rotate_modal(resource: ResourceInfo) -> JSON:
+    """What re-issuing will do, before anything changes; Confirm re-issues."""
+    return View(
+        type="modal",
+        callback_id=CallbackId.ROTATE,
+        title="Re-issue credentials",
+        submit="Re-issue",
+        close="Cancel",
+        private_metadata=resource.id,
+        blocks=[
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=f"New credentials for {escape(resource.engine_label)} "
+                    f"`{escape(resource.name)}` ({escape(resource.tier)}). Apps using the "
+                    "current password stop connecting until they get the new one."
+                )
+            ),
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(text="They come by DM, to you only, as the first ones did.")
+                ]
+            ),
+        ],
+    ).to_dict()
+
+
 def parse_text_field(view: JSON, block: str, action: str) -> str:
     return _value(view.get("state", {}).get("values", {}), block, action)
 

@@ -151,6 +151,7 @@ def build_harness(engine: Engine, tmp_path: Path) -> Harness:
             JobKind.PROVISION: feature.provision_job,
             JobKind.DROP: feature.drop_job,
             JobKind.HANDOFF: feature.handoff_job,
+            JobKind.ROTATE: feature.rotate_job,
         },
         workers=1,
     )
