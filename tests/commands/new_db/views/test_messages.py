@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.core.mrkdwn import CONTEXT_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape
-from commands.new_db.ids import ActionId
+from commands.new_db.ids import ActionId, PolicyAction
 from commands.new_db.models import RequestStatus
 from commands.new_db.service.types import ResourceInfo, Step
 from commands.new_db.views import messages
@@ -120,6 +120,27 @@ def test_hostile_labels_in_the_hand_off_stay_text() -> None:
     assert messages.ready_text(info).startswith("&lt;!channel&gt; &lt;https:")
 
 
+def test_the_reveal_offer_of_re_issued_credentials_says_they_are_new() -> None:
+    info = request(RequestStatus.COMPLETED, action=PolicyAction.ROTATE)
+
+    offer = checked(messages.build_reveal_offer(info))
+
+    assert buttons(offer) == [(ActionId.REVEAL, "x1")]
+    assert offer[0]["text"]["text"] == (
+        "New credentials for *PostgreSQL* `orders-db` are ready. They can be shown *once*, "
+        "to you only; copy them into your secrets store."
+    )
+    assert messages.ready_text(info) == "New credentials for PostgreSQL orders-db are ready"
+
+
+def test_a_re_issue_offer_shows_hostile_names_as_text() -> None:
+    hostile = resource(engine_label=HOSTILE_TEXT, name=HOSTILE_TEXT)
+    info = request(RequestStatus.COMPLETED, action=PolicyAction.ROTATE, resource=hostile)
+
+    assert ESCAPED in shown_as_text(messages.build_reveal_offer(info))
+    assert messages.ready_text(info).startswith("New credentials for &lt;!channel&gt; &lt;")
+
+
 TOKEN = "hvs.CAESI&<wrapped>"
 PATH = "platform/payments/orders-db&<x>"
 
@@ -130,6 +151,19 @@ def _delivery(ttl_seconds: int = 600) -> str:
     blocks = messages.build_wrapped_delivery(request(RequestStatus.COMPLETED), wrapped, PATH)
     assert len(blocks) == 1
     return str(checked(blocks)[0]["text"]["text"])
+
+
+def test_a_re_issued_token_says_the_credentials_are_new() -> None:
+    command = "vault unwrap TOKEN"
+    wrapped = WrappedSecret(token="hvs.x", ttl_seconds=600, unwrap_command=command)
+    info = request(RequestStatus.COMPLETED, action=PolicyAction.ROTATE)
+
+    text = checked(messages.build_wrapped_delivery(info, wrapped, "platform/orders-db"))[0]
+
+    assert text["text"]["text"].startswith(
+        "New credentials for *PostgreSQL* `orders-db` are ready. They are in the secrets "
+        "manager at `platform/orders-db`.\n"
+    )
 
 
 def test_the_wrapped_token_appears_once_escaped_inside_the_command_to_run() -> None:

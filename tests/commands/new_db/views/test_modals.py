@@ -1,5 +1,6 @@
 """The new-db modals other than the request form, built without a bot: the answer to arguments
-not understood, notices, the reveal, deny, drop and extend modals, inside Slack's limits."""
+not understood, notices, the reveal, deny, drop, extend and re-issue modals, inside Slack's
+limits."""
 
 from __future__ import annotations
 
@@ -164,6 +165,32 @@ def test_the_drop_modal_names_the_resource_as_text_and_asks_to_type_its_name() -
     reason = block_of(view, BlockId.REASON)
     assert (reason["optional"], reason["element"]["max_length"]) == (True, REASON_MAX)
     no_raw_markup(warning)
+
+
+def test_the_rotate_modal_says_what_will_happen_before_anything_changes() -> None:
+    view = checked_view(modals.build_rotate_modal(resource(tier="staging")))
+
+    assert (view["callback_id"], view["private_metadata"]) == (CallbackId.ROTATE, "x1")
+    assert (view["title"]["text"], view["submit"]["text"], view["close"]["text"]) == (
+        "Re-issue credentials",
+        "Re-issue",
+        "Cancel",
+    )
+    assert view["blocks"][0]["text"]["text"] == (
+        "New credentials for PostgreSQL `orders-db` (staging). Apps using the current "
+        "password stop connecting until they get the new one."
+    )
+    # Nothing to fill in: confirming is the only thing the modal asks.
+    assert [b["type"] for b in view["blocks"]] == ["section", "context"]
+
+
+def test_the_rotate_modal_shows_hostile_names_as_text() -> None:
+    hostile = resource(engine_label=HOSTILE_TEXT, name=HOSTILE_TEXT, tier=HOSTILE_TEXT)
+    view = checked_view(modals.build_rotate_modal(hostile))
+
+    text = view["blocks"][0]["text"]["text"]
+    assert text.startswith("New credentials for &lt;!channel&gt; &lt;https://evil.example/sso|")
+    no_raw_markup(text)
 
 
 def test_a_field_the_submission_lacks_reads_as_empty() -> None:
