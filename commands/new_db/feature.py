@@ -108,11 +108,8 @@ def build_graph(
         notifier=notifier,
         approvers=ApproverCheck(policy=policy, identity=identity) if identity else None,
     )
-    approvals = ApprovalService(
-        service=service, sessions=sessions, policy=policy, audit=audit, notifier=notifier
-    )
-    lifecycle = Lifecycle(
-        service=service, approvals=approvals, sessions=sessions, audit=audit, notifier=notifier
+    approvals, lifecycle, rotations = _services_over(
+        service, sessions=sessions, policy=policy, audit=audit, notifier=notifier
     )
 
     def job(kind: type[_Job], **extra: Any) -> _Job:
@@ -135,15 +132,34 @@ def build_graph(
         drops=DropService(service=service, sessions=sessions, policy=policy, audit=audit),
         reveals=CredentialReveal(sessions=sessions, audit=audit, box=box, notifier=notifier),
         lifecycle=lifecycle,
-        rotations=RotationService(
-            service=service, sessions=sessions, policy=policy, audit=audit, notifier=notifier
-        ),
+        rotations=rotations,
         provision_job=job(ProvisionJob, jobs=jobs),
         drop_job=job(DropJob),
         handoff_job=job(HandoffJob),
         rotate_job=job(RotateJob, jobs=jobs),
         sweep_interval=timedelta(minutes=section.sweep_interval_minutes),
     )
+
+
+def _services_over(
+    service: DatabaseService,
+    *,
+    sessions: SessionFactory,
+    policy: Policy,
+    audit: AuditLog,
+    notifier: Notifier,
+) -> tuple[ApprovalService, Lifecycle, RotationService]:
+    """The services that work on the requests and resources `service` records."""
+    approvals = ApprovalService(
+        service=service, sessions=sessions, policy=policy, audit=audit, notifier=notifier
+    )
+    lifecycle = Lifecycle(
+        service=service, approvals=approvals, sessions=sessions, audit=audit, notifier=notifier
+    )
+    rotations = RotationService(
+        service=service, sessions=sessions, policy=policy, audit=audit, notifier=notifier
+    )
+    return approvals, lifecycle, rotations
 
 
 ProvisionersFactory = Callable[[DatabasesSection, Core], Mapping[str, Provisioner]]
