@@ -1,13 +1,13 @@
 """`/platform db-credentials NAME`: re-issue a running resource's credentials.
 
-Only the resource's owner may (as only they may reveal its credentials), and only while it
-is active and its engine has a password. The command only finds the resource and says what
-will happen; nothing changes before the owner confirms. The confirmation records a
-`db.rotate` request, its audit entry and the `db.rotate` job (jobs/rotate.py) in one
-transaction, under the modal's idempotency key, so a double submit or a Slack retry
-re-issues once. Re-issuing never waits for approvals: a leaked password must stop working
-now. At most one re-issue per resource is open at a time; confirmations racing each other
-are serialised on the resource row as drops are (see drops.py).
+Only the resource's owner may (as only they may reveal its credentials), and only while it is
+active and its engine has a password. The command only finds the resource and says what will
+happen; nothing changes before the owner confirms. The confirmation records a `db.rotate`
+request, its audit entry and the `db.rotate` job (jobs/rotate.py) in one transaction, under the
+modal's idempotency key, so a double submit or a Slack retry re-issues once. Re-issuing never
+waits for approvals (a leaked password must stop working now): a `db.rotate` rule asking for
+approvals or a reason refuses it instead. At most one re-issue per resource is open at a time;
+confirmations racing each other are serialised on the resource row as drops are (see drops.py).
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from commands.new_db.service.types import Notifier, ResourceInfo
 NO_PASSWORD = frozenset({EngineKind.SQLITE.value})
 ALREADY_ROTATING = "New credentials for {name} are already being issued; they come by DM."
 NEEDS_APPROVAL = (
-    "The policy asks for approvals to re-issue credentials, which re-issuing does not wait "
-    "for; ask the platform team to give `db.rotate` a rule without approval."
+    "The policy asks for approvals or a reason to re-issue credentials, which re-issuing "
+    "does not take; ask the platform team to give `db.rotate` a rule without them."
 )
 
 
@@ -153,7 +153,8 @@ class RotationService:
         decision = self._policy.can(principal, PolicyAction.ROTATE, context)
         if not decision.allowed:
             raise NotAllowed(decision.reason)
-        if decision.approval is not None:
+        if decision.approval is not None or decision.require_reason:
+            # Refused rather than skipped: a rule the bot cannot follow must not be ignored.
             raise NotAllowed(NEEDS_APPROVAL)
 
     def _insert(

@@ -7,16 +7,22 @@ Jobs run in the test's thread; provisioners are in-memory fakes that keep the pa
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.core.audit import AuditRecord
+from bot.core.audit import AuditLog, AuditRecord
+from bot.core.config import PolicyRule
 from bot.core.errors import Conflict, NotAllowed, NotFound
 from bot.core.identity import Principal
 from bot.core.jobs.model import Job
-from commands.new_db.models import DbCredentialDrop, DbRequest
+from bot.core.policy import Policy
+from commands.new_db.models import DbCredentialDrop, DbRequest, Decision
+from commands.new_db.service.rotations import NEEDS_APPROVAL, RotationService
 from commands.new_db.service.types import ResourceInfo
 from integrations.errors import ProviderUnavailable
+from tests.commands.new_db.conftest import example_config
 from tests.commands.new_db.harness import ALICE, BOB, CAROL, Harness, form, person
 
 GUEST = replace(BOB, is_guest=True)
@@ -70,6 +76,38 @@ def test_a_guest_is_refused_by_the_policy(harness: Harness) -> None:
         harness.feature.rotations.find_rotatable(GUEST, "orders-db")
     with pytest.raises(NotAllowed):
         harness.feature.rotations.request_rotation(GUEST, resource.id, idempotency_key="v1")
+    assert _rotations(harness) == 0
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"require_reason": True},
+        {"approval": {"approvers": ["role:admin"], "count": 1}},
+    ],
+    ids=["reason", "approval"],
+)
+def test_a_rule_asking_for_what_re_issuing_does_not_take_refuses_it(
+    harness: Harness, tmp_path: Path, rule: dict[str, Any]
+) -> None:
+    resource = _active(harness)
+    config = example_config(tmp_path)
+    asking = PolicyRule.model_validate({"action": "db.rotate", "allow": ["everyone"], **rule})
+    policy = Policy(config.model_copy(update={"policies": [asking, *config.policies]}))
+    rotations = RotationService(
+        service=harness.feature.service,
+        sessions=harness.sessions,
+        policy=policy,
+        audit=AuditLog(harness.sessions),
+        notifier=harness.notifier,
+    )
+
+    with pytest.raises(NotAllowed) as found:
+        rotations.find_rotatable(BOB, "orders-db")
+    with pytest.raises(NotAllowed) as confirmed:
+        rotations.request_rotation(BOB, resource.id, idempotency_key="v1")
+
+    assert found.value.message == confirmed.value.message == NEEDS_APPROVAL
     assert _rotations(harness) == 0
 
 
@@ -143,6 +181,24 @@ def test_confirming_twice_records_one_request_and_one_job(harness: Harness) -> N
     rotations.announce(again)
     told = [s for s in harness.notifier.said if s[0] == "tell U0BOB"]
     assert told == [("tell U0BOB", "Re-issuing credentials for orders-db…")]
+
+
+def test_a_prod_database_is_re_issued_at_once_without_approvals(harness: Harness) -> None:
+    created = harness.feature.service.submit(
+        BOB,
+        form("ledger", tier="prod", plan="large", ttl_hours=None, reason="launch"),
+        idempotency_key="c",
+    )
+    for approver in (CAROL, ALICE):
+        harness.feature.approvals.decide(approver, created.request.id, Decision.APPROVE)
+    harness.run_jobs()
+    resource_id = created.request.resource.id
+
+    rotating = harness.feature.rotations.request_rotation(BOB, resource_id, idempotency_key="v1")
+
+    assert (rotating.request.status, rotating.request.approvals_needed) == ("approved", 0)
+    assert harness.run_jobs() == 2  # the re-issue, then the hand-off DM
+    assert harness.count(DbRequest, DbRequest.status == "completed") == 2
 
 
 def test_the_job_sets_a_new_password_and_offers_a_new_reveal(harness: Harness) -> None:
