@@ -19,11 +19,12 @@ import logging
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from bot.core.db import rowcount
 from bot.core.errors import Unavailable
 from bot.core.jobs import JobContext, JobQueue
 from commands.new_db.ids import JobKind
 from commands.new_db.jobs.base import JobBase
-from commands.new_db.models import DbCredentialDrop, ResourceStatus
+from commands.new_db.models import DbCredentialDrop, DbResource, ResourceStatus
 from commands.new_db.service.rows import load_request, request_info
 from commands.new_db.service.types import RequestInfo
 from integrations.protocols import WrappedSecret
@@ -68,11 +69,20 @@ class HandoffJob(JobBase):
         if offer is None:
             raise Unavailable(SLACK_DOWN.format(what="the Reveal button"))
         with self._sessions.begin() as session:
-            session.execute(
-                update(DbCredentialDrop)
-                .where(DbCredentialDrop.resource_id == info.resource.id)
-                .values(offer_channel=offer.channel, offer_ts=offer.ts)
+            recorded = rowcount(
+                session.execute(
+                    update(DbCredentialDrop)
+                    .where(DbCredentialDrop.resource_id == info.resource.id)
+                    .values(offer_channel=offer.channel, offer_ts=offer.ts)
+                )
             )
+            resource = session.get(DbResource, info.resource.id)
+            still_active = resource is not None and resource.status == ResourceStatus.ACTIVE
+        if not recorded and still_active:
+            # The owner revealed the credentials (from `/platform dbs`, or this very button)
+            # between the post and the record: the reveal found no offer to close, so this
+            # one is closed here, dated now, within moments of the reveal.
+            self._notifier.mark_revealed(offer, info.resource, self._clock())
 
     def _deliver_wrapped(self, info: RequestInfo, path: str) -> None:
         vault = self._config.vault

@@ -164,6 +164,29 @@ def test_concurrent_reveals_give_the_credentials_once(harness: Harness) -> None:
     assert harness.count(DbCredentialDrop) == 0
 
 
+@pytest.mark.parametrize("revealed_meanwhile", [False, True])
+def test_an_offer_used_while_it_was_being_posted_is_closed_by_the_hand_off(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, revealed_meanwhile: bool
+) -> None:
+    notifier = harness.notifier
+    post = notifier.deliver_reveal
+
+    def post_then_reveal(request: Any) -> Any:
+        offer = post(request)
+        if revealed_meanwhile:  # the owner clicks before the job records the offer
+            harness.feature.reveals.reveal(BOB, request.resource.id)
+        return offer
+
+    monkeypatch.setattr(notifier, "deliver_reveal", post_then_reveal)
+    harness.feature.service.submit(BOB, form("quick-db"), idempotency_key="q")
+    harness.run_jobs()
+
+    said = [what for what, _ in notifier.said]
+    assert said.count("reveal offer") == 1
+    assert said.count("revealed") == (1 if revealed_meanwhile else 0)
+    assert harness.count(DbCredentialDrop) == (0 if revealed_meanwhile else 1)
+
+
 def test_concurrent_submits_for_one_name_record_one_request(harness: Harness) -> None:
     service = harness.feature.service
 
