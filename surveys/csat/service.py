@@ -37,7 +37,7 @@ ACTION_LIMIT = 100  # the column's width
 class CsatMessages(Protocol):
     """What the service posts; `views.CsatMessageBuilder` builds it."""
 
-    def rating_request(self, request_id: int, *, question: str, action: str) -> Content: ...
+    def rating_request(self, request_id: int, *, question: str) -> Content: ...
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class PromptLedger:
             return Prompt(row.id, self._channel, self._thread_ts)
 
     def message(self, item: Prompt) -> Content | Skip:
-        return self._messages.rating_request(item.id, question=self._question, action=self._action)
+        return self._messages.rating_request(item.id, question=self._question)
 
     def confirm(self, sent: Sequence[tuple[Prompt, PostedMessage]]) -> None:
         with self._sessions.begin() as session:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, MarkdownTextObject, SectionBlock
 
-from bot.core.mrkdwn import escape_truncated
 from surveys.csat.ids import ActionId, BlockId
 from surveys.delivery import Content
 
@@ -14,13 +13,11 @@ LABELS = {1: "1 😞", 2: "2", 3: "3", 4: "4", 5: "5 🤩"}
 class CsatMessageBuilder:
     """`CsatMessages` for the service: the rating prompt it posts."""
 
-    def rating_request(self, request_id: int, *, question: str, action: str) -> Content:
+    def rating_request(self, request_id: int, *, question: str) -> Content:
+        # Posted in the thread of what it asks about, so the question needs no name of the
+        # action (and must not show its policy id).
         blocks = [
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=f"*{question}* (`{escape_truncated(action, 100)}`, 1 = poor, 5 = great)"
-                )
-            ),
+            SectionBlock(text=MarkdownTextObject(text=f"*{question}* (1 = poor, 5 = great)")),
             ActionsBlock(
                 block_id=BlockId.RATING,
                 elements=[
