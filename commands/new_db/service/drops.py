@@ -18,9 +18,8 @@ from sqlalchemy.orm import Session
 
 from bot.core.audit import AuditLog, Outcome
 from bot.core.db import SessionFactory, rowcount, utcnow
-from bot.core.errors import InvalidInput, NotAllowed, NotFound
+from bot.core.errors import NotAllowed, NotFound
 from bot.core.identity import Principal
-from bot.core.mrkdwn import escape
 from bot.core.policy import Decision, Policy
 from commands.new_db.ids import JobKind, PolicyAction
 from commands.new_db.models import (
@@ -36,11 +35,10 @@ from commands.new_db.service.database import (
     policy_context,
 )
 from commands.new_db.service.form import (
-    NAME_MAX,
     REASON_MAX,
     REASON_TOO_LONG,
     FormInvalid,
-    name_problem,
+    require_resource_name,
 )
 from commands.new_db.service.rows import active_key, new_request, request_info
 from commands.new_db.service.types import ResourceInfo
@@ -67,11 +65,7 @@ class DropService:
 
     def find_droppable(self, principal: Principal, name: str) -> ResourceInfo:
         """The active resource called `name` that the caller can see."""
-        problem = name_problem(name)
-        if problem:
-            raise InvalidInput(
-                f"`{escape(name[: NAME_MAX + 1])}` is not a resource name: {problem}"
-            )
+        require_resource_name(name)
         visible = self._service.visible_resources(principal)
         matches = [r for r in visible if r.name == name and r.status == ResourceStatus.ACTIVE]
         if not matches:

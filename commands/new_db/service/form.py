@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, fie
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from bot.core.errors import InvalidInput
+from bot.core.mrkdwn import escape
 from commands.new_db.config import DatabasesSection, EngineConfig
 from commands.new_db.service.hours import hours_problem
 
@@ -64,6 +65,13 @@ def name_problem(name: str) -> str | None:
     if name in RESERVED_NAMES or name.startswith(RESERVED_PREFIXES):
         return f"`{name}` is reserved by a database server; pick another name."
     return None
+
+
+def require_resource_name(name: str) -> None:
+    """Refuse a typed name that no resource can have, before looking it up (`drop-db`, …)."""
+    problem = name_problem(name)
+    if problem:
+        raise InvalidInput(f"`{escape(name[: NAME_MAX + 1])}` is not a resource name: {problem}")
 
 
 class FormInvalid(InvalidInput):

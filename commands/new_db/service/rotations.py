@@ -20,15 +20,14 @@ from sqlalchemy.orm import Session
 
 from bot.core.audit import AuditLog, Outcome
 from bot.core.db import SessionFactory, rowcount, utcnow
-from bot.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.core.errors import Conflict, NotAllowed, NotFound
 from bot.core.identity import Principal
-from bot.core.mrkdwn import escape
 from bot.core.policy import Policy
 from commands.new_db.config import EngineKind
 from commands.new_db.ids import JobKind, PolicyAction
 from commands.new_db.models import OPEN_REQUEST, DbRequest, DbResource, ResourceStatus
 from commands.new_db.service.database import DatabaseService, Submitted, policy_context
-from commands.new_db.service.form import NAME_MAX, name_problem
+from commands.new_db.service.form import require_resource_name
 from commands.new_db.service.rows import active_key, new_request, request_info, resource_info
 from commands.new_db.service.types import Notifier, ResourceInfo
 
@@ -76,11 +75,7 @@ class RotationService:
 
     def find_rotatable(self, principal: Principal, name: str) -> ResourceInfo:
         """The caller's active resource called `name`, whose credentials can be re-issued."""
-        problem = name_problem(name)
-        if problem:
-            raise InvalidInput(
-                f"`{escape(name[: NAME_MAX + 1])}` is not a resource name: {problem}"
-            )
+        require_resource_name(name)
         visible = self._service.visible_resources(principal)
         named = [r for r in visible if r.name == name]
         if not named:
