@@ -13,18 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
-
 from bot.core.audit import AuditLog, Outcome
-from bot.core.db import SessionFactory, rowcount, utcnow
+from bot.core.db import SessionFactory, utcnow
 from bot.core.errors import NotAllowed, NotFound
 from bot.core.identity import Principal
 from bot.core.policy import Decision, Policy
 from commands.new_db.ids import JobKind, PolicyAction
 from commands.new_db.models import (
-    OPEN_REQUEST,
-    DbRequest,
     DbResource,
     ResourceStatus,
 )
@@ -40,7 +35,13 @@ from commands.new_db.service.form import (
     FormInvalid,
     require_resource_name,
 )
-from commands.new_db.service.rows import active_key, new_request, request_info
+from commands.new_db.service.rows import (
+    active_key,
+    lock_if_active,
+    new_request,
+    open_request_key,
+    request_info,
+)
 from commands.new_db.service.types import ResourceInfo
 
 NOT_ACTIVE = "This resource is not active any more."
@@ -126,7 +127,7 @@ class DropService:
                 or resource.team in principal.teams
             ):
                 raise FormInvalid({"confirm_name": "Only its owner's team can drop it."})
-            if _open_drop(session, resource_id) is not None:
+            if open_request_key(session, resource_id, PolicyAction.DROP) is not None:
                 # Said before the policy is asked: a second drop is pointless either way.
                 raise FormInvalid({"confirm_name": ALREADY_REQUESTED})
             return policy_context(tier=resource.tier, team=resource.team, engine=resource.engine)
@@ -142,17 +143,9 @@ class DropService:
         now = self._clock()
         approval = decision.approval
         with self._sessions.begin() as session:
-            # The first statement writes, so it waits for (rather than reads past) a
-            # concurrent drop of this resource: a no-op UPDATE as a portable row lock.
-            locked = session.execute(
-                update(DbResource)
-                .where(DbResource.id == resource_id, DbResource.status == ResourceStatus.ACTIVE)
-                .values(status=DbResource.status)
-                .execution_options(synchronize_session=False)
-            )
-            if rowcount(locked) != 1:
+            if not lock_if_active(session, resource_id):
                 raise FormInvalid({"confirm_name": NOT_ACTIVE})
-            open_drop = _open_drop(session, resource_id)
+            open_drop = open_request_key(session, resource_id, PolicyAction.DROP)
             if open_drop is not None:
                 if open_drop == idempotency_key:
                     return None
@@ -184,14 +177,3 @@ class DropService:
                 self._service.enqueue(session, JobKind.DROP, request.id)
             info = request_info(session, request, self._service.config)
         return self._service.submitted(info, approval)
-
-
-def _open_drop(session: Session, resource_id: str) -> str | None:
-    """The idempotency key of the resource's drop request still open, if there is one."""
-    return session.scalar(
-        select(DbRequest.idempotency_key).where(
-            DbRequest.resource_id == resource_id,
-            DbRequest.action == PolicyAction.DROP.value,
-            DbRequest.status.in_(OPEN_REQUEST),
-        )
-    )

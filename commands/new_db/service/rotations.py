@@ -15,20 +15,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
-
 from bot.core.audit import AuditLog, Outcome
-from bot.core.db import SessionFactory, rowcount, utcnow
+from bot.core.db import SessionFactory, utcnow
 from bot.core.errors import Conflict, NotAllowed, NotFound
 from bot.core.identity import Principal
 from bot.core.policy import Policy
 from commands.new_db.config import EngineKind
 from commands.new_db.ids import JobKind, PolicyAction
-from commands.new_db.models import OPEN_REQUEST, DbRequest, DbResource, ResourceStatus
+from commands.new_db.models import DbResource, ResourceStatus
 from commands.new_db.service.database import DatabaseService, Submitted, policy_context
 from commands.new_db.service.form import require_resource_name
-from commands.new_db.service.rows import active_key, new_request, request_info, resource_info
+from commands.new_db.service.rows import (
+    active_key,
+    lock_if_active,
+    new_request,
+    open_request_key,
+    request_info,
+    resource_info,
+)
 from commands.new_db.service.types import Notifier, ResourceInfo
 
 # Engines whose resources have no password to re-issue.
@@ -156,16 +160,9 @@ class RotationService:
         self, principal: Principal, resource: ResourceInfo, idempotency_key: str
     ) -> Submitted | None:
         with self._sessions.begin() as session:
-            # Writes first, so a concurrent confirmation waits here instead of reading past.
-            locked = session.execute(
-                update(DbResource)
-                .where(DbResource.id == resource.id, DbResource.status == ResourceStatus.ACTIVE)
-                .values(status=DbResource.status)
-                .execution_options(synchronize_session=False)
-            )
-            if rowcount(locked) != 1:
+            if not lock_if_active(session, resource.id):
                 raise Conflict(not_active(resource.name, "no longer active"))
-            open_key = _open_rotation(session, resource.id)
+            open_key = open_request_key(session, resource.id, PolicyAction.ROTATE)
             if open_key is not None:
                 if open_key == idempotency_key:
                     return None
@@ -195,14 +192,3 @@ class RotationService:
             self._service.enqueue(session, JobKind.ROTATE, request.id)
             info = request_info(session, request, self._service.config)
         return Submitted(info)
-
-
-def _open_rotation(session: Session, resource_id: str) -> str | None:
-    """The idempotency key of the resource's re-issue still open, if there is one."""
-    return session.scalar(
-        select(DbRequest.idempotency_key).where(
-            DbRequest.resource_id == resource_id,
-            DbRequest.action == PolicyAction.ROTATE.value,
-            DbRequest.status.in_(OPEN_REQUEST),
-        )
-    )

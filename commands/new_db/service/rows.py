@@ -6,14 +6,16 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.core.config import ApprovalConfig
+from bot.core.db import rowcount
 from bot.core.errors import NotFound
 from commands.new_db.config import DatabasesSection
 from commands.new_db.ids import PolicyAction
 from commands.new_db.models import (
+    OPEN_REQUEST,
     DbApproval,
     DbRequest,
     DbResource,
@@ -155,3 +157,29 @@ def spec_of(resource: DbResource, config: DatabasesSection) -> ResourceSpec:
         else PlanLimits()
     )
     return ResourceSpec(engine=resource.engine, name=resource.name, limits=limits)
+
+
+def lock_if_active(session: Session, resource_id: str) -> bool:
+    """Lock the resource's row for this transaction if it is active; False if it is not.
+
+    A no-op UPDATE as a portable row lock, and the transaction's first statement: a concurrent
+    drop or re-issue of the resource waits here for this one instead of reading past it.
+    """
+    locked = session.execute(
+        update(DbResource)
+        .where(DbResource.id == resource_id, DbResource.status == ResourceStatus.ACTIVE)
+        .values(status=DbResource.status)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(locked) == 1
+
+
+def open_request_key(session: Session, resource_id: str, action: PolicyAction) -> str | None:
+    """The idempotency key of the resource's `action` request still open, if there is one."""
+    return session.scalar(
+        select(DbRequest.idempotency_key).where(
+            DbRequest.resource_id == resource_id,
+            DbRequest.action == action.value,
+            DbRequest.status.in_(OPEN_REQUEST),
+        )
+    )
