@@ -237,8 +237,13 @@ class SlackSigner:
         message: tuple[str, str] | None = None,
         view_id: str | None = None,
         block_id: str | None = None,
+        shown_blocks: list[JSON] | None = None,
     ) -> SignedResponse:
-        """Click a button or pick a value; `message` is (channel id, ts) of the message."""
+        """Click a button or pick a value; `message` is (channel id, ts) of the message.
+
+        `shown_blocks`: the message as the clicker's client still shows it, for a click on a
+        card the app has updated meanwhile (a double click that raced the update).
+        """
         backend = self._backend
         payload = self._common(user_id)
         raw = selected_option if selected_option is not None else value
@@ -258,6 +263,8 @@ class SlackSigner:
         elif message is not None:
             channel_id, ts = message
             target, blocks = self._message_target(user_id, channel_id, ts)
+            if shown_blocks is not None:
+                blocks = shown_blocks
             block, element = find_element(blocks, action_id, block_id)
             channel = backend.workspace.channel(channel_id)
             payload.update(

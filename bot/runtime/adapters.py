@@ -14,7 +14,7 @@ import httpx
 
 from bot.core.feature import Core
 from commands.lookup.config import CatalogKind, CatalogSection, OnCallKind, OnCallSection
-from commands.new_db.config import DatabasesSection, EngineConfig, EngineKind
+from commands.resources.config import DatabasesSection, EngineConfig, EngineKind
 from integrations.backstage import BackstageCatalog
 from integrations.catalog_files import CatalogFiles
 from integrations.charts import MatplotlibCharts

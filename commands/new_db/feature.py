@@ -28,7 +28,6 @@ from bot.core.jobs import JobQueue
 from bot.core.policy import Policy
 from bot.core.router import Subcommand
 from bot.core.scheduler import ScheduledTask
-from commands.new_db.config import DatabasesSection
 from commands.new_db.handlers import NEW_DB_USAGE, NewDbHandlers
 from commands.new_db.ids import ActionId, CallbackId, JobKind, PolicyAction
 from commands.new_db.jobs.base import JobBase
@@ -39,7 +38,6 @@ from commands.new_db.jobs.rotate import RotateJob
 from commands.new_db.notifier import SlackNotifier
 from commands.new_db.service.approvals import ApprovalService
 from commands.new_db.service.approvers import ApproverCheck
-from commands.new_db.service.credentials import credential_box, key_problem
 from commands.new_db.service.database import DatabaseService
 from commands.new_db.service.drops import DropService
 from commands.new_db.service.lifecycle import Lifecycle
@@ -47,6 +45,8 @@ from commands.new_db.service.options import FormOptions
 from commands.new_db.service.reveal import CredentialReveal
 from commands.new_db.service.rotations import RotationService
 from commands.new_db.service.types import Notifier
+from commands.resources.config import DatabasesSection
+from commands.resources.credentials import credential_box, key_problem
 from integrations.protocols import Provisioner, SecretStore
 
 ACTION_WORDS: dict[str, str] = {

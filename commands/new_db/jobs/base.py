@@ -20,11 +20,11 @@ from bot.core.errors import Unavailable
 from bot.core.feedback import ActionFeedback
 from bot.core.jobs import PermanentJobError
 from bot.core.redaction import scrub_text
-from commands.new_db.config import DatabasesSection
 from commands.new_db.models import DbCredentialDrop
-from commands.new_db.service.credentials import CredentialBox
 from commands.new_db.service.rows import load_request, request_info
 from commands.new_db.service.types import Notifier, RequestInfo
+from commands.resources.config import DatabasesSection
+from commands.resources.credentials import CredentialBox
 from integrations.errors import IntegrationError, ProviderRejected
 from integrations.protocols import Provisioner, ResourceSpec, SecretStore
 

@@ -25,7 +25,6 @@ from commands.new_db.jobs.base import JobBase, safe_error
 from commands.new_db.jobs.handoff import enqueue_handoff
 from commands.new_db.jobs.progress import ProgressEdits
 from commands.new_db.models import DbCredentialDrop, RequestStatus, ResourceStatus
-from commands.new_db.service.credentials import generate_password
 from commands.new_db.service.rows import (
     active_key,
     load_request,
@@ -34,6 +33,7 @@ from commands.new_db.service.rows import (
     spec_of,
 )
 from commands.new_db.service.types import MessageRef, RequestInfo, Step
+from commands.resources.credentials import generate_password
 from integrations.errors import IntegrationError
 from integrations.protocols import Provisioner, ResourceSpec
 

@@ -18,9 +18,9 @@ from bot.core.mrkdwn import escape
 from commands.new_db.jobs.base import JobBase
 from commands.new_db.jobs.handoff import enqueue_handoff
 from commands.new_db.models import RequestStatus, ResourceStatus
-from commands.new_db.service.credentials import generate_password
 from commands.new_db.service.rows import active_key, load_request, request_info, spec_of
 from commands.new_db.service.types import RequestInfo
+from commands.resources.credentials import generate_password
 
 OLD_STILL_WORKS = "The password was not changed: the old credentials still work."
 OLD_STOPPED = (

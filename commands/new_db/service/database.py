@@ -24,7 +24,6 @@ from bot.core.errors import NotAllowed, NotFound, PlatformError
 from bot.core.identity import Principal
 from bot.core.jobs import JobQueue
 from bot.core.policy import Decision, Policy
-from commands.new_db.config import DatabasesSection
 from commands.new_db.ids import JobKind, PolicyAction
 from commands.new_db.models import (
     HOLDS_NAME,
@@ -44,6 +43,7 @@ from commands.new_db.service.rows import (
     resource_info,
 )
 from commands.new_db.service.types import Notifier, RequestInfo, ResourceInfo
+from commands.resources.config import DatabasesSection
 
 ADMIN_ROLE = "admin"
 

@@ -18,8 +18,8 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 
 from bot.core.errors import InvalidInput
 from bot.core.mrkdwn import escape
-from commands.new_db.config import DatabasesSection, EngineConfig
 from commands.new_db.service.hours import hours_problem
+from commands.resources.config import DatabasesSection, EngineConfig
 
 REASON_MAX = 500
 REASON_TOO_LONG = f"At most {REASON_MAX} characters."

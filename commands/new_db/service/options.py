@@ -16,10 +16,10 @@ from bot.core.errors import NotFound
 from bot.core.identity import Principal
 from bot.core.mrkdwn import escape
 from bot.core.policy import Policy
-from commands.new_db.config import EngineKind
 from commands.new_db.ids import PolicyAction
 from commands.new_db.service.database import DatabaseService, policy_context
 from commands.new_db.service.hours import parse_hours
+from commands.resources.config import EngineKind
 
 TIER_FLAGS = ("--env", "--tier", "-e")
 TTL_FLAGS = ("--ttl",)

@@ -24,8 +24,8 @@ from bot.core.db import SessionFactory, utcnow
 from bot.core.errors import NotAllowed, NotFound
 from bot.core.identity import Principal
 from commands.new_db.models import DbCredentialDrop, DbResource, ResourceStatus
-from commands.new_db.service.credentials import CredentialBox
 from commands.new_db.service.types import MessageRef, Notifier, ResourceInfo
+from commands.resources.credentials import CredentialBox
 
 ACTION = "db.reveal"
 ALREADY_REVEALED = "These credentials were already revealed (they are shown once)."

@@ -20,7 +20,6 @@ from bot.core.db import SessionFactory, utcnow
 from bot.core.errors import Conflict, NotAllowed, NotFound
 from bot.core.identity import Principal
 from bot.core.policy import Policy
-from commands.new_db.config import EngineKind
 from commands.new_db.ids import JobKind, PolicyAction
 from commands.new_db.models import DbResource, ResourceStatus
 from commands.new_db.service.database import DatabaseService, Submitted, policy_context
@@ -34,6 +33,7 @@ from commands.new_db.service.rows import (
     resource_info,
 )
 from commands.new_db.service.types import Notifier, ResourceInfo
+from commands.resources.config import EngineKind
 
 # Engines whose resources have no password to re-issue.
 NO_PASSWORD = frozenset({EngineKind.SQLITE.value})

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from bot.core.config import ApprovalConfig
 from bot.core.db import rowcount
 from bot.core.errors import NotFound
-from commands.new_db.config import DatabasesSection
 from commands.new_db.ids import PolicyAction
 from commands.new_db.models import (
     OPEN_REQUEST,
@@ -24,6 +23,7 @@ from commands.new_db.models import (
     ResourceStatus,
 )
 from commands.new_db.service.types import MessageRef, RequestInfo, ResourceInfo
+from commands.resources.config import DatabasesSection
 from integrations.protocols import PlanLimits, ResourceSpec
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from bot.runtime.config import PlatformConfig
 from bot.runtime.services import Services
-from commands.new_db.config import EngineKind
+from commands.resources.config import EngineKind
 from tests.commands.new_db.fakes import FileProvisioner
 from tests.harness import BotHarness, features_with, running_bot
 from tests.harness import example_config as platform_example

@@ -80,9 +80,17 @@ def approval_message(db: DbBot) -> Message:
     return db.bot.emulator.state.messages("C0APPROVALS")[-1]
 
 
-def click(db: DbBot, user: str, action: str, message: Message, value: str) -> None:
+def click(
+    db: DbBot, user: str, action: str, message: Message, value: str, *, stale: bool = False
+) -> None:
+    """`user` clicks `action` on `message`; `stale`: on the card as `message` still holds it
+    (a second click from a client the app's update has not reached yet)."""
     response = db.bot.signer.block_action(
-        user, action_id=action, value=value, message=(message.channel, message.ts)
+        user,
+        action_id=action,
+        value=value,
+        message=(message.channel, message.ts),
+        shown_blocks=message.blocks if stale else None,
     )
     assert response.status == 200
 

@@ -15,8 +15,8 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from bot.runtime.config import load_config
-from commands.new_db.config import DatabasesSection
-from commands.new_db.service.credentials import (
+from commands.resources.config import DatabasesSection
+from commands.resources.credentials import (
     KEY_FILE_NAME,
     CredentialBox,
     key_problem,

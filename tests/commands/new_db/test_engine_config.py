@@ -9,7 +9,7 @@ import pytest
 
 from bot.runtime.adapters import build_provisioners
 from bot.runtime.config import ConfigError, parse_config
-from commands.new_db.config import DatabasesSection
+from commands.resources.config import DatabasesSection
 from integrations.errors import ProviderRejected
 from integrations.protocols import PlanLimits, ResourceSpec
 

@@ -12,8 +12,8 @@ import json
 import pytest
 
 from bot.runtime.config import PlatformConfig
-from commands.new_db.config import EngineKind
 from commands.new_db.ids import ActionId, BlockId
+from commands.resources.config import EngineKind
 from tests.commands.new_db.conftest import DbBot
 from tests.commands.new_db.driving import (
     ALICE,

@@ -7,13 +7,13 @@ from dataclasses import replace
 import pytest
 
 from bot.runtime.config import ConfigError, parse_config
-from commands.new_db.config import MAX_MONTHLY_COST, DatabasesSection
 from commands.new_db.ids import BlockId
 from commands.new_db.models import RequestStatus
 from commands.new_db.service.options import Option
 from commands.new_db.service.types import ResourceInfo
 from commands.new_db.views import menus, messages, modals
 from commands.new_db.views.messages import LISTED_MAX
+from commands.resources.config import MAX_MONTHLY_COST, DatabasesSection
 from tests.commands.new_db.views.samples import (
     block_of,
     checked,

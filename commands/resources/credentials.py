@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from commands.new_db.config import DatabasesSection
+from commands.resources.config import DatabasesSection
 
 KEY_FILE_NAME = "credentials.key"
 PASSWORD_BYTES = 24
