@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.core.feature import ConfigSection, Feature
 from bot.runtime import adapters
+from commands.environments.feature import EnvironmentsFeature
 from commands.lookup.feature import LookupFeature
 from commands.new_db.feature import NewDbFeature
 from commands.whoami.feature import WhoamiFeature
@@ -23,6 +24,7 @@ FEATURES: tuple[Feature[Any], ...] = (
     WhoamiFeature(),
     LookupFeature(catalog=adapters.catalog_provider, oncall=adapters.oncall_provider),
     NewDbFeature(provisioners=adapters.provisioners, secrets=adapters.secret_store),
+    EnvironmentsFeature(provisioners=adapters.provisioners),
     NpsFeature(charts=adapters.charts),
     CsatFeature(),
     OfficeHoursFeature(),

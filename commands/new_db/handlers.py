@@ -24,13 +24,13 @@ from commands.new_db.models import Decision
 from commands.new_db.service.approvals import ApprovalService
 from commands.new_db.service.database import DatabaseService
 from commands.new_db.service.drops import DropService
-from commands.new_db.service.form import FormInvalid
-from commands.new_db.service.hours import parse_hours
 from commands.new_db.service.lifecycle import EXTEND_FIELD, Lifecycle
 from commands.new_db.service.options import FormOptions, parse_args
 from commands.new_db.service.reveal import CredentialReveal
 from commands.new_db.service.rotations import RotationService
 from commands.new_db.views import messages, modals
+from commands.resources.forms import FormInvalid
+from commands.resources.hours import parse_hours
 
 logger = logging.getLogger(__name__)
 # slack_sdk logs request and response bodies at DEBUG; the reveal modal's body holds the

@@ -33,7 +33,7 @@ from commands.new_db.models import (
     ResourceStatus,
 )
 from commands.new_db.service.approvers import ApproverCheck
-from commands.new_db.service.form import FormInvalid, NewDbForm, form_errors
+from commands.new_db.service.form import NewDbForm, form_errors
 from commands.new_db.service.rows import (
     active_key,
     new_id,
@@ -44,6 +44,7 @@ from commands.new_db.service.rows import (
 )
 from commands.new_db.service.types import Notifier, RequestInfo, ResourceInfo
 from commands.resources.config import DatabasesSection
+from commands.resources.forms import FormInvalid
 
 ADMIN_ROLE = "admin"
 

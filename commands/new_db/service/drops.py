@@ -32,7 +32,6 @@ from commands.new_db.service.database import (
 from commands.new_db.service.form import (
     REASON_MAX,
     REASON_TOO_LONG,
-    FormInvalid,
     require_resource_name,
 )
 from commands.new_db.service.rows import (
@@ -43,6 +42,7 @@ from commands.new_db.service.rows import (
     request_info,
 )
 from commands.new_db.service.types import ResourceInfo
+from commands.resources.forms import FormInvalid
 
 NOT_ACTIVE = "This resource is not active any more."
 ALREADY_REQUESTED = "A drop of this resource is already requested."

@@ -10,7 +10,7 @@ pass, so the modal shows all its problems at once; a validator that needs anothe
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
@@ -18,8 +18,8 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 
 from bot.core.errors import InvalidInput
 from bot.core.mrkdwn import escape
-from commands.new_db.service.hours import hours_problem
 from commands.resources.config import DatabasesSection, EngineConfig
+from commands.resources.hours import hours_problem
 
 REASON_MAX = 500
 REASON_TOO_LONG = f"At most {REASON_MAX} characters."
@@ -72,14 +72,6 @@ def require_resource_name(name: str) -> None:
     problem = name_problem(name)
     if problem:
         raise InvalidInput(f"`{escape(name[: NAME_MAX + 1])}` is not a resource name: {problem}")
-
-
-class FormInvalid(InvalidInput):
-    """Field errors for a modal, keyed by field name (engine, name, tier, …, confirm_name)."""
-
-    def __init__(self, errors: Mapping[str, str]) -> None:
-        super().__init__("; ".join(errors.values()), field=next(iter(errors), None))
-        self.errors = dict(errors)
 
 
 class NewDbForm(BaseModel):

@@ -20,9 +20,9 @@ from commands.new_db.ids import JobKind, PolicyAction
 from commands.new_db.models import DbResource, ResourceStatus
 from commands.new_db.service.approvals import ApprovalService
 from commands.new_db.service.database import DatabaseService, is_admin
-from commands.new_db.service.hours import hours_problem
 from commands.new_db.service.rows import active_key, new_request, resource_info
 from commands.new_db.service.types import Notifier, ResourceInfo
+from commands.resources.hours import hours_problem
 
 logger = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from bot.core.mrkdwn import escape
 from bot.core.policy import Policy
 from commands.new_db.ids import PolicyAction
 from commands.new_db.service.database import DatabaseService, policy_context
-from commands.new_db.service.hours import parse_hours
 from commands.resources.config import EngineKind
+from commands.resources.hours import parse_hours
 
 TIER_FLAGS = ("--env", "--tier", "-e")
 TTL_FLAGS = ("--ttl",)

@@ -29,10 +29,10 @@ from bot.core.mrkdwn import (
 )
 from commands.new_db.ids import ActionId, BlockId, CallbackId
 from commands.new_db.service.form import REASON_MAX, TTL_FIELD, NewDbForm
-from commands.new_db.service.hours import MAX_TEXT, parse_hours
 from commands.new_db.service.options import FormChoices
 from commands.new_db.service.types import ResourceInfo
 from commands.new_db.views import menus
+from commands.resources.hours import MAX_TEXT, parse_hours
 
 JSON = dict[str, Any]
 

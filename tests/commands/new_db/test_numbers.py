@@ -17,8 +17,8 @@ from bot.core.db import utcnow
 from bot.core.errors import InvalidInput
 from commands.new_db.ids import ActionId, BlockId
 from commands.new_db.models import DbResource
-from commands.new_db.service.form import FormInvalid
-from commands.new_db.service.hours import parse_hours
+from commands.resources.forms import FormInvalid
+from commands.resources.hours import parse_hours
 from tests.commands.new_db.conftest import DbBot
 from tests.commands.new_db.driving import BOB, dm_texts, open_modal, request, resources, submit
 from tests.commands.new_db.driving import wait_status as wait_for_status

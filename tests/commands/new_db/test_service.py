@@ -17,8 +17,8 @@ from bot.core.audit import AuditRecord
 from bot.core.errors import NotFound
 from bot.core.identity import Principal
 from commands.new_db.models import DbCredentialDrop, DbRequest, DbResource, Decision
-from commands.new_db.service.form import FormInvalid
 from commands.new_db.service.reveal import Revealed
+from commands.resources.forms import FormInvalid
 from tests.commands.new_db.harness import (
     ALICE,
     BOB,

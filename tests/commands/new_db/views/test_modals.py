@@ -9,9 +9,9 @@ import pytest
 from bot.core.mrkdwn import CONTEXT_TEXT_LIMIT, SECTION_TEXT_LIMIT
 from commands.new_db.ids import ActionId, BlockId, CallbackId
 from commands.new_db.service.form import REASON_MAX
-from commands.new_db.service.hours import parse_hours
 from commands.new_db.service.lifecycle import EXTEND_FIELD
 from commands.new_db.views import modals
+from commands.resources.hours import parse_hours
 from tests.commands.new_db.test_numbers import BAD_TEXT
 from tests.commands.new_db.views.samples import (
     block_of,

@@ -11,9 +11,9 @@ import pytest
 
 from commands.new_db.ids import ActionId, BlockId, CallbackId
 from commands.new_db.service.form import REASON_MAX
-from commands.new_db.service.hours import MAX_TEXT
 from commands.new_db.service.options import Option
 from commands.new_db.views import modals
+from commands.resources.hours import MAX_TEXT
 from tests.commands.new_db.test_numbers import BAD_TEXT
 from tests.commands.new_db.views.samples import (
     DEV_MAX_TTL,

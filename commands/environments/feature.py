@@ -1,0 +1,199 @@
+"""`/platform env` as one Feature: config, tables, routes, jobs, sweep.
+
+`build_graph` wires the services from plain values (tests and benchmarks call it
+directly); `EnvironmentsFeature.build` does that on the core. Engines, plans, tiers and the
+credential box are the `databases:` section's (commands/resources), so a template's
+`postgres/small` is what `/platform new-db` would make; the provisioners come from the
+runtime's adapters, as new-db's do.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.core.errors import ConfigProblem
+from bot.core.feature import ConfigSection, Core, Listener, ListenerKind, Parts
+from bot.core.router import Subcommand
+from bot.core.scheduler import ScheduledTask
+from commands.environments.config import Driver, EnvironmentsSection
+from commands.environments.drivers.base import EnvDriver
+from commands.environments.drivers.local import LocalDriver
+from commands.environments.drivers.terraform import TerraformDriver
+from commands.environments.handlers import ENV_USAGE, EnvHandlers
+from commands.environments.ids import ActionId, CallbackId, JobKind, PolicyAction
+from commands.environments.jobs.create import CreateJob
+from commands.environments.jobs.destroy import DestroyJob
+from commands.environments.jobs.reissue import ReissueJob
+from commands.environments.notifier import SlackNotifier
+from commands.environments.service.approvals import EnvApprovals
+from commands.environments.service.lifecycle import EnvLifecycle
+from commands.environments.service.records import EnvContext
+from commands.environments.service.requests import EnvRequests
+from commands.environments.service.templates import TemplateProblem, load_templates
+from commands.resources.config import DatabasesSection
+from commands.resources.credentials import CredentialBox, credential_box
+from integrations.protocols import Provisioner
+
+logger = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+ACTION_WORDS: dict[str, str] = {
+    PolicyAction.CREATE: "create environments",
+    PolicyAction.CLONE: "clone environments",
+    PolicyAction.DESTROY: "destroy environments",
+    PolicyAction.EXTEND: "extend environments",
+    PolicyAction.LIST: "list environments",
+    PolicyAction.CREDENTIALS: "re-issue environment credentials",
+}
+
+
+@dataclass
+class Environments:
+    """The feature's services and jobs, wired together."""
+
+    context: EnvContext
+    requests: EnvRequests
+    lifecycle: EnvLifecycle
+    approvals: EnvApprovals
+    create_job: CreateJob
+    destroy_job: DestroyJob
+    reissue_job: ReissueJob
+
+
+def build_graph(context: EnvContext, box: CredentialBox) -> Environments:
+    context.policy.describe_actions(ACTION_WORDS)
+    return Environments(
+        context=context,
+        requests=EnvRequests(context),
+        lifecycle=EnvLifecycle(context, box),
+        approvals=EnvApprovals(context),
+        create_job=CreateJob(context, box),
+        destroy_job=DestroyJob(context, box),
+        reissue_job=ReissueJob(context, box),
+    )
+
+
+def build_drivers(
+    section: EnvironmentsSection,
+    core: Core,
+    box: CredentialBox,
+    provisioners: Mapping[str, Provisioner],
+) -> dict[str, EnvDriver]:
+    state_dsn = None
+    if core.postgres and section.terraform.state != "local":
+        url = core.sessions.kw["bind"].url.set(drivername="postgresql")
+        state_dsn = url.render_as_string(hide_password=False)
+    return {
+        Driver.LOCAL: LocalDriver(sessions=core.sessions, box=box, provisioners=dict(provisioners)),
+        Driver.TERRAFORM: TerraformDriver(
+            config=section.terraform,
+            sessions=core.sessions,
+            box=box,
+            config_dir=core.config_dir,
+            state_dsn=state_dsn,
+        ),
+    }
+
+
+ProvisionersFactory = Callable[[DatabasesSection, Core], Mapping[str, Provisioner]]
+
+
+@dataclass(frozen=True)
+class EnvironmentsFeature:
+    """Whole environments from templates; off while `environments.templates` is empty."""
+
+    provisioners: ProvisionersFactory
+    name: str = "environments"
+    sections: Sequence[ConfigSection] = (
+        ConfigSection("environments", EnvironmentsSection),
+        ConfigSection("databases", DatabasesSection),
+    )
+    models: str | None = "commands.environments.models"
+    migrations: Path | None = field(default=MIGRATIONS)
+
+    def build(self, core: Core) -> Parts[Environments | None]:
+        section = core.section("environments", EnvironmentsSection)
+        if not section.templates:
+            return Parts(api=None)
+        databases = core.section("databases", DatabasesSection)
+        try:
+            templates = load_templates(section, databases, core.config_dir)
+        except TemplateProblem as problem:
+            raise ConfigProblem(("environments", "templates"), str(problem)) from None
+        box = credential_box(databases)
+        context = EnvContext(
+            section=section,
+            databases=databases,
+            templates=templates,
+            drivers=build_drivers(section, core, box, self.provisioners(databases, core)),
+            sessions=core.sessions,
+            policy=core.policy,
+            audit=core.audit,
+            jobs=core.jobs,
+            notifier=SlackNotifier(core.messenger),
+            clock=core.clock,
+            team_names={k: t.name or k for k, t in core.config.teams.items()},
+            team_channels={k: t.channel for k, t in core.config.teams.items()},
+        )
+        graph = build_graph(context, box)
+        handlers = EnvHandlers(
+            requests=graph.requests,
+            lifecycle=graph.lifecycle,
+            approvals=graph.approvals,
+            identity=core.identity,
+        )
+        lifecycle = graph.lifecycle
+        return Parts(
+            api=graph,
+            subcommands=[
+                Subcommand(
+                    name="env",
+                    summary="Environments: plan, create, clone, extend and destroy them.",
+                    usage=ENV_USAGE,
+                    example="/platform env create preview orders-preview --tier dev",
+                    action=PolicyAction.LIST,
+                    handler=handlers.handle_env,
+                    mutating=True,
+                    aliases=("envs", "environment"),
+                )
+            ],
+            listeners=_listeners(handlers),
+            job_handlers={
+                JobKind.CREATE: graph.create_job,
+                JobKind.DESTROY: graph.destroy_job,
+                JobKind.REISSUE: graph.reissue_job,
+            },
+            tasks=[
+                ScheduledTask(
+                    id="environments-sweep",
+                    func=lambda: logger.info("environments sweep: %s", lifecycle.sweep()),
+                    trigger=IntervalTrigger(
+                        seconds=timedelta(minutes=section.sweep_interval_minutes).total_seconds()
+                    ),
+                    description="Expire unanswered environment approvals; warn before and "
+                    "destroy at each environment's expiry",
+                )
+            ],
+        )
+
+
+def _listeners(handlers: EnvHandlers) -> list[Listener]:
+    action, view = ListenerKind.ACTION, ListenerKind.VIEW
+    return [
+        Listener(action, ActionId.TEMPLATE, handlers.handle_template_change),
+        Listener(action, ActionId.APPROVE, handlers.handle_approve),
+        Listener(action, ActionId.DENY, handlers.handle_deny),
+        Listener(action, ActionId.REVEAL, handlers.handle_reveal),
+        Listener(action, ActionId.EXTEND, handlers.handle_extend),
+        Listener(action, ActionId.SNOOZE, handlers.handle_snooze),
+        Listener(action, ActionId.DESTROY_NOW, handlers.handle_destroy_now),
+        Listener(view, CallbackId.FORM, handlers.handle_form_submission),
+        Listener(view, CallbackId.PLAN, handlers.handle_plan_submission),
+        Listener(view, CallbackId.DESTROY, handlers.handle_destroy_submission),
+        Listener(view, CallbackId.EXTEND, handlers.handle_extend_submission),
+    ]

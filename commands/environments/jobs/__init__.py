@@ -1,0 +1,1 @@
+"""The environments' durable jobs: create (and clone), destroy, re-issue credentials."""

@@ -1,0 +1,74 @@
+"""`Notifier` over the Messenger port: threads of progress, DMs, approval cards.
+
+Every call swallows (and logs) Slack errors: a message that cannot be posted must not undo
+or repeat the work it reports on. No method receives a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from commands.environments.service.types import EnvInfo
+from commands.environments.views import messages
+from integrations.errors import IntegrationError
+from integrations.protocols import Messenger
+
+logger = logging.getLogger(__name__)
+
+
+class SlackNotifier:
+    def __init__(self, messenger: Messenger) -> None:
+        self._messenger = messenger
+
+    def _post(
+        self, channel: str, text: str, blocks: list[Any] | None = None, thread: str | None = None
+    ) -> tuple[str, str] | None:
+        try:
+            posted = self._messenger.post(channel, text=text, blocks=blocks, thread_ts=thread)
+        except IntegrationError as exc:
+            logger.warning("environments: could not post to %s: %s", channel, exc)
+            return None
+        return posted.channel, posted.ts
+
+    def start_thread(self, env: EnvInfo, text: str) -> tuple[str, str] | None:
+        return self._post(env.requested_by, text)
+
+    def reply(self, thread: tuple[str, str], text: str) -> None:
+        self._post(thread[0], text, thread=thread[1])
+
+    def tell(self, user_id: str, text: str) -> None:
+        self._post(user_id, text)
+
+    def ready(self, env: EnvInfo) -> None:
+        self._post(env.requested_by, messages.card_text(env), messages.build_card(env))
+
+    def ask_approval(self, env: EnvInfo, channel: str, approvers: str) -> tuple[str, str] | None:
+        text = f"Approve environment {env.name}?"
+        return self._post(channel, text, messages.build_approval(env, approvers))
+
+    def update_approval(self, env: EnvInfo) -> None:
+        where = env.approval_message
+        if where is None:
+            return
+        try:
+            self._messenger.update(
+                where[0],
+                where[1],
+                text=f"Environment {env.name}",
+                blocks=messages.build_decided_approval(env),
+            )
+        except IntegrationError as exc:
+            logger.warning("environments: could not update an approval card: %s", exc)
+
+    def warn_expiry(self, env: EnvInfo, hours_left: float) -> None:
+        self._post(
+            env.requested_by,
+            f"Environment {env.name} expires soon",
+            messages.build_warning(env, hours_left),
+        )
+
+    def receipt(self, env: EnvInfo, removed: Sequence[str], lived_hours: float) -> None:
+        text = messages.receipt_text(env, removed, lived_hours)
+        self._post(env.requested_by, text)

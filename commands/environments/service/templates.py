@@ -1,0 +1,178 @@
+"""Templates → the resources an environment of them has, with their plans and costs.
+
+A template lists its resources (`db: postgres/small`), or names a service's Score file whose
+`resources` map to engines (`postgres`, `redis`, `amqp`, …) with the plan `score_plans`
+gives per type, or is a Terraform module (one `module` resource; its cost is the
+template's). Score files are read and checked when the feature starts, so a broken one is
+reported once, naming the field, and never half-used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from commands.environments.config import RESOURCE_KEY, Driver, EnvironmentsSection, TemplateConfig
+from commands.environments.drivers.base import ResourceShape
+from commands.resources.config import DatabasesSection
+from integrations.protocols import PlanLimits
+from integrations.score import ScoreError, ScoreWorkload, load_score, plan_resources
+
+MODULE_ENGINE = "terraform"
+MAX_NAME = 20
+"""Environment names: `{name}-{key}` must stay a valid resource name (31 characters)."""
+
+
+class TemplateProblem(ValueError):
+    """A template the config describes but the bot cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class TemplateResource:
+    key: str
+    engine: str
+    plan: str
+    label: str
+    monthly_cost: float | None
+    tiers: frozenset[str] | None
+    """The plan's tiers (None: any, for a Terraform module)."""
+
+
+@dataclass(frozen=True)
+class Template:
+    key: str
+    config: TemplateConfig
+    resources: tuple[TemplateResource, ...]
+    workload: ScoreWorkload | None
+
+    @property
+    def monthly_cost(self) -> float | None:
+        if self.config.driver is Driver.TERRAFORM:
+            return self.config.monthly_cost
+        costs = [r.monthly_cost for r in self.resources]
+        return None if any(c is None for c in costs) else sum(c for c in costs if c is not None)
+
+    def shapes(self, name: str, databases: DatabasesSection) -> tuple[ResourceShape, ...]:
+        """The resources of an environment called `name` made from this template."""
+        return tuple(
+            ResourceShape(
+                key=r.key,
+                engine=r.engine,
+                plan=r.plan,
+                name=f"{name}-{r.key}",
+                label=r.label,
+                limits=plan_limits(databases, r.engine, r.plan),
+            )
+            for r in self.resources
+        )
+
+
+def load_templates(
+    section: EnvironmentsSection, databases: DatabasesSection, config_dir: Path
+) -> dict[str, Template]:
+    """Every template, checked against the engines and plans; `TemplateProblem` otherwise."""
+    templates = {}
+    for key, config in section.templates.items():
+        unknown = sorted(set(config.tiers) - set(databases.tiers))
+        if unknown:
+            raise TemplateProblem(
+                f"environments.templates.{key}.tiers: unknown tier(s) {', '.join(unknown)}"
+            )
+        workload = _workload(key, config, config_dir) if config.score is not None else None
+        resources = _resources(key, config, databases, workload)
+        templates[key] = Template(key, config, resources, workload)
+    return templates
+
+
+def _workload(key: str, config: TemplateConfig, config_dir: Path) -> ScoreWorkload:
+    assert config.score is not None
+    path = config.score if config.score.is_absolute() else config_dir / config.score
+    try:
+        return load_score(path.read_bytes())
+    except OSError as exc:
+        raise TemplateProblem(
+            f"environments.templates.{key}.score: cannot read {path}: {exc.strerror}"
+        ) from None
+    except ScoreError as exc:
+        raise TemplateProblem(f"environments.templates.{key}.score ({path}): {exc}") from None
+
+
+def _resources(
+    key: str,
+    config: TemplateConfig,
+    databases: DatabasesSection,
+    workload: ScoreWorkload | None,
+) -> tuple[TemplateResource, ...]:
+    where = f"environments.templates.{key}"
+    if config.driver is Driver.TERRAFORM:
+        return (TemplateResource("module", MODULE_ENGINE, "module", "Terraform", None, None),)
+    wanted: list[tuple[str, str, str]] = config.engine_plans()
+    if workload is not None:
+        resource_plan = plan_resources(workload)
+        if resource_plan.unsupported:
+            names = ", ".join(f"{r.name} ({r.type})" for r in resource_plan.unsupported)
+            raise TemplateProblem(f"{where}.score: no engine here provides {names}")
+        for found in resource_plan.on_engines:
+            plan = config.score_plans.get(found.resource.type)
+            if plan is None:
+                raise TemplateProblem(
+                    f"{where}.score_plans: which plan for `{found.resource.type}`?"
+                )
+            if not RESOURCE_KEY.fullmatch(found.resource.name):
+                raise TemplateProblem(
+                    f"{where}.score: resource name {found.resource.name!r} must be 1-10 "
+                    "characters a-z and 0-9 to name its resource"
+                )
+            wanted.append((found.resource.name, found.engine, plan))
+    return tuple(_resource(where, databases, *entry) for entry in wanted)
+
+
+def _resource(
+    where: str, databases: DatabasesSection, key: str, engine: str, plan: str
+) -> TemplateResource:
+    for kind, engine_config in databases.engines.items():
+        if kind.value == engine:
+            plan_config = engine_config.plans.get(plan)
+            if plan_config is None:
+                raise TemplateProblem(f"{where}.resources.{key}: {engine} has no plan {plan!r}")
+            return TemplateResource(
+                key,
+                engine,
+                plan,
+                databases.label(engine),
+                plan_config.monthly_cost,
+                frozenset(plan_config.tiers),
+            )
+    raise TemplateProblem(f"{where}.resources.{key}: engine {engine!r} is not under databases")
+
+
+def plan_limits(databases: DatabasesSection, engine: str, plan: str) -> PlanLimits:
+    for kind, engine_config in databases.engines.items():
+        if kind.value == engine and plan in engine_config.plans:
+            config = engine_config.plans[plan]
+            return PlanLimits(
+                connection_limit=config.connection_limit,
+                max_bytes=config.max_bytes,
+                max_messages=config.max_messages,
+                max_age_seconds=config.max_age_seconds,
+            )
+    return PlanLimits()
+
+
+def score_outputs(
+    shapes: tuple[ResourceShape, ...], secrets: Mapping[str, str], outputs: Mapping[str, str]
+) -> dict[str, dict[str, str | int]]:
+    """What Score placeholders may name per resource: `${resources.db.host}`, `.uri`, …"""
+    found: dict[str, dict[str, str | int]] = {}
+    for shape in shapes:
+        host, _, port = outputs.get(f"{shape.key}.host", "").rpartition(":")
+        found[shape.key] = {
+            "host": host,
+            "port": int(port) if port.isdigit() else 0,
+            "name": outputs.get(f"{shape.key}.name", ""),
+            "username": outputs.get(f"{shape.key}.user", ""),
+            "password": secrets.get(f"{shape.key}.password", ""),
+            "uri": secrets.get(f"{shape.key}.url", ""),
+        }
+    return found

@@ -1,0 +1,1 @@
+"""Block Kit builders and parsers of `/platform env`: pure functions, no I/O."""
