@@ -285,6 +285,29 @@ class Provisioner(Protocol):
         ...
 
 
+class DataCloner(Protocol):
+    """A provisioner that can create a resource as a copy of another one's data."""
+
+    def clone_resource(self, source: ResourceSpec, target: ResourceSpec) -> None:
+        """Create `target` as `create_resource` would, holding a copy of `source`'s data.
+
+        Used instead of `create_resource` when cloning; `create_user` and `grant` follow as
+        usual, after which target's user may read and write everything copied and source's
+        user has no access to it. `source` is only read. A re-run converges on one full copy.
+        """
+        ...
+
+
+class SqlRunner(Protocol):
+    """A provisioner that can run SQL of the platform's own (e.g. masking) in a resource."""
+
+    def run_sql(self, spec: ResourceSpec, sql_text: str) -> None:
+        """Run `sql_text` (several statements) as the admin in `spec`'s database, in one
+        transaction where the engine allows it; a failure raises `ProviderRejected` with the
+        server's first message line."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class WrappedSecret:
     """A one-time, time-limited token that unwraps to a stored secret."""

@@ -14,6 +14,9 @@ nothing else. Three things this module takes care of:
 
 User, host and password are string literals passed as PyMySQL parameters; database names
 are backtick-quoted after `names.validate` (they contain only `[a-z0-9_]`).
+
+Cloning (`clone_resource`) copies a database's base tables on the same server; `run_sql`
+runs a template's masking script in a database as the admin.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from urllib.parse import quote
 
 import pymysql
 import pymysql.cursors
+from pymysql.constants import CLIENT
 
 from integrations.errors import ProviderRejected, ProviderUnavailable
 from integrations.protocols import Credentials, ResourceSpec
@@ -92,6 +96,54 @@ class MariaDBProvisioner:
                 " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
             )
 
+    def clone_resource(self, source: ResourceSpec, target: ResourceSpec) -> None:
+        """Create `target`'s database as `create_resource` does, holding a copy of every base
+        table of `source`'s: `CREATE TABLE … LIKE` (columns, indexes, table options) and its
+        rows (`INSERT … SELECT`, generated columns recomputed).
+
+        Not copied: foreign keys (`LIKE` leaves them out), views, stored routines,
+        triggers and events. Each table is copied in its own statement, so the copy is not
+        one snapshot across tables. A re-run drops whatever an earlier run copied and starts
+        over; the target's grants are on the name and survive that.
+        """
+        source_db, _ = self._names(source)
+        target_db, _ = self._names(target)
+        if source_db == target_db:
+            raise ProviderRejected(
+                ENGINE, f"clone failed: {source_db} cannot be copied onto itself"
+            )
+        with self._admin("clone database") as cursor:
+            cursor.execute(
+                "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (source_db,)
+            )
+            if cursor.fetchone() is None:
+                raise ProviderRejected(ENGINE, f"clone failed: database {source_db} does not exist")
+            cursor.execute(f"DROP DATABASE IF EXISTS {_quote(target_db)}")
+        self.create_resource(target)
+        with self._admin("copy tables") as cursor:
+            cursor.execute(
+                "SELECT TABLE_NAME FROM information_schema.TABLES"
+                " WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+                (source_db,),
+            )
+            for (table,) in cursor.fetchall():
+                _copy_table(cursor, str(table), source=source_db, target=target_db)
+
+    def run_sql(self, spec: ResourceSpec, sql_text: str) -> None:
+        """Run `sql_text` (any number of statements) in `spec`'s database as the admin, in
+        one transaction: a failing statement rolls back the ones before it, except that DDL
+        (ALTER, CREATE, DROP, …) commits implicitly in MariaDB."""
+        database, _ = self._names(spec)
+        with self._admin("run SQL", database=database, multi_statements=True) as cursor:
+            cursor.connection.begin()
+            # No arguments: PyMySQL sends the text as it is, `%` included. The server stops
+            # at the first failing statement; its error surfaces from `nextset`, and the
+            # connection then closes without COMMIT, which rolls the transaction back.
+            cursor.execute(sql_text)
+            while cursor.nextset():
+                pass
+            cursor.connection.commit()
+
     def create_user(self, spec: ResourceSpec, password: str) -> None:
         _, user = self._names(spec)
         hashed = _native_password_hash(password)
@@ -155,7 +207,12 @@ class MariaDBProvisioner:
 
     @contextmanager
     def _admin(
-        self, step: str, *, secrets: tuple[str, ...] = ()
+        self,
+        step: str,
+        *,
+        secrets: tuple[str, ...] = (),
+        database: str | None = None,
+        multi_statements: bool = False,
     ) -> Iterator[pymysql.cursors.Cursor]:
         try:
             conn = pymysql.connect(
@@ -163,6 +220,8 @@ class MariaDBProvisioner:
                 port=self._port,
                 user=self._admin_user,
                 password=self._admin_password,
+                database=database,
+                client_flag=CLIENT.MULTI_STATEMENTS if multi_statements else 0,
                 connect_timeout=self._timeout,
                 read_timeout=30,
                 write_timeout=30,
@@ -199,6 +258,19 @@ class MariaDBProvisioner:
 
 def _quote(identifier: str) -> str:
     return "`" + identifier.replace("`", "``") + "`"
+
+
+def _copy_table(cursor: pymysql.cursors.Cursor, table: str, *, source: str, target: str) -> None:
+    cursor.execute(
+        "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s"
+        " AND TABLE_NAME = %s AND IS_GENERATED = 'NEVER' ORDER BY ORDINAL_POSITION",
+        (source, table),
+    )
+    # Generated columns cannot be written; the target computes them again.
+    columns = ", ".join(_quote(str(column)) for (column,) in cursor.fetchall())
+    origin, copy = f"{_quote(source)}.{_quote(table)}", f"{_quote(target)}.{_quote(table)}"
+    cursor.execute(f"CREATE TABLE {copy} LIKE {origin}")
+    cursor.execute(f"INSERT INTO {copy} ({columns}) SELECT {columns} FROM {origin}")
 
 
 def _grant_pattern(database: str) -> str:

@@ -12,6 +12,9 @@ password) plus the subject prefix: on a server without accounts every client may
 subject, and isolation is by naming only. Real isolation needs a NATS account per team,
 configured on the server.
 
+`clone_resource` creates a stream holding a copy of another one's messages under its own
+subjects (see `nats_clone`).
+
 nats-py is asyncio-only; each call runs its own short event loop, so these methods must be
 called from a thread without a running loop (the job runner's threads are).
 """
@@ -32,7 +35,7 @@ from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfi
 
 from integrations.errors import ProviderRejected, ProviderUnavailable
 from integrations.protocols import Credentials, ResourceSpec
-from integrations.provisioning import names
+from integrations.provisioning import names, nats_clone
 
 ENGINE = "nats"
 T = TypeVar("T")
@@ -61,6 +64,7 @@ class NatsProvisioner:
         public_port: int | None = None,
         replicas: int = 1,
         timeout_seconds: float = 5.0,
+        clone_timeout_seconds: float = 600.0,
     ) -> None:
         self._host = host
         self._port = port
@@ -70,6 +74,7 @@ class NatsProvisioner:
         self._public_port = public_port or port
         self._replicas = replicas
         self._timeout = timeout_seconds
+        self._clone_timeout = clone_timeout_seconds
 
     def check(self) -> None:
         self._run("check", lambda js: js.account_info())
@@ -98,6 +103,29 @@ class NatsProvisioner:
             await js.update_stream(config)
 
         self._run("create stream", create)
+
+    def clone_resource(self, source: ResourceSpec, target: ResourceSpec) -> None:
+        """Create `target`'s stream as `create_resource` does, holding a copy of every
+        message stored in `source`'s under `target`'s subjects. Consumers are not copied;
+        see `nats_clone` for how, and what a re-run does."""
+        copy = nats_clone.StreamCopy(
+            source=self._stream(source),
+            source_prefix=names.subject_prefix(source.name),
+            target=self.stream_config(target),
+            target_prefix=names.subject_prefix(target.name),
+            catch_up_seconds=self._clone_timeout,
+        )
+        if copy.source == copy.target.name:
+            raise ProviderRejected(
+                ENGINE, f"clone failed: {copy.source} cannot be copied onto itself"
+            )
+        self._run_client(
+            "clone stream",
+            lambda client: nats_clone.clone_stream(
+                client, client.jetstream(timeout=self._timeout), copy
+            ),
+            timeout=self._clone_timeout + self._timeout * 3,
+        )
 
     def create_user(self, spec: ResourceSpec, password: str) -> None:
         # Nothing to create: see the module docstring. The name is still checked so that
@@ -157,8 +185,17 @@ class NatsProvisioner:
         return names.stream_name(names.validate(ENGINE, spec.name))
 
     def _run(self, step: str, call: Callable[[JetStreamContext], Awaitable[T]]) -> T:
+        return self._run_client(
+            step,
+            lambda client: call(client.jetstream(timeout=self._timeout)),
+            timeout=self._timeout * 3,
+        )
+
+    def _run_client(
+        self, step: str, call: Callable[[Client], Awaitable[T]], *, timeout: float
+    ) -> T:
         try:
-            return asyncio.run(asyncio.wait_for(self._session(call), timeout=self._timeout * 3))
+            return asyncio.run(asyncio.wait_for(self._session(call), timeout=timeout))
         except _UNREACHABLE:
             raise ProviderUnavailable(
                 ENGINE, f"{step} failed: cannot reach {self._host}:{self._port}"
@@ -177,7 +214,7 @@ class NatsProvisioner:
         except nats.errors.Error as exc:
             raise ProviderRejected(ENGINE, f"{step} failed: {type(exc).__name__}") from None
 
-    async def _session(self, call: Callable[[JetStreamContext], Awaitable[T]]) -> T:
+    async def _session(self, call: Callable[[Client], Awaitable[T]]) -> T:
         client: Client = await nats.connect(
             servers=[f"nats://{_url_host(self._host)}:{self._port}"],
             user=self._admin_user,
@@ -191,7 +228,7 @@ class NatsProvisioner:
             error_cb=_ignore_error,
         )
         try:
-            return await call(client.jetstream(timeout=self._timeout))
+            return await call(client)
         finally:
             await client.close()
 

@@ -9,6 +9,10 @@ by libpq, so the plaintext never appears in the server's statement log.
 
 Identifiers are quoted by `psycopg.sql.Identifier` and values by `sql.Literal` (DDL takes no
 placeholders), after `names.validate`.
+
+Cloning (`clone_resource`, in `postgres_clone`) copies the whole database on the same
+server; `grant` then hands every copied object to the target's role, and `run_sql` runs a
+template's masking script on the copy as the admin, in one transaction.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from psycopg import sql
 
 from integrations.errors import ProviderRejected, ProviderUnavailable
 from integrations.protocols import Credentials, PlanLimits, ResourceSpec
-from integrations.provisioning import names, scrub
+from integrations.provisioning import names, postgres_clone, scrub
 
 ENGINE = "postgres"
 
@@ -53,6 +57,7 @@ class PostgresProvisioner:
         public_host: str | None = None,
         public_port: int | None = None,
         connect_timeout_seconds: int = 5,
+        clone_timeout_seconds: int = 3600,
     ) -> None:
         self._host = host
         self._port = port
@@ -62,6 +67,7 @@ class PostgresProvisioner:
         self._public_host = public_host or host
         self._public_port = public_port or port
         self._connect_timeout = max(1, connect_timeout_seconds)
+        self._clone_timeout = max(1, clone_timeout_seconds)
 
     def check(self) -> None:
         with self._admin("check") as conn:
@@ -100,6 +106,43 @@ class PostgresProvisioner:
             )
         with self._admin("lock down schema public", database=database) as conn:
             conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+
+    def clone_resource(self, source: ResourceSpec, target: ResourceSpec) -> None:
+        """Create `target`'s database as a copy of `source`'s: every schema, table, row,
+        sequence, view, routine, type and extension in it (see `postgres_clone`).
+
+        The copied objects are owned by the source's role (or the admin) until `grant`,
+        which the cloning job runs after `create_user`, gives them to the target's role;
+        until then no role but the admin can connect to the copy.
+        """
+        source_db, _ = self._names(source)
+        target_db, _ = self._names(target)
+        login = postgres_clone.AdminLogin(
+            host=self._host,
+            port=self._port,
+            user=self._admin_user,
+            password=self._admin_password,
+            connect_timeout=self._connect_timeout,
+            copy_timeout=self._clone_timeout,
+        )
+        postgres_clone.clone_database(
+            self._admin,
+            login,
+            source=source_db,
+            target=target_db,
+            connection_limit=_connection_limit(target.limits),
+        )
+
+    def run_sql(self, spec: ResourceSpec, sql_text: str) -> None:
+        """Run `sql_text` (any number of statements) in `spec`'s database, all or nothing.
+
+        It runs as the admin: objects it creates belong to the admin until the next `grant`.
+        """
+        database, _ = self._names(spec)
+        with self._admin("run SQL", database=database) as conn, conn.transaction():
+            # Without parameters psycopg sends the text as one simple query, which may hold
+            # several statements; bytes because the text is not a literal of ours.
+            conn.execute(sql_text.encode())
 
     def create_user(self, spec: ResourceSpec, password: str) -> None:
         _, role = self._names(spec)
@@ -150,6 +193,8 @@ class PostgresProvisioner:
         with self._admin("grant schema public", database=database) as conn:
             conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
             conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(owner))
+            # A clone's objects still belong to the source's role or the admin.
+            postgres_clone.transfer_ownership(conn, role)
 
     def credentials(self, spec: ResourceSpec, password: str) -> Credentials:
         database, role = self._names(spec)

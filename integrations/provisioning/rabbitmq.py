@@ -12,6 +12,9 @@ access), configure/write/read permissions `.*` on that vhost and no other. Plan 
 queue in the vhost by an operator policy (`platform-limits`), which users cannot override.
 A limit the plan no longer sets is cleared. Every step is a PUT or a DELETE, so a re-run
 converges on the same state, and a re-run of `create_user` sets the new password.
+
+`clone_resource` copies a vhost's topology (not its messages) into a new vhost through the
+definitions export and import.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ POLICY_NAME = "platform-limits"
 MANAGEMENT_PORT = 15672
 MANAGEMENT_TIMEOUT = httpx.Timeout(30.0, connect=3.0)
 """Deleting a vhost deletes its queues, which can take seconds on a busy node."""
+CLONED_DEFINITIONS = ("queues", "exchanges", "bindings", "policies")
+"""What a clone takes from the source's definitions: no users, permissions or parameters."""
 ADMIN_TAG = "administrator"
 """Creating vhosts and users, and setting limits and operator policies, needs this tag."""
 
@@ -114,6 +119,31 @@ class RabbitMQProvisioner:
         else:
             self._api.delete("clear queue limits", "operator-policies", vhost, POLICY_NAME)
 
+    def clone_resource(self, source: ResourceSpec, target: ResourceSpec) -> None:
+        """Create `target`'s vhost as `create_resource` does, with `source`'s queues,
+        exchanges, bindings and policies (`CLONED_DEFINITIONS`).
+
+        Messages are not copied: the management API cannot read them without consuming
+        them, so the target's queues start empty. Nor are users, permissions, vhost limits
+        or runtime parameters (shovels, federation upstreams): the target gets its own from
+        the plan. The import declares what is missing and leaves what exists, so a re-run
+        converges.
+        """
+        source_vhost, target_vhost = self._name(source), self._name(target)
+        if source_vhost == target_vhost:
+            raise ProviderRejected(
+                ENGINE, f"clone failed: {source_vhost} cannot be copied onto itself"
+            )
+        # The definitions endpoint answers 400, not 404, for a vhost that does not exist.
+        if self._api.get("read source", "vhosts", source_vhost) is None:
+            raise ProviderRejected(ENGINE, f"clone failed: vhost {source_vhost} does not exist")
+        definitions = self._api.get("read definitions", "definitions", source_vhost)
+        if not isinstance(definitions, dict):
+            raise ProviderRejected(ENGINE, "clone failed: the definitions export is not an object")
+        self.create_resource(target)
+        body = {key: _without_vhost(definitions.get(key)) for key in CLONED_DEFINITIONS}
+        self._api.post("import definitions", "definitions", target_vhost, body=body)
+
     def create_user(self, spec: ResourceSpec, password: str) -> None:
         user = self._name(spec)
         # Empty tags: the user gets no management UI or HTTP API access. A PUT on an existing
@@ -161,6 +191,18 @@ def _queue_policy(limits: PlanLimits) -> dict[str, int]:
     if limits.max_age_seconds is not None:
         definition["message-ttl"] = limits.max_age_seconds * 1000
     return definition
+
+
+def _without_vhost(items: Any) -> list[Any]:
+    """Exported objects without the `vhost` some carry (policies): the import must place
+    them in the target's vhost, never back into the source's."""
+    if not isinstance(items, list):
+        return []
+    return [
+        {key: value for key, value in item.items() if key != "vhost"}
+        for item in items
+        if isinstance(item, dict)
+    ]
 
 
 def _tags(whoami: Any) -> frozenset[str]:

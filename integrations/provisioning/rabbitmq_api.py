@@ -63,6 +63,10 @@ class ManagementApi:
         """Create or replace the object at `/api/PATH`; `secret` is a password in `body`."""
         self._send(step, "PUT", path, body=body, secret=secret)
 
+    def post(self, step: str, *path: str, body: Mapping[str, Any]) -> None:
+        """Send `body` to `/api/PATH` (the definitions import, which merges into a vhost)."""
+        self._send(step, "POST", path, body=body)
+
     def delete(self, step: str, *path: str) -> None:
         """Remove the object at `/api/PATH`; one that is already missing is fine."""
         self._send(step, "DELETE", path, missing_ok=True)

@@ -23,6 +23,9 @@ Isolation between tenants rests on three rules, checked against a real server in
   that holds keys (an older grant allowed SELECT), then deletes the user. A name dropped and
   provisioned again starts empty, and nobody still listens on its channels.
 
+`clone_resource` copies every key under the source's prefix to the same key under the
+target's (DUMP / RESTORE with the remaining TTL), after emptying the target's prefix.
+
 ACL users live in server memory: with `save_acl=True` every change is followed by `ACL SAVE`
 (the server needs an `aclfile`); without it they vanish when Redis restarts. Subcommand
 rules (`-client|tracking`) need Redis 7 or later, which `check` verifies.
@@ -111,6 +114,24 @@ class RedisProvisioner:
         # makes a down Redis fail at the same step as the other engines.
         self._user(spec)
         self.check()
+
+    def clone_resource(self, source: ResourceSpec, target: ResourceSpec) -> None:
+        """Copy every key `source:*` of the tenant database to `target:*`, with its value,
+        type and remaining TTL, in pipelined batches of `_SCAN_BATCH` keys.
+
+        The target's prefix is emptied first, so a re-run after a partial copy ends with
+        exactly the source's keys. Keys are read one batch at a time, not at one instant:
+        a key written to the source during the copy may or may not be in it. Pub/sub
+        messages are not stored by Redis and so are not copied.
+        """
+        source_prefix = names.key_prefix(self._user(source)).encode()
+        target_prefix = names.key_prefix(self._user(target)).encode()
+        if source_prefix == target_prefix:
+            raise ProviderRejected(ENGINE, "clone failed: a prefix cannot be copied onto itself")
+        self.check()
+        target_pattern = _glob_escape(target_prefix.decode()) + "*"
+        self._run("empty target", lambda client: _unlink_matching(client, target_pattern))
+        self._run("copy keys", lambda client: _copy_keys(client, source_prefix, target_prefix))
 
     def create_user(self, spec: ResourceSpec, password: str) -> None:
         user = self._user(spec)
@@ -271,3 +292,34 @@ def _unlink_matching(client: redis.Redis, pattern: str) -> None:
             batch.clear()
     if batch:
         client.unlink(*batch)
+
+
+def _glob_escape(text: str) -> str:
+    """`text` matched literally by SCAN's MATCH pattern."""
+    return "".join(f"\\{char}" if char in "*?[]\\" else char for char in text)
+
+
+def _copy_keys(client: redis.Redis, source: bytes, target: bytes) -> None:
+    batch: list[bytes] = []
+    for key in client.scan_iter(match=_glob_escape(source.decode()) + "*", count=_SCAN_BATCH):
+        batch.append(key)
+        if len(batch) >= _SCAN_BATCH:
+            _copy_batch(client, batch, source, target)
+            batch.clear()
+    if batch:
+        _copy_batch(client, batch, source, target)
+
+
+def _copy_batch(client: redis.Redis, keys: list[bytes], source: bytes, target: bytes) -> None:
+    reads = client.pipeline(transaction=False)
+    for key in keys:
+        reads.dump(key)
+        reads.pttl(key)
+    answers = reads.execute()
+    writes = client.pipeline(transaction=False)
+    for key, payload, ttl in zip(keys, answers[::2], answers[1::2], strict=True):
+        if payload is None:
+            continue  # deleted or expired since SCAN returned it
+        # PTTL is -1 for a key without expiry, which RESTORE wants as 0.
+        writes.restore(target + key[len(source) :], max(int(ttl), 0), payload, replace=True)
+    writes.execute()

@@ -5,6 +5,9 @@ Per resource `orders-db`: `<data_dir>/orders-db.sqlite3`, created empty in WAL m
 file's permissions, so `create_user` and `grant` only enforce those, and the credentials are
 the file path without a password. `max_bytes` cannot be stored in the file (SQLite's
 `max_page_count` lasts for one connection), so the notes tell the user the PRAGMA to run.
+
+`clone_resource` copies a database file with SQLite's online backup API (consistent even
+while the source is in use); `run_sql` runs a masking script in one transaction.
 """
 
 from __future__ import annotations
@@ -61,6 +64,51 @@ class SqliteProvisioner:
         except (OSError, sqlite3.Error) as exc:
             raise ProviderRejected(ENGINE, f"create file failed: {_reason(exc)}") from None
 
+    def clone_resource(self, source: ResourceSpec, target: ResourceSpec) -> None:
+        """Make `target`'s file a copy of `source`'s whole database (tables, indexes, views,
+        triggers, rows), private and in WAL mode like a new one.
+
+        The copy is written to a temporary file beside the target and renamed over it once
+        complete, so a re-run, or a crash at any point, never leaves a half-copied target.
+        """
+        source_path, path = self._path(source), self._path(target)
+        if source_path == path:
+            raise ProviderRejected(
+                ENGINE, f"clone failed: {source.name} cannot be copied onto itself"
+            )
+        if not source_path.exists():
+            raise ProviderRejected(ENGINE, f"clone failed: {source.name} does not exist")
+        partial = path.with_name(path.name + ".partial")
+        try:
+            self._ensure_dir()
+            partial.unlink(missing_ok=True)
+            os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE))
+            _backup(source_path, partial)
+            # A -wal left by an older target file would be replayed into the new one.
+            for candidate in (path, *(path.with_name(path.name + side) for side in _SIDE_FILES)):
+                candidate.unlink(missing_ok=True)
+            os.replace(partial, path)
+        except (OSError, sqlite3.Error) as exc:
+            raise ProviderRejected(ENGINE, f"clone failed: {_reason(exc)}") from None
+
+    def run_sql(self, spec: ResourceSpec, sql_text: str) -> None:
+        """Run `sql_text` (any number of statements) in `spec`'s file in one transaction."""
+        path = self._path(spec)
+        if not path.exists():
+            raise ProviderRejected(ENGINE, f"run SQL failed: {spec.name} does not exist")
+        # isolation_level=None: the module opens no transaction of its own, so BEGIN and
+        # COMMIT around the script are the only ones.
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            conn.executescript(f"BEGIN IMMEDIATE;\n{sql_text}\n;COMMIT;")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.rollback()
+            first_line = (str(exc).splitlines() or ["error"])[0]
+            raise ProviderRejected(ENGINE, f"run SQL failed: {first_line}") from None
+        finally:
+            conn.close()
+
     def create_user(self, spec: ResourceSpec, password: str) -> None:
         self.grant(spec)
 
@@ -106,6 +154,20 @@ class SqliteProvisioner:
         self._data_dir.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
         if stat.S_IMODE(self._data_dir.stat().st_mode) != _DIR_MODE:
             os.chmod(self._data_dir, _DIR_MODE)
+
+
+def _backup(source: Path, target: Path) -> None:
+    """Copy `source` into the (empty) file `target` with the backup API, then WAL mode."""
+    origin = sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True)
+    try:
+        copy = sqlite3.connect(target)
+        try:
+            origin.backup(copy)
+            copy.execute("PRAGMA journal_mode = WAL")
+        finally:
+            copy.close()
+    finally:
+        origin.close()
 
 
 def _reason(exc: OSError | sqlite3.Error) -> str:

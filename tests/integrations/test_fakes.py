@@ -6,7 +6,14 @@ import pytest
 
 from integrations.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
 from integrations.fakes import FakeProvisioner, FakeSecretStore
-from integrations.protocols import PlanLimits, Provisioner, ResourceSpec, SecretStore
+from integrations.protocols import (
+    DataCloner,
+    PlanLimits,
+    Provisioner,
+    ResourceSpec,
+    SecretStore,
+    SqlRunner,
+)
 
 
 def test_fake_provisioner_life_cycle_is_idempotent() -> None:
@@ -64,3 +71,22 @@ def test_fake_secret_store_unwraps_once() -> None:
     store.delete("team/orders-db")
     with pytest.raises(ProviderNotFound):
         store.wrap("team/orders-db", ttl_seconds=900)
+
+
+def test_fake_provisioner_clones_an_existing_resource_and_runs_sql_on_it() -> None:
+    provisioner = FakeProvisioner("postgres")
+    cloner: DataCloner = provisioner
+    runner: SqlRunner = provisioner
+    source, target = ResourceSpec("postgres", "orders-db"), ResourceSpec("postgres", "orders-copy")
+    with pytest.raises(ProviderRejected):
+        cloner.clone_resource(source, target)
+    with pytest.raises(ProviderRejected):
+        runner.run_sql(target, "UPDATE customers SET email = NULL")
+    provisioner.create_resource(source)
+    cloner.clone_resource(source, target)
+    cloner.clone_resource(source, target)
+    runner.run_sql(target, "UPDATE customers SET email = NULL")
+    assert provisioner.clones == {"orders-copy": "orders-db"}
+    assert provisioner.sql_runs == [("orders-copy", "UPDATE customers SET email = NULL")]
+    provisioner.drop(target)
+    assert provisioner.clones == {}

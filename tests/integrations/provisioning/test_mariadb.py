@@ -185,3 +185,104 @@ def test_anonymous_users_make_the_user_exist_at_localhost_too(
     cursor = _CountingCursor(anonymous)
     assert MariaDBProvisioner()._hosts(cursor) == hosts  # type: ignore[arg-type]
     assert cursor.statements == ["SELECT COUNT(*) FROM mysql.user WHERE User = ''"]
+
+
+# --- Cloning and masking ---------------------------------------------------------------------
+
+
+def _db(spec: ResourceSpec) -> str:
+    return spec.name.replace("-", "_")
+
+
+def _rows(user: str, database: str, query: str) -> list[tuple[object, ...]]:
+    conn = _connect(user, "pw-" + database, database)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(query)
+            return list(cursor.fetchall())
+    finally:
+        conn.close()
+
+
+def _cloned_pair(
+    provisioner: MariaDBProvisioner, make_spec: MakeSpec, unique_name: str
+) -> tuple[ResourceSpec, ResourceSpec]:
+    """A provisioned source with two tables and a view, and the spec of its clone."""
+    source, target = make_spec(unique_name), make_spec(f"{unique_name}-copy")
+    _provision(provisioner, source, "pw-" + _db(source))
+    for statement in (
+        "CREATE TABLE customers (id int AUTO_INCREMENT PRIMARY KEY, email varchar(80),"
+        " domain varchar(80) AS (substring_index(email, '@', -1)) VIRTUAL)",
+        "CREATE TABLE `order lines` (id int PRIMARY KEY, customer int,"
+        " FOREIGN KEY (customer) REFERENCES customers (id))",
+        "INSERT INTO customers (email) VALUES ('ada@example.com')",
+        "INSERT INTO `order lines` VALUES (1, 1)",
+        "CREATE VIEW emails AS SELECT email FROM customers",
+    ):
+        _rows(f"{_db(source)}_app", _db(source), statement)
+    return source, target
+
+
+def test_a_clone_copies_every_table_for_the_target_user_only(
+    provisioner: MariaDBProvisioner, make_spec: MakeSpec, unique_name: str
+) -> None:
+    source, target = _cloned_pair(provisioner, make_spec, unique_name)
+    for _ in range(2):  # a re-run converges: one copy of each row
+        provisioner.clone_resource(source, target)
+        provisioner.create_user(target, "pw-" + _db(target))
+        provisioner.grant(target)
+    user, database = f"{_db(target)}_app", _db(target)
+    assert _rows(user, database, "SELECT id, email, domain FROM customers") == [
+        (1, "ada@example.com", "example.com")
+    ]
+    assert _rows(user, database, "SELECT * FROM `order lines`") == [(1, 1)]
+    _rows(user, database, "INSERT INTO customers (email) VALUES ('bob@example.com')")
+    assert _rows(user, database, "SELECT max(id) FROM customers") == [(2,)]
+    # Views are not copied (see the docstring); the target user can make its own.
+    assert _rows(user, database, "SHOW FULL TABLES WHERE Table_type = 'VIEW'") == []
+
+    with pytest.raises(pymysql.err.OperationalError) as caught:
+        _connect(f"{_db(source)}_app", "pw-" + _db(source), database).close()
+    assert caught.value.args[0] == 1044
+    assert _rows(f"{_db(source)}_app", _db(source), "SELECT count(*) FROM customers") == [(1,)]
+
+    provisioner.drop(target)
+    provisioner.drop(source)
+    for spec in (source, target):
+        assert not provisioner.exists(spec)
+
+
+def test_an_empty_source_clones_and_a_missing_one_is_rejected(
+    provisioner: MariaDBProvisioner, make_spec: MakeSpec, unique_name: str
+) -> None:
+    source, target = make_spec(unique_name), make_spec(f"{unique_name}-copy")
+    with pytest.raises(ProviderRejected, match="does not exist"):
+        provisioner.clone_resource(source, target)
+    _provision(provisioner, source, "pw-" + _db(source))
+    provisioner.clone_resource(source, target)
+    _provision(provisioner, target, "pw-" + _db(target))
+    _rows(f"{_db(target)}_app", _db(target), "CREATE TABLE orders (id int)")
+
+
+def test_masking_sql_changes_the_copy_all_or_nothing_and_never_the_source(
+    provisioner: MariaDBProvisioner, make_spec: MakeSpec, unique_name: str
+) -> None:
+    source, target = _cloned_pair(provisioner, make_spec, unique_name)
+    provisioner.clone_resource(source, target)
+    _provision(provisioner, target, "pw-" + _db(target))
+    provisioner.run_sql(
+        target,
+        "UPDATE customers SET email = concat('user', id, '@example.invalid');\n"
+        "DELETE FROM `order lines`; -- no history on copies",
+    )
+    user, database = f"{_db(target)}_app", _db(target)
+    assert _rows(user, database, "SELECT email FROM customers") == [("user1@example.invalid",)]
+    assert _rows(user, database, "SELECT count(*) FROM `order lines`") == [(0,)]
+    with pytest.raises(ProviderRejected, match="Unknown column 'phone'") as caught:
+        provisioner.run_sql(
+            target, "UPDATE customers SET email = 'x'; UPDATE customers SET phone = 1"
+        )
+    assert "\n" not in str(caught.value)
+    assert _rows(user, database, "SELECT email FROM customers") == [("user1@example.invalid",)]
+    source_rows = _rows(f"{_db(source)}_app", _db(source), "SELECT email FROM customers")
+    assert source_rows == [("ada@example.com",)]

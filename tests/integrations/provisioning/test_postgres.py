@@ -6,6 +6,7 @@ proved with the CONNECT privilege instead, and the stored password with its SCRA
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 
 import psycopg
@@ -15,6 +16,7 @@ from psycopg import sql
 from integrations.errors import ProviderRejected, ProviderUnavailable
 from integrations.protocols import PlanLimits, ResourceSpec
 from integrations.provisioning.postgres import PostgresProvisioner
+from integrations.provisioning.postgres_clone import COPYING_MARKER
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.integrations.provisioning.conftest import ADMIN_SECRET, unused_port
 
@@ -170,3 +172,196 @@ def test_a_refused_admin_login_is_rejected_not_unavailable() -> None:
     # Configuration to fix, not an outage to wait out: the job must not retry it.
     with pytest.raises(ProviderRejected, match="admin role or database missing"):
         PostgresProvisioner(admin_user="no_such_admin_role", admin_password=ADMIN_SECRET).check()
+
+
+# --- Cloning and masking ---------------------------------------------------------------------
+
+SOURCE_SCHEMA = """
+CREATE SCHEMA app;
+CREATE TYPE mood AS ENUM ('ok', 'sad');
+CREATE TABLE customers (id serial PRIMARY KEY, email text NOT NULL, mood mood DEFAULT 'ok');
+CREATE TABLE app.events (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, what text);
+CREATE SEQUENCE invoice_numbers;
+CREATE VIEW customer_emails AS SELECT email FROM customers;
+CREATE FUNCTION shout(t text) RETURNS text LANGUAGE sql AS 'SELECT upper(t)';
+INSERT INTO customers (email) VALUES ('ada@example.com');
+INSERT INTO app.events (what) VALUES ('signup');
+"""
+
+
+def _connect_as(database: str, role: str | None = None) -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(
+        host="127.0.0.1", user=role or f"{database}_app", dbname=database, autocommit=True
+    )
+
+
+def _cloned_pair(
+    provisioner: PostgresProvisioner, make_spec: MakeSpec, unique_name: str
+) -> tuple[ResourceSpec, ResourceSpec]:
+    """A provisioned source holding SOURCE_SCHEMA, and the spec of its clone (not made)."""
+    source = make_spec(unique_name)
+    target = make_spec(f"{unique_name}-copy", PlanLimits(connection_limit=4))
+    _provision(provisioner, source, "source-pw")
+    with _connect_as(_db(source)) as conn:
+        conn.execute(SOURCE_SCHEMA.encode())
+    return source, target
+
+
+def _db(spec: ResourceSpec) -> str:
+    return spec.name.replace("-", "_")
+
+
+def _assert_target_owns_a_full_copy(source: ResourceSpec, target: ResourceSpec) -> None:
+    with _connect_as(_db(target)) as conn:
+        assert conn.execute("SELECT email, mood::text FROM customers").fetchall() == [
+            ("ada@example.com", "ok")
+        ]
+        conn.execute("INSERT INTO customers (email) VALUES ('bob@example.com')")
+        conn.execute("INSERT INTO app.events (what) VALUES ('copied')")
+        assert conn.execute("SELECT count(*) FROM customer_emails").fetchone() == (2,)
+        assert conn.execute("SELECT shout('hi'), nextval('invoice_numbers')").fetchone() == (
+            "HI",
+            1,
+        )
+        conn.execute("ALTER TABLE customers ADD COLUMN note text")  # only an owner may
+        conn.execute("CREATE TABLE mine (id int)")
+    with _connect_as(_db(target), "postgres") as conn:
+        foreign = conn.execute(
+            "SELECT count(*) FROM pg_shdepend WHERE dbid = (SELECT oid FROM pg_database"
+            " WHERE datname = current_database()) AND refobjid = %s::regrole",
+            (f"{_db(source)}_app",),
+        ).fetchone()
+        assert foreign == (0,), "objects in the copy still depend on the source's role"
+    # The source's role cannot even connect to the copy.
+    with pytest.raises(psycopg.OperationalError, match="CONNECT privilege"):
+        _connect_as(_db(target), f"{_db(source)}_app").close()
+    with _connect_as(_db(source)) as conn:
+        assert conn.execute("SELECT count(*) FROM customers").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM app.events").fetchone() == (1,)
+    owner = _admin_query(
+        "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", _db(source)
+    )
+    assert owner == (f"{_db(source)}_app",)
+
+
+def test_a_clone_is_a_full_copy_that_only_the_target_role_can_use(
+    provisioner: PostgresProvisioner, make_spec: MakeSpec, unique_name: str
+) -> None:
+    source, target = _cloned_pair(provisioner, make_spec, unique_name)
+    provisioner.clone_resource(source, target)
+    # Until grant, nobody but the admin may connect (PUBLIC lost CONNECT first).
+    with pytest.raises(psycopg.OperationalError, match="CONNECT privilege"):
+        _connect_as(_db(target), f"{_db(source)}_app").close()
+    provisioner.create_user(target, "target-pw")
+    provisioner.grant(target)
+    _assert_target_owns_a_full_copy(source, target)
+    assert _admin_query(
+        "SELECT datconnlimit, datallowconn FROM pg_database WHERE datname = %s", _db(target)
+    ) == (4, True)
+
+    provisioner.clone_resource(source, target)  # a re-run converges and copies nothing twice
+    provisioner.grant(target)
+    with _connect_as(_db(target)) as conn:
+        assert conn.execute("SELECT count(*) FROM customers").fetchone() == (2,)
+
+    provisioner.drop(target)
+    provisioner.drop(source)
+    for database in (_db(source), _db(target)):
+        assert _admin_query("SELECT 1 FROM pg_database WHERE datname = %s", database) is None
+        assert _admin_query("SELECT 1 FROM pg_roles WHERE rolname = %s", f"{database}_app") is None
+
+
+@pytest.mark.skipif(shutil.which("pg_dump") is None, reason="pg_dump is not installed")
+def test_a_source_in_use_is_copied_through_pg_dump_and_pg_restore(
+    provisioner: PostgresProvisioner, make_spec: MakeSpec, unique_name: str
+) -> None:
+    source, target = _cloned_pair(provisioner, make_spec, unique_name)
+    with _connect_as(_db(source)):  # TEMPLATE refuses a source with open sessions
+        provisioner.clone_resource(source, target)
+    provisioner.create_user(target, "target-pw")
+    provisioner.grant(target)
+    _assert_target_owns_a_full_copy(source, target)
+    comment = _admin_query(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+        _db(target),
+    )
+    assert comment == (None,)
+
+
+def test_a_copy_that_did_not_finish_is_made_again(
+    provisioner: PostgresProvisioner, make_spec: MakeSpec, unique_name: str
+) -> None:
+    source, target = _cloned_pair(provisioner, make_spec, unique_name)
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(_db(target))))
+        conn.execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(_db(target)), sql.Literal(COPYING_MARKER)
+            )
+        )
+    with _connect_as(_db(target), "postgres") as conn:
+        conn.execute("CREATE TABLE half_copied (id int)")
+    provisioner.clone_resource(source, target)
+    provisioner.create_user(target, "target-pw")
+    provisioner.grant(target)
+    _assert_target_owns_a_full_copy(source, target)
+    with _connect_as(_db(target)) as conn:
+        assert conn.execute("SELECT to_regclass('half_copied')").fetchone() == (None,)
+
+
+def test_without_the_client_tools_a_source_in_use_is_refused_by_name(
+    provisioner: PostgresProvisioner,
+    make_spec: MakeSpec,
+    unique_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source, target = _cloned_pair(provisioner, make_spec, unique_name)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with _connect_as(_db(source)), pytest.raises(ProviderRejected, match="pg_dump and pg_restore"):
+        provisioner.clone_resource(source, target)
+    assert not provisioner.exists(target)
+
+
+def test_an_empty_source_clones_and_a_missing_one_is_rejected(
+    provisioner: PostgresProvisioner, make_spec: MakeSpec, unique_name: str
+) -> None:
+    source = make_spec(unique_name)
+    target = make_spec(f"{unique_name}-copy")
+    with pytest.raises(ProviderRejected, match="does not exist"):
+        provisioner.clone_resource(source, target)
+    _provision(provisioner, source, "source-pw")
+    provisioner.clone_resource(source, target)
+    provisioner.create_user(target, "target-pw")
+    provisioner.grant(target)
+    with _connect_as(_db(target)) as conn:
+        conn.execute("CREATE TABLE orders (id int)")
+
+
+def test_masking_sql_changes_the_copy_all_or_nothing_and_never_the_source(
+    provisioner: PostgresProvisioner, make_spec: MakeSpec, unique_name: str
+) -> None:
+    source, target = _cloned_pair(provisioner, make_spec, unique_name)
+    provisioner.clone_resource(source, target)
+    provisioner.create_user(target, "target-pw")
+    provisioner.grant(target)
+    provisioner.run_sql(
+        target,
+        "UPDATE customers SET email = 'user' || id || '@example.invalid';\n"
+        "DELETE FROM app.events; -- no history on copies",
+    )
+    with _connect_as(_db(target)) as conn:
+        assert conn.execute("SELECT email FROM customers").fetchall() == [
+            ("user1@example.invalid",)
+        ]
+        assert conn.execute("SELECT count(*) FROM app.events").fetchone() == (0,)
+    with pytest.raises(
+        ProviderRejected, match='column "phone" of relation "customers" does not exist'
+    ) as caught:
+        provisioner.run_sql(
+            target, "UPDATE customers SET email = 'x';\nUPDATE customers SET phone = NULL;"
+        )
+    assert "\n" not in str(caught.value)
+    with _connect_as(_db(target)) as conn:  # the first statement was rolled back
+        assert conn.execute("SELECT email FROM customers").fetchone() == ("user1@example.invalid",)
+    with _connect_as(_db(source)) as conn:
+        assert conn.execute("SELECT email FROM customers").fetchone() == ("ada@example.com",)

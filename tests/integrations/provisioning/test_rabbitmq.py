@@ -217,3 +217,82 @@ def test_an_admin_login_without_the_administrator_tag_fails_the_check(
             weak.check()
     finally:
         client.delete(url, auth=ADMIN)
+
+
+# --- Cloning ----------------------------------------------------------------------------------
+
+
+def _topology(client: httpx.Client, vhost: str) -> dict[str, Any]:
+    """The vhost's definitions without the parts that name the vhost itself."""
+    definitions = _read(client, "definitions", vhost)
+    return {
+        key: [{name: value for name, value in item.items() if name != "vhost"} for item in items]
+        for key, items in definitions.items()
+        if key in ("queues", "exchanges", "bindings", "policies")
+    }
+
+
+def test_a_clone_has_the_topology_but_not_the_messages_for_the_target_user_only(
+    provisioner: RabbitMQProvisioner, make_spec: MakeSpec, client: httpx.Client
+) -> None:
+    source, target = make_spec(), make_spec(PlanLimits(connection_limit=3))
+    provision(provisioner, source, "source-password")
+    policy = {"pattern": "^orders", "definition": {"max-length": 10}, "apply-to": "queues"}
+    client.put(f"/api/policies/{source.name}/small", json=policy, auth=ADMIN).raise_for_status()
+    connection = _connect(source.name, "source-password", source.name)
+    try:
+        channel = connection.channel()
+        channel.exchange_declare("orders", exchange_type="topic", durable=True)
+        channel.queue_declare("orders.new", durable=True)
+        channel.queue_bind("orders.new", "orders", routing_key="new.*")
+        channel.confirm_delivery()
+        channel.basic_publish("orders", "new.order", b"stays in the source")
+    finally:
+        connection.close()
+
+    for _ in range(2):  # a re-run converges
+        provisioner.clone_resource(source, target)
+        provision(provisioner, target, "target-password")
+    assert _topology(client, target.name) == _topology(client, source.name)
+    assert _read(client, "vhost-limits", target.name)[0]["value"] == {"max-connections": 3}
+
+    connection = _connect(target.name, "target-password", target.name)
+    try:
+        channel = connection.channel()
+        assert channel.queue_declare("orders.new", passive=True).method.message_count == 0
+        channel.confirm_delivery()
+        channel.basic_publish("orders", "new.copy", b"routed in the copy")
+        method, _properties, body = channel.basic_get("orders.new", auto_ack=True)
+        assert method is not None and body == b"routed in the copy"
+    finally:
+        connection.close()
+    with pytest.raises(pika.exceptions.ProbableAccessDeniedError):
+        _connect(source.name, "source-password", target.name)
+    connection = _connect(source.name, "source-password", source.name)
+    try:
+        queue = connection.channel().queue_declare("orders.new", passive=True)
+        assert queue.method.message_count == 1
+    finally:
+        connection.close()
+
+    provisioner.drop(target)
+    provisioner.drop(source)
+    for spec in (source, target):
+        assert not provisioner.exists(spec)
+
+
+def test_an_empty_source_clones_and_a_missing_one_is_rejected(
+    provisioner: RabbitMQProvisioner, make_spec: MakeSpec, client: httpx.Client
+) -> None:
+    source, target = make_spec(), make_spec()
+    with pytest.raises(ProviderRejected, match="does not exist"):
+        provisioner.clone_resource(source, target)
+    assert not provisioner.exists(target)
+    provision(provisioner, source, "source-password")
+    provisioner.clone_resource(source, target)
+    provision(provisioner, target, "target-password")
+    connection = _connect(target.name, "target-password", target.name)
+    try:
+        assert _publish_and_consume(connection, "jobs", b"hello") == b"hello"
+    finally:
+        connection.close()

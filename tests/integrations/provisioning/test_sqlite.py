@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from integrations.errors import ProviderUnavailable
+from integrations.errors import ProviderRejected, ProviderUnavailable
 from integrations.protocols import PlanLimits, ResourceSpec
 from integrations.provisioning.sqlite import SqliteProvisioner
 
@@ -54,3 +54,63 @@ def test_an_unusable_data_directory_is_unavailable(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(ProviderUnavailable):
         SqliteProvisioner(data_dir=tmp_path / "file" / "dbs").check()
+
+
+def test_a_clone_is_a_private_full_copy_and_a_rerun_replaces_it_whole(tmp_path: Path) -> None:
+    provisioner = SqliteProvisioner(data_dir=tmp_path)
+    source, target = ResourceSpec("sqlite", "orders-db"), ResourceSpec("sqlite", "orders-copy")
+    with pytest.raises(ProviderRejected, match="does not exist"):
+        provisioner.clone_resource(source, target)
+    provisioner.create_resource(source)
+    path = tmp_path / "orders-db.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT)")
+        conn.execute("INSERT INTO customers (email) VALUES ('ada@example.com')")
+        conn.execute("CREATE VIEW emails AS SELECT email FROM customers")
+    conn.close()
+    with sqlite3.connect(path) as conn:
+        # The source is in use while it is copied: its uncommitted row is not in the copy.
+        conn.execute("INSERT INTO customers (email) VALUES ('uncommitted@example.com')")
+        for _ in range(2):  # the second run converges on one copy
+            provisioner.clone_resource(source, target)
+            provisioner.create_user(target, "unused")
+            provisioner.grant(target)
+        conn.rollback()
+    conn.close()
+    copy = tmp_path / "orders-copy.sqlite3"
+    assert _mode(copy) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "orders-copy.sqlite3",
+        "orders-db.sqlite3",
+    ]
+    with sqlite3.connect(copy) as conn:
+        assert conn.execute("SELECT email FROM emails").fetchall() == [("ada@example.com",)]
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        conn.execute("INSERT INTO customers (email) VALUES ('bob@example.com')")
+    conn.close()
+
+    provisioner.run_sql(target, "UPDATE customers SET email = 'user' || id || '@x.invalid';")
+    with pytest.raises(ProviderRejected, match="no such column: phone"):
+        provisioner.run_sql(target, "DELETE FROM customers;\nUPDATE customers SET phone = 1;")
+    with sqlite3.connect(copy) as conn:  # masked, and the failed script rolled back whole
+        assert conn.execute("SELECT email FROM customers").fetchall() == [
+            ("user1@x.invalid",),
+            ("user2@x.invalid",),
+        ]
+    conn.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT email FROM customers").fetchall() == [("ada@example.com",)]
+    conn.close()
+    provisioner.drop(target)
+    provisioner.drop(source)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_source_clones(tmp_path: Path) -> None:
+    provisioner = SqliteProvisioner(data_dir=tmp_path)
+    source, target = ResourceSpec("sqlite", "orders-db"), ResourceSpec("sqlite", "orders-copy")
+    provisioner.create_resource(source)
+    provisioner.clone_resource(source, target)
+    with sqlite3.connect(provisioner.credentials(target, "").database) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER)")
+    conn.close()
