@@ -398,15 +398,3 @@ class ChartRenderer(Protocol):
     ) -> bytes:
         """A PNG of `values` over `labels`."""
         ...
-
-
-class DataCloner(Protocol):
-    """A provisioner that can make a resource as a copy of another (environment clones)."""
-
-    def clone_resource(self, source: ResourceSpec, target: ResourceSpec) -> None: ...
-
-
-class SqlRunner(Protocol):
-    """A provisioner that can run SQL as the admin inside a resource (masking a copy)."""
-
-    def run_sql(self, spec: ResourceSpec, sql_text: str) -> None: ...
