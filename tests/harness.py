@@ -58,15 +58,19 @@ def features_with(
     provisioners: Mapping[str, Provisioner] | None = None,
     secret_store: SecretStore | None = None,
 ) -> tuple[Feature[Any], ...]:
-    """`FEATURES`, with new-db using `provisioners` (and `secret_store`) instead of real ones."""
+    """`FEATURES`, with new-db and environments using `provisioners` (and new-db
+    `secret_store`) instead of real ones."""
     changes: dict[str, Any] = {}
     if provisioners is not None:
         changes["provisioners"] = lambda _section, _core: provisioners
     if secret_store is not None:
         changes["secrets"] = lambda _section, _core: secret_store
+    environments = {k: v for k, v in changes.items() if k == "provisioners"}
     return tuple(
         dataclasses.replace(feature, **changes)  # type: ignore[type-var]
         if feature.name == "new-db" and changes
+        else dataclasses.replace(feature, **environments)  # type: ignore[type-var]
+        if feature.name == "environments" and environments
         else feature
         for feature in FEATURES
     )

@@ -9,6 +9,7 @@ shows it to the clicker only.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from slack_bolt import Ack
@@ -37,6 +38,8 @@ ENV_USAGE = (
     "/platform env list | show NAME | create [TEMPLATE] [NAME] [--tier T] | "
     "clone SOURCE NEW [--tier T] | extend NAME | destroy NAME | credentials NAME"
 )
+PLANNING_SHOWN_WITHIN = 5.0
+"""Seconds Slack may take to show the "Planning…" view it was answered with."""
 _NEEDS_NAME = {"show", "extend", "destroy", "credentials"}
 
 
@@ -170,13 +173,16 @@ class EnvHandlers:
                 view=modals.build_notice_modal("Cannot do this", error.message),
             )
             return
-        ack(response_action="update", view=modals.build_planning_modal("Plan"))
+        # Slack shows "Planning…" when it reads this answer, which may be after the plan below
+        # is ready: the plan finds that view by its external id once Slack shows it.
+        shown_as = f"env-plan-{view['id']}"[:255]
+        ack(response_action="update", view=modals.build_planning_modal("Plan", shown_as))
         try:
             plan = self._requests.plan(principal, request)
             modal = modals.build_plan_modal(plan, modals.metadata_of(view))
         except PlatformError as error:
             modal = modals.build_notice_modal("Cannot do this", error.message)
-        client.views_update(view_id=view["id"], view=modal)
+        _replace_when_shown(client, shown_as, modal)
 
     def handle_plan_submission(self, ack: Ack, body: JSON, view: JSON) -> None:
         principal = self._identity.principal(body["user"]["id"])
@@ -323,6 +329,19 @@ class EnvHandlers:
                 "Slack did not open the window with your credentials. Nothing was shown, and "
                 "they are kept: click Reveal again."
             ) from None
+
+
+def _replace_when_shown(client: WebClient, external_id: str, view: JSON) -> None:
+    """`views.update` by external id, waiting (briefly) for Slack to show that view."""
+    deadline = time.monotonic() + PLANNING_SHOWN_WITHIN
+    while True:
+        try:
+            client.views_update(external_id=external_id, view=view)
+            return
+        except SlackApiError as error:
+            if error.response.get("error") != "view_not_found" or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _known_blocks(errors: dict[str, str], view: JSON) -> dict[str, str]:

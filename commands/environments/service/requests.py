@@ -195,6 +195,7 @@ class EnvRequests:
             approvals_needed=needed,
             quota_left=None if limit is None else max(0, limit - used - 1),
             monthly_cost=template.monthly_cost,
+            unpriced=template.unpriced if template.config.driver is Driver.LOCAL else (),
             currency=ctx.databases.currency,
             expires_at=(
                 ctx.clock() + timedelta(hours=request.ttl_hours) if request.ttl_hours else None

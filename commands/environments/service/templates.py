@@ -50,8 +50,13 @@ class Template:
     def monthly_cost(self) -> float | None:
         if self.config.driver is Driver.TERRAFORM:
             return self.config.monthly_cost
-        costs = [r.monthly_cost for r in self.resources]
-        return None if any(c is None for c in costs) else sum(c for c in costs if c is not None)
+        costs = [r.monthly_cost for r in self.resources if r.monthly_cost is not None]
+        return sum(costs) if costs else None
+
+    @property
+    def unpriced(self) -> tuple[str, ...]:
+        """Resources whose plan has no price: the estimate leaves them out, and says so."""
+        return tuple(f"{r.label} {r.plan}" for r in self.resources if r.monthly_cost is None)
 
     def shapes(self, name: str, databases: DatabasesSection) -> tuple[ResourceShape, ...]:
         """The resources of an environment called `name` made from this template."""

@@ -54,6 +54,8 @@ class Plan:
     monthly_cost: float | None
     currency: str
     expires_at: datetime | None
+    unpriced: tuple[str, ...] = ()
+    """Resources without a price, which `monthly_cost` leaves out."""
 
 
 @dataclass(frozen=True)

@@ -217,8 +217,10 @@ def _metadata(view: JSON) -> JSON:
     return found if isinstance(found, dict) else {}
 
 
-def build_planning_modal(title: str) -> JSON:
+def build_planning_modal(title: str, external_id: str | None = None) -> JSON:
+    extra = {"external_id": external_id} if external_id else {}
     return {
+        **extra,
         "type": "modal",
         "title": _text(title),
         "close": _text("Cancel"),
@@ -250,7 +252,10 @@ def plan_lines(plan: Plan) -> list[str]:
         facts.append(f"*Quota* ({escape(request.team)}, {request.tier}): {quota}")
         expiry = when(plan.expires_at) if plan.expires_at else "never (kept until destroyed)"
         facts.append(f"*Expires:* {expiry}")
-    facts.append(f"*Estimated cost:* {cost(plan.monthly_cost, plan.currency)}")
+    estimate = cost(plan.monthly_cost, plan.currency)
+    if plan.unpriced and plan.monthly_cost is not None:
+        estimate += f", without {', '.join(plan.unpriced)} (no price in the config)"
+    facts.append(f"*Estimated cost:* {estimate}")
     return ["\n".join(lines), "\n".join(facts)]
 
 

@@ -70,6 +70,22 @@ class FileProvisioner:
             state["resources"][spec.name] = {"limits": spec.limits.connection_limit}
             self._save(state)
 
+    def clone_resource(self, source: ResourceSpec, target: ResourceSpec) -> None:
+        """The target as create_resource makes it, holding a copy of the source's rows."""
+        self._step("clone_resource", target)
+        with self._lock:
+            state = self._load()
+            copied = dict(state["resources"].get(source.name, {}))
+            state["resources"][target.name] = {**copied, "cloned_from": source.name}
+            self._save(state)
+
+    def run_sql(self, spec: ResourceSpec, sql_text: str) -> None:
+        self._step("run_sql", spec)
+        with self._lock:
+            state = self._load()
+            state["resources"][spec.name]["masked"] = sql_text
+            self._save(state)
+
     def create_user(self, spec: ResourceSpec, password: str) -> None:
         self._step("create_user", spec)
         with self._lock:
