@@ -225,9 +225,22 @@ class EnvLifecycle:
     def _allowed(self, principal: Principal, env: Environment, action: str) -> None:
         if not may_manage(self._ctx, principal, env):
             raise NotAllowed("Only its requester and the team that owns it may do this.")
-        decision = self._ctx.policy.can(principal, action, policy_context(env))
+        context = policy_context(env)
+        decision = self._ctx.policy.can(principal, action, context)
         if not decision.allowed:
             raise NotAllowed(decision.reason)
+        if decision.approval is not None:
+            # A destroy the policy wants approved is done by an approver (never the one who
+            # asked for the environment): their destroy is the approval.
+            approver = self._ctx.policy.may_approve(
+                principal, requester_id=env.requested_by, action=action, context=context
+            )
+            if not approver.allowed:
+                names = self._ctx.policy.approvers_named(action, context)
+                raise NotAllowed(
+                    f"Destroying a {env.tier} environment needs approval: ask {names} to run "
+                    f"`/platform env destroy {env.name}`."
+                )
 
     # -- the sweep ---------------------------------------------------------------------------
 

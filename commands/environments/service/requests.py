@@ -243,14 +243,25 @@ class EnvRequests:
                 "Pick another name."
             ) from None
         if needed and found.status == EnvStatus.PENDING:
-            channel = self._approval_channel(found)
-            action = self._action(request)
-            approvers = ctx.policy.approvers_named(
-                action, policy_context(tier=found.tier, team=found.team, template=found.template)
-            )
-            if channel:
-                ctx.notifier.ask_approval(found, channel, approvers)
+            self._ask_approval(found, request)
         return found
+
+    def _ask_approval(self, found: EnvInfo, request: EnvRequest) -> None:
+        ctx = self._ctx
+        channel = self._approval_channel(found)
+        posted = (
+            ctx.notifier.ask_approval(found, channel, self.approvers(request)) if channel else None
+        )
+        if posted is not None:
+            with ctx.sessions.begin() as session:
+                env = records.load(session, found.id)
+                env.approval_channel, env.approval_ts = posted
+        else:
+            ctx.notifier.tell(
+                found.requested_by,
+                f"`{found.name}` needs approval, and its approval request could not be posted: "
+                "ask the approvers to look at it, or an admin to set an approval channel.",
+            )
 
     def approvers(self, request: EnvRequest) -> str:
         """Who may approve `request`, in words (mrkdwn)."""
