@@ -239,11 +239,7 @@ class SlackSigner:
         block_id: str | None = None,
         shown_blocks: list[JSON] | None = None,
     ) -> SignedResponse:
-        """Click a button or pick a value; `message` is (channel id, ts) of the message.
-
-        `shown_blocks`: the message as the clicker's client still shows it, for a click on a
-        card the app has updated meanwhile (a double click that raced the update).
-        """
+        """Click or pick in `message` (channel, ts), or as stale `shown_blocks` still show it."""
         backend = self._backend
         payload = self._common(user_id)
         raw = selected_option if selected_option is not None else value
@@ -263,9 +259,7 @@ class SlackSigner:
         elif message is not None:
             channel_id, ts = message
             target, blocks = self._message_target(user_id, channel_id, ts)
-            if shown_blocks is not None:
-                blocks = shown_blocks
-            block, element = find_element(blocks, action_id, block_id)
+            block, element = find_element(shown_blocks or blocks, action_id, block_id)
             channel = backend.workspace.channel(channel_id)
             payload.update(
                 container={

@@ -35,7 +35,7 @@ from commands.environments.service.approvals import EnvApprovals
 from commands.environments.service.lifecycle import EnvLifecycle
 from commands.environments.service.records import EnvContext
 from commands.environments.service.requests import EnvRequests
-from commands.environments.service.templates import TemplateProblem, load_templates
+from commands.environments.service.templates import Template, TemplateProblem, load_templates
 from commands.resources.config import DatabasesSection
 from commands.resources.credentials import CredentialBox, credential_box
 from integrations.protocols import Provisioner
@@ -126,21 +126,8 @@ class EnvironmentsFeature:
         except TemplateProblem as problem:
             raise ConfigProblem(("environments", "templates"), str(problem)) from None
         box = credential_box(databases)
-        context = EnvContext(
-            section=section,
-            databases=databases,
-            templates=templates,
-            drivers=build_drivers(section, core, box, self.provisioners(databases, core)),
-            sessions=core.sessions,
-            policy=core.policy,
-            audit=core.audit,
-            jobs=core.jobs,
-            notifier=SlackNotifier(core.messenger),
-            clock=core.clock,
-            team_names={k: t.name or k for k, t in core.config.teams.items()},
-            team_channels={k: t.channel for k, t in core.config.teams.items()},
-        )
-        graph = build_graph(context, box)
+        drivers = build_drivers(section, core, box, self.provisioners(databases, core))
+        graph = build_graph(_context(core, section, databases, templates, drivers), box)
         handlers = EnvHandlers(
             requests=graph.requests,
             lifecycle=graph.lifecycle,
@@ -180,6 +167,29 @@ class EnvironmentsFeature:
                 )
             ],
         )
+
+
+def _context(
+    core: Core,
+    section: EnvironmentsSection,
+    databases: DatabasesSection,
+    templates: Mapping[str, Template],
+    drivers: Mapping[str, EnvDriver],
+) -> EnvContext:
+    return EnvContext(
+        section=section,
+        databases=databases,
+        templates=templates,
+        drivers=drivers,
+        sessions=core.sessions,
+        policy=core.policy,
+        audit=core.audit,
+        jobs=core.jobs,
+        notifier=SlackNotifier(core.messenger),
+        clock=core.clock,
+        team_names={k: t.name or k for k, t in core.config.teams.items()},
+        team_channels={k: t.channel for k, t in core.config.teams.items()},
+    )
 
 
 def _listeners(handlers: EnvHandlers) -> list[Listener]:

@@ -147,17 +147,7 @@ def build_form_modal(
             max_length=REASON_MAX,
         ),
     ]
-    for key, spec in chosen.config.inputs.items():
-        initial = (form.inputs or {}).get(key) or spec.default or ""
-        blocks.append(
-            _input(
-                f"{BlockId.INPUT_PREFIX}{key}",
-                spec.label,
-                initial,
-                hint=spec.hint,
-                max_length=spec.max_length,
-            )
-        )
+    blocks += _template_inputs(chosen, form)
     return {
         "type": "modal",
         "callback_id": CallbackId.FORM,
@@ -170,6 +160,20 @@ def build_form_modal(
         ),
         "blocks": blocks,
     }
+
+
+def _template_inputs(template: Template, form: FormValues) -> list[JSON]:
+    """The template's own questions (Terraform variables the requester gives)."""
+    return [
+        _input(
+            f"{BlockId.INPUT_PREFIX}{key}",
+            spec.label,
+            (form.inputs or {}).get(key) or spec.default or "",
+            hint=spec.hint,
+            max_length=spec.max_length,
+        )
+        for key, spec in template.config.inputs.items()
+    ]
 
 
 def _ttl_hint(default: float | None, maximum: float | None) -> str:
