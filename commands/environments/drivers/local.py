@@ -53,6 +53,13 @@ class LocalDriver:
     # -- plans ---------------------------------------------------------------------------
 
     def plan_create(self, env: EnvShape) -> list[Change]:
+        """What a create makes, once each server it needs has answered (a server that is
+        down is named now, before Confirm, not half-way through)."""
+        engines = {r.engine: r for r in env.resources}
+        _each(
+            tuple(engines.values()),
+            lambda r: _step(r, "checking the server", self._provisioner(r).check),
+        )
         changes = []
         for resource in env.resources:
             what = f"{resource.label} `{resource.name}` ({resource.plan})"

@@ -18,7 +18,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import select
@@ -41,11 +42,13 @@ from integrations.terraform import (
     LocalState,
     PgBackend,
     Sensitive,
+    TerraformError,
     TerraformRunner,
     TerraformWorkspace,
 )
 from integrations.terraform import Progress as TerraformProgress
 
+MAX_DIAGNOSTICS_SHOWN = 10
 MODULE_KEY = "module"
 """The one `env_resource` row of a Terraform environment: its state and sealed secrets."""
 _PLAN_ORDER = ("create", "replace", "update", "delete")
@@ -102,9 +105,10 @@ class TerraformDriver:
         secrets = self._secrets(env)
         workspace = self._ready_workspace(env)
         progress("Terraform is planning…")
-        summary = workspace.plan(self._variables(env, secrets))
-        progress(f"Terraform plan: {summary.add} to add, {summary.change} to change.")
-        workspace.apply(progress=_events_to(progress))
+        with _diagnostics_to(progress):
+            summary = workspace.plan(self._variables(env, secrets))
+            progress(f"Terraform plan: {summary.add} to add, {summary.change} to change.")
+            workspace.apply(progress=_events_to(progress))
         applied = Applied()
         for name, output in workspace.outputs().items():
             if isinstance(output.value, Sensitive):
@@ -220,6 +224,20 @@ def _events_to(progress: Progress) -> TerraformProgress:
             progress(f"`{event.address}`: {event.action} failed")
 
     return on_event
+
+
+@contextmanager
+def _diagnostics_to(progress: Progress) -> Iterator[None]:
+    """A failed run: its first diagnostic is the error people see; all of them go to the
+    thread, with their detail, so nothing Terraform said is lost."""
+    try:
+        yield
+    except TerraformError as error:
+        for diagnostic in error.diagnostics[:MAX_DIAGNOSTICS_SHOWN]:
+            detail = f": {diagnostic.detail[:500]}" if diagnostic.detail else ""
+            where = f" ({diagnostic.address})" if diagnostic.address else ""
+            progress(f"Terraform {diagnostic.severity}{where}: {diagnostic.summary[:200]}{detail}")
+        raise
 
 
 def _plain(value: object) -> str:

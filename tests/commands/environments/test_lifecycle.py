@@ -258,3 +258,15 @@ def test_the_destroy_modal_shows_the_plan_and_asks_for_the_name(envbot: EnvBot) 
         BOB, view.id, {BlockId.CONFIRM_NAME: {ActionId.FIELD: "modal"}}
     )
     wait_status(envbot, "modal", "destroyed")
+
+
+def test_a_server_that_is_down_is_named_in_the_plan_before_confirm(envbot: EnvBot) -> None:
+    from tests.commands.environments.driving import fill, open_form, plan_view, text_of
+
+    envbot.provisioners["rabbitmq"].down = True
+    view = open_form(envbot, BOB, "env create preview downhill")
+    fill(envbot, BOB, view, tier="dev")
+    shown = text_of(plan_view(envbot, BOB, view.id))
+    assert "The plan failed" in shown and "RabbitMQ `downhill-queue`" in shown
+    assert "connection refused" in shown
+    assert "Confirm" not in shown
