@@ -60,7 +60,7 @@ class EnvLifecycle:
             .limit(LIST_LIMIT)
         )
         with self._ctx.sessions() as session:
-            return [records.info(self._ctx, session, env) for env in session.scalars(query)]
+            return records.infos(self._ctx, session, list(session.scalars(query)))
 
     def find(self, principal: Principal, name: str) -> EnvInfo:
         with self._ctx.sessions() as session:
