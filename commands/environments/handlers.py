@@ -187,8 +187,7 @@ class EnvHandlers:
     def handle_plan_submission(self, ack: Ack, body: JSON, view: JSON) -> None:
         principal = self._identity.principal(body["user"]["id"])
         try:
-            request = self._requests.check(principal, modals.parse_plan(view))
-            env = self._requests.submit(principal, request, key=f"env:{view['id']}")
+            env = self._requests.confirm(principal, modals.parse_plan(view), f"env:{view['id']}")
         except PlatformError as error:
             text = (
                 "; ".join(error.errors.values())

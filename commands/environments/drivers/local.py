@@ -30,12 +30,14 @@ from commands.environments.drivers.base import (
 from commands.environments.models import EnvResource, ResourceState
 from commands.environments.service.types import Change
 from commands.resources.credentials import CredentialBox, generate_password
-from integrations.errors import IntegrationError, ProviderRejected
+from integrations.errors import IntegrationError, ProviderRejected, ProviderUnavailable
 from integrations.protocols import Credentials, DataCloner, Provisioner, ResourceSpec, SqlRunner
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 MAX_PARALLEL = 8
+UNREACHABLE = "\x00unreachable:"
+"""Marks a removal that failed because its server was down (stripped before anyone sees it)."""
 
 
 class LocalDriver:
@@ -108,7 +110,10 @@ class LocalDriver:
         problems = _each(env.resources, lambda r: self._remove(r, env))
         failed = [p for p in problems if p]
         if failed:
-            raise ProviderRejected("environment", "; ".join(failed))
+            # A server that was down may answer the job's next attempt; a refusal will not.
+            down = any(p.startswith(UNREACHABLE) for p in failed)
+            error = ProviderUnavailable if down else ProviderRejected
+            raise error("environment", "; ".join(p.removeprefix(UNREACHABLE) for p in failed))
         removed = []
         for resource in env.resources:
             progress(f"Removed {resource.label} `{resource.name}`.")
@@ -186,7 +191,8 @@ class LocalDriver:
                 return f"{resource.label} `{resource.name}` is still there after dropping it"
         except IntegrationError as exc:
             logger.warning("environments: removing %s failed: %s", resource.name, exc.message)
-            return f"{resource.label} `{resource.name}`: {exc.message}"
+            down = UNREACHABLE if isinstance(exc, ProviderUnavailable) else ""
+            return f"{down}{resource.label} `{resource.name}`: {exc.message}"
         self._mark(env, resource, ResourceState.REMOVED)
         return ""
 

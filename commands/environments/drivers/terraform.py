@@ -50,6 +50,8 @@ from integrations.terraform import Progress as TerraformProgress
 
 MAX_DIAGNOSTICS_SHOWN = 10
 MODULE_KEY = "module"
+INITIALISED = ".initialised"
+"""Written after a successful `terraform init`: a run killed during init does it again."""
 """The one `env_resource` row of a Terraform environment: its state and sealed secrets."""
 _PLAN_ORDER = ("create", "replace", "update", "delete")
 
@@ -127,16 +129,20 @@ class TerraformDriver:
 
     def destroy(self, env: EnvShape, progress: Progress) -> list[str]:
         workspace = self._ready_workspace(env)
-        before = workspace.state_addresses()
-        workspace.destroy(self._variables(env, self._secrets(env)), progress=_events_to(progress))
-        left = workspace.state_addresses()
-        if left:
-            raise ProviderRejected(
-                "terraform", f"still in the state after destroy: {', '.join(left[:5])}"
-            )
+        removed: list[str] = []
+        report = _events_to(progress)
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, ApplyComplete) and event.action == "delete":
+                removed.append(event.address)
+            report(event)
+
+        # `terraform destroy` exits 0 only once every resource is destroyed and out of the
+        # state (else it raises here): no second run is needed to check the state is empty.
+        workspace.destroy(self._variables(env, self._secrets(env)), progress=on_event)
         self._mark(env, ResourceState.REMOVED)
         shutil.rmtree(self._directory(env), ignore_errors=True)
-        return before
+        return removed
 
     def reissue(self, env: EnvShape, progress: Progress) -> Applied:
         raise ProviderRejected(
@@ -171,9 +177,14 @@ class TerraformDriver:
         )
 
     def _ready_workspace(self, env: EnvShape) -> TerraformWorkspace:
-        """The environment's workspace, initialised (again: another replica may run it)."""
-        workspace = self._workspace(self._directory(env), self._backend(env))
-        workspace.init(module=self._module(env))
+        """The environment's workspace, initialised once per working directory: a resumed
+        run or a destroy on this machine reuses it, another replica initialises its own."""
+        directory = self._directory(env)
+        workspace = self._workspace(directory, self._backend(env))
+        marker = directory / INITIALISED
+        if not marker.exists():
+            workspace.init(module=self._module(env))
+            marker.touch(mode=0o600)
         return workspace
 
     def _module(self, env: EnvShape) -> Path:

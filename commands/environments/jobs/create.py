@@ -52,7 +52,7 @@ class CreateJob(EnvJob):
             then_destroy = env.destroy_requested_by is not None
             if then_destroy:
                 env.status = EnvStatus.DESTROYING
-                records.enqueue(self._ctx, session, JobKind.DESTROY, env.id, "destroy")
+                records.enqueue(self._ctx, session, JobKind.DESTROY, env.id, records.new_id())
             self._ctx.audit.record(
                 actor=SYSTEM_ACTOR,
                 action="env.create",

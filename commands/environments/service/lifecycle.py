@@ -172,7 +172,9 @@ class EnvLifecycle:
     def _start_destroy(self, session: Session, env: Environment, by: str) -> None:
         env.status = EnvStatus.DESTROYING
         env.destroy_requested_by = by
-        records.enqueue(self._ctx, session, JobKind.DESTROY, env.id, "destroy")
+        # A new key each time: a destroy that failed may be asked for again; the status
+        # change to `destroying` is what makes it happen once.
+        records.enqueue(self._ctx, session, JobKind.DESTROY, env.id, records.new_id())
 
     # -- credentials -----------------------------------------------------------------------
 

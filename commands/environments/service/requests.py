@@ -202,6 +202,15 @@ class EnvRequests:
             ),
         )
 
+    def confirm(self, principal: Principal, form: FormValues, key: str) -> EnvInfo:
+        """The plan's Confirm: once per `key`; a repeat (double click, Slack's retry) gets
+        the environment the first one recorded, not "that name is taken"."""
+        with self._ctx.sessions() as session:
+            existing = session.query(Environment).filter_by(request_key=key).first()
+            if existing is not None:
+                return records.info(self._ctx, session, existing)
+        return self.submit(principal, self.check(principal, form), key)
+
     def submit(self, principal: Principal, request: EnvRequest, key: str) -> EnvInfo:
         """Record the request (once per `key`) and queue it, or ask for approvals."""
         ctx = self._ctx

@@ -23,6 +23,7 @@ from tests.commands.environments.driving import (
     create,
     dm_texts,
     env_named,
+    environments,
     resource_rows,
     told,
     top_view,
@@ -270,3 +271,30 @@ def test_a_server_that_is_down_is_named_in_the_plan_before_confirm(envbot: EnvBo
     assert "The plan failed" in shown and "RabbitMQ `downhill-queue`" in shown
     assert "connection refused" in shown
     assert "Confirm" not in shown
+
+
+def test_a_confirm_sent_twice_makes_one_environment_and_says_so_both_times(envbot: EnvBot) -> None:
+    from commands.environments.service.requests import FormValues
+
+    principal = envbot.services.identity.principal(BOB)
+    form = FormValues(template="sandbox", name="twice", tier="dev", team="payments")
+    first = envbot.api.requests.confirm(principal, form, "env:V1")
+    again = envbot.api.requests.confirm(principal, form, "env:V1")
+    assert first.id == again.id
+    assert [e.name for e in environments(envbot)] == ["twice"]
+
+
+def test_a_destroy_that_failed_can_be_asked_for_again(envbot: EnvBot) -> None:
+    env = ready(envbot, "stubborn")
+    envbot.provisioners["redis"].fail_at = "drop"
+    _destroy(envbot, BOB, env, "stubborn")
+    failed = wait_status(envbot, "stubborn", "ready")
+    assert told(envbot, BOB, "Destroying environment `stubborn` failed")
+    assert failed.failure is not None and "stubborn-cache" in failed.failure
+    # What could be removed is gone; what could not is still listed.
+    assert envbot.provisioners["postgres"].state()["resources"] == {}
+    assert "stubborn-cache" in envbot.provisioners["redis"].state()["resources"]
+    envbot.provisioners["redis"].fail_at = None
+    _destroy(envbot, BOB, env, "stubborn")
+    wait_status(envbot, "stubborn", "destroyed")
+    assert envbot.provisioners["redis"].state()["resources"] == {}
