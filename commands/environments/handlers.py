@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.errors import PlatformError, Unavailable
 from bot.core.identity import IdentityService, Principal
+from bot.core.mrkdwn import escape
 from bot.core.router import CommandContext
 from commands.environments.ids import BlockId
 from commands.environments.service.approvals import EnvApprovals
@@ -125,7 +126,9 @@ class EnvHandlers:
                 "stop working. A Reveal button comes to your DMs when they are ready."
             )
         else:
-            ctx.ack(f"`/platform env {verb[:20]}` is not something I know. Usage: `{ENV_USAGE}`")
+            ctx.ack(
+                f"`/platform env {escape(verb[:20])}` is not something I know. Usage: `{ENV_USAGE}`"
+            )
 
     def _open_form(self, ctx: CommandContext, form: FormValues) -> None:
         templates = self._requests.templates_for(ctx.principal)

@@ -80,3 +80,16 @@ def test_list_and_show_are_for_the_requester_and_the_owning_team_only(envbot: En
     assert "SQLite `mine-db` (small): ready" in ephemeral(envbot, CAROL, "env show mine")
     assert "You have no environment called `mine`" in ephemeral(envbot, DAVE, "env show mine")
     assert "You have no environment called `nope`" in ephemeral(envbot, DAVE, "env show nope")
+
+
+def test_hostile_text_typed_anywhere_is_shown_as_text(envbot: EnvBot) -> None:
+    from tests.hostile import HOSTILE_TEXT, raw_markup_shown
+
+    envbot.bot.signer.slash_command(BOB, f"env {HOSTILE_TEXT}")
+    envbot.bot.signer.slash_command(BOB, f"env show {HOSTILE_TEXT}")
+    envbot.bot.signer.slash_command(BOB, f"env clone {HOSTILE_TEXT} x")
+    create(envbot, BOB, "env create sandbox loud", tier="dev", reason=HOSTILE_TEXT)
+    wait_status(envbot, "loud", "ready")
+    assert told(envbot, BOB, "Reveal credentials")
+    assert "no environment called" in ephemeral(envbot, BOB, f"env show {HOSTILE_TEXT}")
+    assert raw_markup_shown(envbot.bot.emulator) == []
