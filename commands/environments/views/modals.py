@@ -164,7 +164,10 @@ def build_form_modal(
         "title": _text("Clone environment" if form.clone_of else "New environment"),
         "submit": _text("Plan"),
         "close": _text("Cancel"),
-        "private_metadata": json.dumps({**metadata, "clone_of": form.clone_of}),
+        # A clone's form has no template field: its template travels here.
+        "private_metadata": json.dumps(
+            {**metadata, "clone_of": form.clone_of, "template": chosen.key}
+        ),
         "blocks": blocks,
     }
 
