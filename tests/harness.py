@@ -117,8 +117,10 @@ def running_bot(
     background: bool = True,
     capture_logs: bool = False,
     rate_limits: RateLimits | None = TEST_RATE_LIMITS,
+    database_url: str | None = None,
 ) -> Iterator[BotHarness]:
-    """The bot on `config` (the example config if None) with its database in `directory`.
+    """The bot on `config` (the example config if None) with its database in `directory`
+    (or at `database_url`, migrated at start).
 
     `config_path` is where relative paths in the config are read from. Without `background`
     nothing runs jobs or scheduled tasks: the test calls `run_jobs()` and the tasks itself.
@@ -127,7 +129,7 @@ def running_bot(
     if schema is not None:
         shutil.copyfile(schema, database)
     settings = Settings(
-        database_url=f"sqlite:///{database}",
+        database_url=database_url or f"sqlite:///{database}",
         platform_config=config_path,
         platform_bot_specs_dir=SPECS_DIR,
     )

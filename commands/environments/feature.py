@@ -42,6 +42,7 @@ from integrations.protocols import Provisioner
 
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 ACTION_WORDS: dict[str, str] = {
     PolicyAction.CREATE: "create environments",
     PolicyAction.CLONE: "clone environments",
@@ -87,6 +88,10 @@ def build_drivers(
     state_dsn = None
     if core.postgres and section.terraform.state != "local":
         url = core.sessions.kw["bind"].url.set(drivername="postgresql")
+        if "sslmode" not in url.query and url.host in _LOOPBACK:
+            # Terraform's pg backend (lib/pq) insists on SSL unless told otherwise, where the
+            # bot's own driver only prefers it; on this machine there is no wire to protect.
+            url = url.update_query_dict({"sslmode": "disable"})
         state_dsn = url.render_as_string(hide_password=False)
     return {
         Driver.LOCAL: LocalDriver(sessions=core.sessions, box=box, provisioners=dict(provisioners)),

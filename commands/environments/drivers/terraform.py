@@ -190,7 +190,10 @@ class TerraformDriver:
     def _module(self, env: EnvShape) -> Path:
         module = env.template.module
         assert module is not None  # the config pairs driver terraform with a module
-        return module if module.is_absolute() else self._config_dir / module
+        path = module if module.is_absolute() else self._config_dir / module
+        if not path.is_dir():  # else copying it in raises, and the plan never comes
+            raise ProviderRejected("terraform", f"the module `{module}` is not a directory here")
+        return path
 
     def _variables(self, env: EnvShape, secrets: Mapping[str, str]) -> dict[str, object]:
         variables: dict[str, object] = dict(env.template.variables)

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from bot.core.errors import Unavailable
 from bot.core.jobs import PermanentJobError
 from bot.core.redaction import scrub_text
 from commands.environments.drivers.base import Applied, EnvShape, Progress, ResourceFailed
@@ -33,15 +34,18 @@ def safe_error(error: IntegrationError) -> str:
 
 @contextmanager
 def permanent_unless_transient() -> Iterator[None]:
-    """Driver errors as the job runner needs them: retry what may pass, stop on the rest."""
+    """Driver errors as the job runner needs them: retry what may pass, stop on the rest.
+
+    Both as `PlatformError`s: the runner shows only those messages (which resource, which
+    step) to the requester; any other error becomes "unexpected …"."""
     try:
         yield
     except ResourceFailed as exc:
         if exc.transient:
-            raise
+            raise Unavailable(safe_error(exc)) from exc
         raise PermanentJobError(safe_error(exc)) from exc
-    except ProviderUnavailable:
-        raise
+    except ProviderUnavailable as exc:
+        raise Unavailable(safe_error(exc)) from exc
     except IntegrationError as exc:
         raise PermanentJobError(safe_error(exc)) from exc
 

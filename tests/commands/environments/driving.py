@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from sqlalchemy import select
 
-from bot.emulator.state import View
+from bot.emulator.state import Message, View
 from commands.environments.ids import ActionId, BlockId, CallbackId
 from commands.environments.models import Environment, EnvResource
 from tests.commands.environments.conftest import EnvBot
@@ -42,7 +43,7 @@ def fill(env: EnvBot, user: str, view: View, **fields: str) -> Any:
     return env.bot.signer.view_submission(user, view.id, values)
 
 
-def plan_view(env: EnvBot, user: str, view_id: str) -> View:
+def plan_view(env: EnvBot, user: str, view_id: str, timeout: float = 60) -> View:
     """The plan, once the "Planning…" modal has been replaced by it."""
     state = env.bot.emulator.state
 
@@ -50,7 +51,7 @@ def plan_view(env: EnvBot, user: str, view_id: str) -> View:
         stack = state.modal_stack(user)
         return bool(stack) and stack[-1].id == view_id and "Working out" not in _text(stack[-1])
 
-    assert env.bot.emulator.wait_for(planned, timeout=60), _text(state.modal_stack(user)[-1])
+    assert env.bot.emulator.wait_for(planned, timeout=timeout), _text(state.modal_stack(user)[-1])
     return state.modal_stack(user)[-1]
 
 
@@ -126,3 +127,60 @@ def ephemeral(env: EnvBot, user: str, command: str) -> str:
     assert env.bot.emulator.wait_for(lambda: len(state.ephemerals(user)) > before)
     latest = state.ephemerals(user)[-1]
     return latest.text + json.dumps(latest.blocks)
+
+
+def reveal(env: EnvBot, user: str, env_id: str) -> dict[str, str]:
+    """Click Reveal on the environment's card in `user`'s DM; the values the modal shows."""
+    state = env.bot.emulator.state
+
+    def cards() -> list[Message]:
+        return [
+            m
+            for m in env.bot.dm_messages(user)
+            if ActionId.REVEAL in json.dumps(m.blocks) and env_id in json.dumps(m.blocks)
+        ]
+
+    assert env.bot.emulator.wait_for(lambda: bool(cards()), timeout=60)
+    card = cards()[-1]
+    state.clear_views(user)
+    env.bot.signer.block_action(
+        user, action_id=ActionId.REVEAL, value=env_id, message=(card.channel, card.ts)
+    )
+    assert env.bot.emulator.wait_for(lambda: bool(state.modal_stack(user)))
+    shown = json.dumps(state.modal_stack(user)[-1].spec)
+    state.clear_views(user)
+    return dict(re.findall(r"\*([\w.: ]+):\* `([^`]*)`", shown))
+
+
+def destroy(env: EnvBot, user: str, name: str) -> View:
+    """`/platform env destroy NAME`, the name typed, Destroy; the modal as it was shown."""
+    env.bot.emulator.state.clear_views(user)
+    assert env.bot.signer.slash_command(user, f"env destroy {name}").status == 200
+    state = env.bot.emulator.state
+
+    def planned() -> bool:
+        stack = state.modal_stack(user)
+        return bool(stack) and stack[-1].spec.get("callback_id") == CallbackId.DESTROY
+
+    assert env.bot.emulator.wait_for(planned, timeout=60), _text(top_view(env, user))
+    modal = state.modal_stack(user)[-1]
+    response = env.bot.signer.view_submission(
+        user, modal.id, {BlockId.CONFIRM_NAME: {ActionId.FIELD: name}}
+    )
+    assert response.status == 200 and "Destroying" in response.body, response.body
+    return modal
+
+
+def extend(env: EnvBot, user: str, name: str, hours: str, reason: str) -> str:
+    """`/platform env extend NAME` → the modal → Extend; the modal that answers."""
+    env.bot.emulator.state.clear_views(user)
+    assert env.bot.signer.slash_command(user, f"env extend {name}").status == 200
+    modal = top_view(env, user)
+    assert modal.spec.get("callback_id") == CallbackId.EXTEND, _text(modal)
+    response = env.bot.signer.view_submission(
+        user,
+        modal.id,
+        {BlockId.EXTEND_HOURS: {ActionId.FIELD: hours}, BlockId.REASON: {ActionId.FIELD: reason}},
+    )
+    assert response.status == 200, response.body
+    return response.body

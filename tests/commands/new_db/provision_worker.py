@@ -8,14 +8,13 @@ The test kills it with SIGKILL once the fake provisioner reports reaching create
 from __future__ import annotations
 
 import sys
-import threading
 from pathlib import Path
 
 from slack_sdk import WebClient
 
 from bot.core.audit import AuditLog
 from bot.core.db import make_engine, make_session_factory
-from bot.core.jobs import JobQueue, JobRunner
+from bot.core.jobs import JobQueue
 from bot.core.policy import Policy
 from commands.new_db.feature import build_graph
 from commands.new_db.ids import JobKind
@@ -23,8 +22,7 @@ from commands.new_db.notifier import SlackNotifier
 from integrations.slack_messaging import SlackMessenger
 from tests.commands.new_db.conftest import example_config
 from tests.commands.new_db.fakes import FileProvisioner
-
-LEASE_SECONDS = 1
+from tests.workers import run_until_killed
 
 
 def main() -> None:
@@ -46,17 +44,7 @@ def main() -> None:
         provisioners={"sqlite": provisioner},
         secrets=None,
     )
-    runner = JobRunner(
-        sessions,
-        engine,
-        handlers={JobKind.PROVISION: feature.provision_job},
-        workers=1,
-        poll_interval=0.05,
-        lease_seconds=LEASE_SECONDS,
-        worker_id="kill-test-process",
-    )
-    runner.start()
-    threading.Event().wait(60)
+    run_until_killed(sessions, engine, {JobKind.PROVISION: feature.provision_job})
 
 
 if __name__ == "__main__":

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,8 +11,8 @@ from sqlalchemy import select
 
 from commands.new_db.models import DbResource
 from tests.commands.new_db.conftest import example_config, fake_provisioners
-from tests.conftest import REPO_ROOT
 from tests.harness import BotHarness, features_with, running_bot
+from tests.workers import kill_once_reached
 
 
 @pytest.mark.slow
@@ -63,26 +60,11 @@ def test_a_killed_provisioning_finishes_or_rolls_back_and_the_requester_is_told(
 
 def _kill_a_worker_inside_create_user(bot: BotHarness, database_url: str, tmp_path: Path) -> None:
     """Run the job in another process and SIGKILL it once it is inside `create_user`."""
-    reached = tmp_path / "sqlite.reached"
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.commands.new_db.provision_worker",
-            database_url,
-            bot.emulator.api_url,
-            bot.emulator.bot_token,
-            str(tmp_path / "sqlite.json"),
-            str(tmp_path / "data"),
-        ],
-        cwd=REPO_ROOT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not reached.exists():
-            assert worker.poll() is None, "the worker process died on its own"
-            assert time.monotonic() < deadline, "the worker never reached create_user"
-            time.sleep(0.05)
-    finally:
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
+    args = [
+        database_url,
+        bot.emulator.api_url,
+        bot.emulator.bot_token,
+        str(tmp_path / "sqlite.json"),
+        str(tmp_path / "data"),
+    ]
+    kill_once_reached("tests.commands.new_db.provision_worker", args, tmp_path / "sqlite.reached")
