@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pika
 import psycopg
 import pytest
@@ -33,6 +34,7 @@ from tests.commands.environments.driving import (
     wait_status,
 )
 from tests.commands.environments.real import (  # noqa: F401 (drop_after: a fixture)
+    RABBITMQ_API,
     DropAfter,
     drop_after,
     left_on_servers,
@@ -135,7 +137,7 @@ def test_a_preview_environment_is_cloned_with_its_data_and_destroyed_without_lef
         assert told(realbot, BOB, f"Environment `{gone}` is gone.")
 
 
-def test_a_server_down_during_create_rolls_back_the_others_and_names_the_resource(
+def test_a_server_down_is_named_in_the_plan_and_nothing_is_made(
     tmp_path: Path,
     migrated_schema: Path,
     drop_after: DropAfter,  # noqa: F811 (the imported fixture)
@@ -145,13 +147,36 @@ def test_a_server_down_during_create_rolls_back_the_others_and_names_the_resourc
     name = unique("dn")
     drop_after(name)
     with real_envbot(tmp_path, config, migrated_schema) as bot:
-        create(bot, BOB, f"env create preview {name}", tier="dev")
-        env = wait_status(bot, name, "failed", timeout=READY_WITHIN)
-        assert told(bot, BOB, f"RabbitMQ `{name}-queue`: checking the server failed"), dm_texts(
-            bot, BOB
-        )
-        assert told(bot, BOB, "Everything it had created was removed.")
-        # PostgreSQL and Redis were made (their rows say so), then removed again.
-        states = {r.key: r.state for r in resource_rows(bot, env.id)}
-        assert states == {"db": "removed", "cache": "removed", "queue": "planned"}
+        view = open_form(bot, BOB, f"env create preview {name}")
+        fill(bot, BOB, view, tier="dev")
+        shown = text_of(plan_view(bot, BOB, view.id))
+        assert f"RabbitMQ `{name}-queue`: checking the server failed" in shown
+        assert "cannot reach the management API" in shown
+        assert CallbackId.PLAN not in shown  # no Confirm: nothing can be made from here
     assert left_on_servers(name) == []
+
+
+def test_a_resource_that_fails_rolls_back_the_others_and_names_it(
+    tmp_path: Path,
+    migrated_schema: Path,
+    drop_after: DropAfter,  # noqa: F811 (the imported fixture)
+) -> None:
+    name = unique("rb")
+    drop_after(name)
+    vhost = f"{name}-queue"
+    # Someone else's vhost under the queue's name: the environment must not take it over.
+    assert httpx.put(f"{RABBITMQ_API}/vhosts/{vhost}", auth=("guest", "guest")).status_code < 300
+    try:
+        with real_envbot(tmp_path, real_env_config(tmp_path), migrated_schema) as bot:
+            create(bot, BOB, f"env create preview {name}", tier="dev")
+            env = wait_status(bot, name, "failed", timeout=READY_WITHIN)
+            assert told(bot, BOB, "did not create; it was left alone"), dm_texts(bot, BOB)
+            failure = [t for t in dm_texts(bot, BOB) if "was not created" in t][-1]
+            assert f"`{vhost}`" in failure
+            assert told(bot, BOB, "Everything it had created was removed.")
+            states = {r.key: r.state for r in resource_rows(bot, env.id)}
+            assert states["queue"] == "planned"  # never ours
+            assert rabbitmq_get(f"vhosts/{vhost}").status_code == 200  # left alone
+        assert [item for item in left_on_servers(name) if vhost not in item] == []
+    finally:
+        httpx.delete(f"{RABBITMQ_API}/vhosts/{vhost}", auth=("guest", "guest"))
