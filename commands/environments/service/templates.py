@@ -86,6 +86,14 @@ def load_templates(
             )
         workload = _workload(key, config, config_dir) if config.score is not None else None
         resources = _resources(key, config, databases, workload)
+        for resource in resources:
+            # A plan's tiers are a guardrail of their own (no small database in prod).
+            outside = sorted(set(config.tiers) - (resource.tiers or set(config.tiers)))
+            if outside:
+                raise TemplateProblem(
+                    f"environments.templates.{key}.tiers: {resource.engine}/{resource.plan} "
+                    f"({resource.key}) is not a plan for {', '.join(outside)}"
+                )
         templates[key] = Template(key, config, resources, workload)
     return templates
 

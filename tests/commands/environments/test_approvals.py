@@ -28,12 +28,12 @@ APPROVALS = "C0APPROVALS"  # the policy's #platform-approvals
 def test_prod_needs_a_reason_and_two_approvers_other_than_the_requester_each_counted_once(
     envbot: EnvBot,
 ) -> None:
-    view = open_form(envbot, BOB, "env create preview ledger --tier prod")
+    view = open_form(envbot, BOB, "env create release ledger --tier prod")
     fill(envbot, BOB, view, tier="prod")
     assert "The policy asks for a reason here." in text_of(plan_view(envbot, BOB, view.id))
     assert envbot.provisioners["postgres"].state()["resources"] == {}
 
-    plan = create(envbot, BOB, "env create preview ledger", tier="prod", reason="ledger launch")
+    plan = create(envbot, BOB, "env create release ledger", tier="prod", reason="ledger launch")
     assert "Needs 2 approval(s)" in text_of(plan)
     env = wait_status(envbot, "ledger", "pending_approval")
     emulator = envbot.bot.emulator

@@ -115,7 +115,7 @@ def test_a_live_name_is_taken_and_the_quota_counts_live_environments(envbot: Env
 
 def test_prod_asks_for_a_reason_before_it_shows_a_plan(envbot: EnvBot) -> None:
     principal = envbot.services.identity.principal(BOB)
-    request = envbot.api.requests.check(principal, form(template="preview", tier="prod"))
+    request = envbot.api.requests.check(principal, form(template="release", tier="prod"))
     with pytest.raises(FormInvalid) as raised:  # prod asks for a reason
         envbot.api.requests.plan(principal, request)
     assert "reason" in raised.value.errors

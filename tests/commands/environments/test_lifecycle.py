@@ -202,7 +202,7 @@ def test_credentials_are_reissued_with_new_passwords_and_revealed_once(envbot: E
 
 
 def test_prod_waits_for_two_approvals_and_nobody_approves_their_own(envbot: EnvBot) -> None:
-    create(envbot, BOB, "env create preview launch --tier prod", tier="prod", reason="launch day")
+    create(envbot, BOB, "env create release launch --tier prod", tier="prod", reason="launch day")
     env = wait_status(envbot, "launch", "pending_approval")
     approvals = envbot.api.approvals
     with pytest.raises(NotAllowed):
@@ -218,7 +218,7 @@ def test_prod_waits_for_two_approvals_and_nobody_approves_their_own(envbot: EnvB
 
 
 def test_the_approval_card_is_posted_and_updated(envbot: EnvBot) -> None:
-    create(envbot, BOB, "env create preview card --tier prod", tier="prod", reason="launch")
+    create(envbot, BOB, "env create release card --tier prod", tier="prod", reason="launch")
     env = wait_status(envbot, "card", "pending_approval")
     state = envbot.bot.emulator.state
     assert envbot.bot.emulator.wait_for(lambda: bool(state.messages("C0APPROVALS")))
@@ -235,7 +235,7 @@ def test_the_approval_card_is_posted_and_updated(envbot: EnvBot) -> None:
 
 
 def test_a_prod_destroy_is_done_by_an_approver(envbot: EnvBot) -> None:
-    create(envbot, BOB, "env create preview proddy --tier prod", tier="prod", reason="launch")
+    create(envbot, BOB, "env create release proddy --tier prod", tier="prod", reason="launch")
     env = wait_status(envbot, "proddy", "pending_approval")
     for approver in (CAROL, ALICE):
         envbot.api.approvals.approve(envbot.services.identity.principal(approver), env.id)

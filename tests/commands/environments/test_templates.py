@@ -60,6 +60,10 @@ def test_an_unknown_plan_engine_or_tier_names_the_template(tmp_path: Path) -> No
         ({"resources": {"db": "postgres/huge"}}, "resources.db: postgres has no plan 'huge'"),
         ({"resources": {"db": "oracle/small"}}, "engine 'oracle' is not under databases"),
         ({"tiers": ["qa"]}, "templates.t.tiers: unknown tier(s) qa"),
+        (
+            {"tiers": ["dev", "prod"], "resources": {"db": "postgres/small"}},
+            "templates.t.tiers: postgres/small (db) is not a plan for prod",
+        ),
     ):
         section = EnvironmentsSection(templates={"t": template(**values)})
         with pytest.raises(TemplateProblem) as raised:

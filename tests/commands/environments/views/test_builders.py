@@ -100,7 +100,7 @@ def test_the_form_holds_a_templates_inputs_and_parses_back() -> None:
     config = example_config()
     templates = list(load_templates(config.environments, config.databases, REPO_ROOT).values())
     form = FormValues(
-        template="preview", name="x" * 20, tier="prod", team="payments", reason="r" * 500
+        template="release", name="x" * 20, tier="prod", team="payments", reason="r" * 500
     )
     view = modals.build_form_modal(templates, [("payments", "payments")], form, (72.0, 336.0), {})
     assert check_view(view) == []
