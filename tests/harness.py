@@ -58,14 +58,14 @@ def features_with(
     provisioners: Mapping[str, Provisioner] | None = None,
     secret_store: SecretStore | None = None,
 ) -> tuple[Feature[Any], ...]:
-    """`FEATURES`, with new-db and environments using `provisioners` (and new-db
-    `secret_store`) instead of real ones."""
+    """`FEATURES`, with new-db and environments using `provisioners` and `secret_store`
+    instead of real ones."""
     changes: dict[str, Any] = {}
     if provisioners is not None:
         changes["provisioners"] = lambda _section, _core: provisioners
     if secret_store is not None:
         changes["secrets"] = lambda _section, _core: secret_store
-    environments = {k: v for k, v in changes.items() if k == "provisioners"}
+    environments = dict(changes)  # the same adapters for both resource features
     return tuple(
         dataclasses.replace(feature, **changes)  # type: ignore[type-var]
         if feature.name == "new-db" and changes

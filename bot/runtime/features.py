@@ -24,7 +24,7 @@ FEATURES: tuple[Feature[Any], ...] = (
     WhoamiFeature(),
     LookupFeature(catalog=adapters.catalog_provider, oncall=adapters.oncall_provider),
     NewDbFeature(provisioners=adapters.provisioners, secrets=adapters.secret_store),
-    EnvironmentsFeature(provisioners=adapters.provisioners),
+    EnvironmentsFeature(provisioners=adapters.provisioners, secrets=adapters.secret_store),
     NpsFeature(charts=adapters.charts),
     CsatFeature(),
     OfficeHoursFeature(),

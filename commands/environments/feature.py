@@ -9,6 +9,7 @@ runtime's adapters, as new-db's do.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from commands.environments.service.requests import EnvRequests
 from commands.environments.service.templates import Template, TemplateProblem, load_templates
 from commands.resources.config import DatabasesSection
 from commands.resources.credentials import CredentialBox, credential_box
-from integrations.protocols import Provisioner
+from integrations.protocols import Provisioner, SecretStore
 
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -106,6 +107,7 @@ def build_drivers(
 
 
 ProvisionersFactory = Callable[[DatabasesSection, Core], Mapping[str, Provisioner]]
+SecretStoreFactory = Callable[[DatabasesSection, Core], SecretStore | None]
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class EnvironmentsFeature:
     """Whole environments from templates; off while `environments.templates` is empty."""
 
     provisioners: ProvisionersFactory
+    secrets: SecretStoreFactory
     name: str = "environments"
     sections: Sequence[ConfigSection] = (
         ConfigSection("environments", EnvironmentsSection),
@@ -132,7 +135,9 @@ class EnvironmentsFeature:
             raise ConfigProblem(("environments", "templates"), str(problem)) from None
         box = credential_box(databases)
         drivers = build_drivers(section, core, box, self.provisioners(databases, core))
-        graph = build_graph(_context(core, section, databases, templates, drivers), box)
+        context = _context(core, section, databases, templates, drivers)
+        context = dataclasses.replace(context, secrets=self.secrets(databases, core))
+        graph = build_graph(context, box)
         handlers = EnvHandlers(
             requests=graph.requests,
             lifecycle=graph.lifecycle,

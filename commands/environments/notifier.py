@@ -13,7 +13,7 @@ from typing import Any
 from commands.environments.service.types import EnvInfo
 from commands.environments.views import messages
 from integrations.errors import IntegrationError
-from integrations.protocols import Messenger
+from integrations.protocols import Messenger, WrappedSecret
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,10 @@ class SlackNotifier:
 
     def ready(self, env: EnvInfo) -> None:
         self._post(env.requested_by, messages.card_text(env), messages.build_card(env))
+
+    def deliver_wrapped(self, env: EnvInfo, wrapped: WrappedSecret, path: str) -> None:
+        text = messages.wrapped_text(env, wrapped, path)
+        self._post(env.requested_by, text)
 
     def ask_approval(self, env: EnvInfo, channel: str, approvers: str) -> tuple[str, str] | None:
         text = f"Approve environment {env.name}?"

@@ -20,8 +20,10 @@ from commands.environments.models import Environment
 from commands.environments.service import records
 from commands.environments.service.records import EnvContext
 from commands.environments.service.templates import score_outputs
+from commands.environments.service.types import EnvInfo
 from commands.resources.credentials import CredentialBox
 from integrations.errors import IntegrationError, ProviderUnavailable
+from integrations.protocols import WrappedSecret
 from integrations.score import ScoreError, resolve_variables
 
 logger = logging.getLogger(__name__)
@@ -73,8 +75,31 @@ class EnvJob:
         root = (str(thread[0]), str(thread[1]))
         return lambda text: ctx.notifier.reply(root, text)
 
-    def _seal(self, env: Environment, shape: EnvShape, applied: Applied) -> str:
-        """The hand-off: secrets, plus a Score workload's variables resolved against them."""
+    def _hand_over(
+        self, env: Environment, shape: EnvShape, applied: Applied
+    ) -> WrappedSecret | None:
+        """Seal the hand-off on the row for its Reveal; or, with a secrets manager, write it
+        there and return a one-time wrapped token for the requester (nothing sealed)."""
+        values = self._handed_over(env, shape, applied)
+        path = self._ctx.vault_path(env)
+        vault = self._ctx.databases.vault
+        if path is None or vault is None or self._ctx.secrets is None:
+            env.sealed = self._box.seal_mapping(values)
+            return None
+        store = self._ctx.secrets
+        store.write(path, values)
+        env.sealed = None
+        return store.wrap(path, ttl_seconds=vault.wrap_ttl_seconds)
+
+    def _deliver(self, env: EnvInfo, wrapped: WrappedSecret | None) -> None:
+        if wrapped is None:
+            self._ctx.notifier.ready(env)
+            return
+        self._ctx.notifier.ready(env)
+        self._ctx.notifier.deliver_wrapped(env, wrapped, self._ctx.vault_path(env) or "")
+
+    def _handed_over(self, env: Environment, shape: EnvShape, applied: Applied) -> dict[str, str]:
+        """The secrets, plus a Score workload's variables resolved against them."""
         values = dict(applied.secrets)
         template = self._ctx.templates.get(env.template)
         workload = template.workload if template is not None else None
@@ -86,4 +111,4 @@ class EnvJob:
                         values[f"{container.name}: {name}"] = value
             except ScoreError as exc:
                 values["Score variables"] = f"not resolved: {exc}"
-        return self._box.seal_mapping(values)
+        return values

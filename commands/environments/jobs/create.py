@@ -42,7 +42,8 @@ class CreateJob(EnvJob):
             env = records.load(session, env_id)
             if env.status != EnvStatus.CREATING:
                 return
-            env.sealed = self._seal(env, shape, applied)
+            with permanent_unless_transient():
+                wrapped = self._hand_over(env, shape, applied)
             env.outputs = json.dumps(applied.outputs)
             env.status = EnvStatus.READY
             env.ready_at = now
@@ -64,7 +65,7 @@ class CreateJob(EnvJob):
             found = records.info(self._ctx, session, env)
         driver.forget_passwords(shape)
         progress(f"Environment `{found.name}` is ready.")
-        self._ctx.notifier.ready(found)
+        self._deliver(found, wrapped)
         if then_destroy:
             progress("A destroy was asked for while it was being created: destroying it now.")
 

@@ -28,8 +28,13 @@ class DestroyJob(EnvJob):
             if not ctx.is_resume:  # a new thread for the destroy, not the create's
                 env.progress_channel = env.progress_ts = None
         progress = self._progress(env_id, f"Destroying environment `{shape.name}`…")
+        with self._ctx.sessions() as session:
+            path = self._ctx.vault_path(records.load(session, env_id))
         with permanent_unless_transient():
             removed = driver.destroy(shape, progress)
+            if path is not None and self._ctx.secrets is not None:
+                self._ctx.secrets.delete(path)  # its credentials no longer open anything
+                removed.append(f"its credentials in the secrets manager (`{path}`)")
         now = self._ctx.clock()
         with self._ctx.sessions.begin() as session:
             env = records.load(session, env_id)

@@ -26,7 +26,8 @@ class ReissueJob(EnvJob):
             applied = driver.reissue(shape, progress)
         with self._ctx.sessions.begin() as session:
             env = records.load(session, env_id)
-            env.sealed = self._seal(env, shape, applied)
+            with permanent_unless_transient():
+                wrapped = self._hand_over(env, shape, applied)
             self._ctx.audit.record(
                 actor=SYSTEM_ACTOR,
                 action="env.credentials",
@@ -36,7 +37,7 @@ class ReissueJob(EnvJob):
                 session=session,
             )
             found = records.info(self._ctx, session, env)
-        self._ctx.notifier.ready(found)
+        self._deliver(found, wrapped)
 
     def on_failure(self, ctx: JobContext, error_message: str) -> None:
         env_id = str(ctx.payload["environment_id"])

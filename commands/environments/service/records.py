@@ -38,6 +38,7 @@ from commands.environments.models import (
 from commands.environments.service.templates import MAX_NAME, MODULE_ENGINE, Template, plan_limits
 from commands.environments.service.types import EnvInfo, EnvRequest, Notifier, ResourceInfo
 from commands.resources.config import DatabasesSection
+from integrations.protocols import SecretStore
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9-]{1,18}[a-z0-9]")
 NAME_MIN = 3
@@ -59,6 +60,17 @@ class EnvContext:
     clock: Callable[[], datetime]
     team_names: Mapping[str, str]
     team_channels: Mapping[str, str | None]
+    secrets: SecretStore | None = None
+    """With `databases.vault`: credentials go there, and a wrapped token to the requester."""
+
+    def vault_path(self, env: Environment | EnvInfo) -> str | None:
+        """Where an environment's credentials live in the secrets manager, if it is used."""
+        vault = self.databases.vault
+        if vault is None or self.secrets is None:
+            return None
+        return vault.path_template.format(
+            team=env.team, engine="environment", name=env.name, tier=env.tier
+        )
 
     def template(self, key: str) -> Template:
         template = self.templates.get(key)

@@ -8,6 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from integrations.protocols import WrappedSecret
+
 
 class Operation(StrEnum):
     CREATE = "create"
@@ -114,6 +116,10 @@ class Notifier(Protocol):
 
     def ready(self, env: EnvInfo) -> None:
         """The environment is ready: its card and the Reveal button, to the requester."""
+        ...
+
+    def deliver_wrapped(self, env: EnvInfo, wrapped: WrappedSecret, path: str) -> None:
+        """The one-time token to the credentials in the secrets manager, to the requester."""
         ...
 
     def ask_approval(self, env: EnvInfo, channel: str, approvers: str) -> tuple[str, str] | None:

@@ -13,6 +13,7 @@ from bot.core.mrkdwn import SECTION_TEXT_LIMIT, escape, escape_truncated, trunca
 from commands.environments.ids import ActionId
 from commands.environments.service.types import EnvInfo
 from commands.environments.views.text import cost, status, when
+from integrations.protocols import WrappedSecret
 
 JSON = dict[str, Any]
 HOURS_PER_MONTH = 730
@@ -158,4 +159,16 @@ def receipt_text(env: EnvInfo, removed: Sequence[str], lived_hours: float) -> st
     return (
         f":wastebasket: Environment `{env.name}` is destroyed. It lived {lived_hours:.1f} h "
         f"and cost {spent}.\nRemoved:\n{listed}"
+    )
+
+
+def wrapped_text(env: EnvInfo, wrapped: WrappedSecret, path: str) -> str:
+    """The credentials are in the secrets manager: a one-time token to read them."""
+    minutes = max(1, wrapped.ttl_seconds // 60)
+    command = wrapped.unwrap_command.replace("TOKEN", wrapped.token)
+    return (
+        f"The credentials of environment `{env.name}` are in the secrets manager at "
+        f"`{escape(path)}`.\nA one-time token to read them, valid for {minutes} min and usable "
+        f"once:\n```{escape(command)}```\nIf unwrapping says the token is invalid, someone else "
+        "used it: tell the platform team."
     )
