@@ -18,6 +18,7 @@ from tests.commands.environments.driving import (
     destroy,
     dm_texts,
     env_named,
+    told,
     wait_status,
 )
 from tests.harness import running_bot
@@ -56,4 +57,4 @@ def test_credentials_go_to_the_secrets_manager_and_leave_it_with_the_environment
             wait_status(bot, "vaulted", "destroyed")
             path = "/v1/secret/metadata/platform/payments/environment/vaulted"
             assert http.get(path, headers={"X-Vault-Token": VAULT_TOKEN}).status_code == 404
-        assert any("its credentials in the secrets manager" in t for t in dm_texts(bot, BOB))
+        assert told(bot, BOB, "its credentials in the secrets manager")  # in the receipt
