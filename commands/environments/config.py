@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from bot.core.config import Section
 from commands.resources.config import MAX_MONTHLY_COST, MAX_TTL_HOURS, QuotaConfig
+from commands.resources.orchestrators import GitHubDriver, HumanitecDriver, KubernetesDriver
 
 TEMPLATE_KEY = re.compile(r"[a-z][a-z0-9-]{0,30}")
 RESOURCE_KEY = re.compile(r"[a-z][a-z0-9]{0,9}")
@@ -24,10 +25,17 @@ MAX_INPUT_CHARS = 200
 
 
 class Driver(StrEnum):
-    """How an environment's resources are made: the bot's provisioners, or Terraform."""
+    """How an environment's resources are made: the bot's provisioners, Terraform, or the
+    platform's own orchestrator."""
 
     LOCAL = "local"
     TERRAFORM = "terraform"
+    KUBERNETES = "kubernetes"
+    HUMANITEC = "humanitec"
+    GITHUB = "github"
+
+
+ORCHESTRATED = (Driver.KUBERNETES, Driver.HUMANITEC, Driver.GITHUB)
 
 
 class TierTtl(Section):
@@ -84,6 +92,9 @@ class TemplateConfig(Section):
     mask_sql: dict[str, str] = Field(
         default_factory=dict, description="resource key → SQL run on a clone's copy"
     )
+    kubernetes: KubernetesDriver | None = Field(default=None, description="driver kubernetes")
+    humanitec: HumanitecDriver | None = Field(default=None, description="driver humanitec")
+    github: GitHubDriver | None = Field(default=None, description="driver github")
 
     @field_validator("resources")
     @classmethod
@@ -105,6 +116,17 @@ class TemplateConfig(Section):
 
     @model_validator(mode="after")
     def _one_source(self) -> TemplateConfig:
+        blocks = [d.value for d in ORCHESTRATED if getattr(self, d.value) is not None]
+        if self.driver in ORCHESTRATED:
+            if blocks != [self.driver.value]:
+                raise ValueError(f"driver {self.driver} needs its `{self.driver}:` settings only")
+            if self.resources or self.module:
+                raise ValueError(f"driver {self.driver}: the orchestrator makes the resources")
+            if self.driver is Driver.HUMANITEC and self.score is None:
+                raise ValueError("driver humanitec deploys a Score file: give score")
+            return self
+        if blocks:
+            raise ValueError(f"`{blocks[0]}:` settings go with driver {blocks[0]}")
         sources = [s for s in ("resources", "score", "module") if getattr(self, s)]
         if len(sources) != 1:
             raise ValueError("give exactly one of resources, score or module")

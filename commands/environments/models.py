@@ -40,6 +40,8 @@ class ResourceState(StrEnum):
     """The name was free and is ours: anything under it is this environment's to remove."""
     READY = "ready"
     REMOVED = "removed"
+    KEPT = "kept"
+    """Not ready in time and, as its template asks, left for an operator instead of removed."""
 
 
 class Environment(Base):
@@ -98,6 +100,8 @@ class EnvResource(Base):
     state: Mapped[str] = mapped_column(String(16))
     password_ciphertext: Mapped[str | None] = mapped_column(Text)
     """The generated password, sealed, while a create or re-issue may have to resume."""
+    handle: Mapped[str | None] = mapped_column(Text)
+    """An orchestrator's handle on what it is making (JSON), to follow it after a crash."""
 
 
 class EnvApproval(Base):

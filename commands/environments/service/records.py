@@ -35,7 +35,14 @@ from commands.environments.models import (
     EnvResource,
     EnvStatus,
 )
-from commands.environments.service.templates import MAX_NAME, MODULE_ENGINE, Template, plan_limits
+from commands.environments.service.templates import (
+    MAX_NAME,
+    MODULE_ENGINE,
+    NOT_PROVISIONED,
+    ORCHESTRATOR_ENGINE,
+    Template,
+    plan_limits,
+)
 from commands.environments.service.types import EnvInfo, EnvRequest, Notifier, ResourceInfo
 from commands.resources.config import DatabasesSection
 from integrations.protocols import SecretStore
@@ -289,14 +296,16 @@ def shape(ctx: EnvContext, session: Session, env: Environment) -> EnvShape:
                 limits=plan_limits(ctx.databases, r.engine, r.plan),
             )
             for r in resources_of(session, env)
-            if r.engine != MODULE_ENGINE
+            if r.engine not in NOT_PROVISIONED
         ),
         source=shape(ctx, session, source) if source is not None else None,
     )
 
 
 def _label(ctx: EnvContext, engine: str) -> str:
-    return "Terraform" if engine == MODULE_ENGINE else ctx.databases.label(engine)
+    if engine == MODULE_ENGINE:
+        return "Terraform"
+    return "Orchestrator" if engine == ORCHESTRATOR_ENGINE else ctx.databases.label(engine)
 
 
 def request_of(env: EnvInfo) -> EnvRequest:

@@ -13,13 +13,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from commands.environments.config import RESOURCE_KEY, Driver, EnvironmentsSection, TemplateConfig
+from commands.environments.config import (
+    ORCHESTRATED,
+    RESOURCE_KEY,
+    Driver,
+    EnvironmentsSection,
+    TemplateConfig,
+)
 from commands.environments.drivers.base import ResourceShape
 from commands.resources.config import DatabasesSection
 from integrations.protocols import PlanLimits
 from integrations.score import ScoreError, ScoreWorkload, load_score, plan_resources
 
 MODULE_ENGINE = "terraform"
+ORCHESTRATOR_ENGINE = "orchestrator"
+ORCHESTRATOR_KEY = "orchestrator"
+ORCHESTRATOR_LABELS = {
+    Driver.KUBERNETES: "Kubernetes",
+    Driver.HUMANITEC: "Humanitec",
+    Driver.GITHUB: "GitHub Actions",
+}
+NOT_PROVISIONED = frozenset({MODULE_ENGINE, ORCHESTRATOR_ENGINE})
+"""Rows that stand for a whole module or orchestrator run, not for one provisioned resource."""
 MAX_NAME = 20
 """Environment names: `{name}-{key}` must stay a valid resource name (31 characters)."""
 
@@ -48,7 +63,7 @@ class Template:
 
     @property
     def monthly_cost(self) -> float | None:
-        if self.config.driver is Driver.TERRAFORM:
+        if self.config.driver is not Driver.LOCAL:
             return self.config.monthly_cost
         costs = [r.monthly_cost for r in self.resources if r.monthly_cost is not None]
         return sum(costs) if costs else None
@@ -120,6 +135,9 @@ def _resources(
     where = f"environments.templates.{key}"
     if config.driver is Driver.TERRAFORM:
         return (TemplateResource("module", MODULE_ENGINE, "module", "Terraform", None, None),)
+    if config.driver in ORCHESTRATED:
+        label = ORCHESTRATOR_LABELS[config.driver]
+        return (TemplateResource(ORCHESTRATOR_KEY, ORCHESTRATOR_ENGINE, "-", label, None, None),)
     wanted: list[tuple[str, str, str]] = config.engine_plans()
     if workload is not None:
         resource_plan = plan_resources(workload)

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.core.mrkdwn import SECTION_TEXT_LIMIT, escape, escape_truncated, truncate
 from commands.environments.ids import ActionId
+from commands.environments.service.templates import NOT_PROVISIONED
 from commands.environments.service.types import EnvInfo
 from commands.environments.views.text import cost, status, when
 from integrations.protocols import WrappedSecret
@@ -52,8 +53,8 @@ def card_text(env: EnvInfo) -> str:
     if env.reason:
         lines.append(f"Reason: {escape_truncated(env.reason, 300)}")
     for resource in env.resources:
-        if resource.engine == "terraform":
-            continue
+        if resource.engine in NOT_PROVISIONED:
+            continue  # a whole module or orchestrator run: its outputs say what it made
         lines.append(f"• {resource.label} `{resource.name}` ({resource.plan}): {resource.state}")
     shown = sorted(env.outputs.items())[:MAX_OUTPUTS_SHOWN]
     if shown:
