@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from bot.core.config import Section
+from commands.resources.orchestrators import GitHubDriver, KubernetesDriver
 
 _SLUG = re.compile(r"[a-z][a-z0-9_-]{0,30}")
 _HTTP_URL = re.compile(r"https?://(?P<authority>[^/?#\s]+)(/[^?#\s]*)?")
@@ -59,6 +60,14 @@ class PlanConfig(Section):
     )
 
 
+class EngineDriver(StrEnum):
+    """The orchestrators a new-db engine may be made by (Humanitec deploys workloads, not
+    single resources: it drives environments only)."""
+
+    KUBERNETES = "kubernetes"
+    GITHUB = "github"
+
+
 class EngineConfig(Section):
     """One server the bot provisions on, reached with admin credentials."""
 
@@ -74,6 +83,11 @@ class EngineConfig(Section):
         description="rabbitmq: the management HTTP API; http://{host}:15672",
     )
     plans: dict[str, PlanConfig] = Field(min_length=1)
+    driver: EngineDriver | None = Field(
+        default=None, description="made by the platform's orchestrator instead of the bot"
+    )
+    kubernetes: KubernetesDriver | None = Field(default=None, description="driver kubernetes")
+    github: GitHubDriver | None = Field(default=None, description="driver github")
 
     @field_validator("management_url")
     @classmethod
@@ -87,6 +101,16 @@ class EngineConfig(Section):
             # The URL is shown in messages and logs; the login has its own fields.
             raise ValueError("must not contain a login: use admin_user and admin_password")
         return value
+
+    @model_validator(mode="after")
+    def _driver_settings(self) -> EngineConfig:
+        blocks = [d.value for d in EngineDriver if getattr(self, d.value) is not None]
+        wanted = [self.driver.value] if self.driver is not None else []
+        if blocks != wanted:
+            if self.driver is None:
+                raise ValueError(f"`{blocks[0]}:` settings go with driver {blocks[0]}")
+            raise ValueError(f"driver {self.driver} needs its `{self.driver}:` settings")
+        return self
 
     @field_validator("plans")
     @classmethod
