@@ -25,6 +25,7 @@ from bot.core.scheduler import ScheduledTask
 from commands.environments.config import Driver, EnvironmentsSection
 from commands.environments.drivers.base import EnvDriver
 from commands.environments.drivers.local import LocalDriver
+from commands.environments.drivers.orchestrators import orchestrated_drivers
 from commands.environments.drivers.terraform import TerraformDriver
 from commands.environments.handlers import ENV_USAGE, EnvHandlers
 from commands.environments.ids import ActionId, CallbackId, JobKind, PolicyAction
@@ -135,6 +136,9 @@ class EnvironmentsFeature:
             raise ConfigProblem(("environments", "templates"), str(problem)) from None
         box = credential_box(databases)
         drivers = build_drivers(section, core, box, self.provisioners(databases, core))
+        drivers.update(
+            orchestrated_drivers(templates, core.sessions, core.config_dir, core.closers)
+        )
         context = _context(core, section, databases, templates, drivers)
         context = dataclasses.replace(context, secrets=self.secrets(databases, core))
         graph = build_graph(context, box)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from bot.core.errors import Unavailable
 from bot.core.jobs import PermanentJobError
 from bot.core.redaction import scrub_text
+from commands.environments.config import Driver
 from commands.environments.drivers.base import Applied, EnvShape, Progress, ResourceFailed
 from commands.environments.models import Environment
 from commands.environments.service import records
@@ -81,6 +82,9 @@ class EnvJob:
         """Seal the hand-off on the row for its Reveal; or, with a secrets manager, write it
         there and return a one-time wrapped token for the requester (nothing sealed)."""
         values = self._handed_over(env, shape, applied)
+        if not values:  # nothing secret came out (an orchestrator keeps its own): no Reveal
+            env.sealed = None
+            return None
         path = self._ctx.vault_path(env)
         vault = self._ctx.databases.vault
         if path is None or vault is None or self._ctx.secrets is None:
@@ -102,7 +106,10 @@ class EnvJob:
         """The secrets, plus a Score workload's variables resolved against them."""
         values = dict(applied.secrets)
         template = self._ctx.templates.get(env.template)
-        workload = template.workload if template is not None else None
+        # Only the `local` driver resolves Score placeholders itself; an orchestrator that
+        # deploys the workload (Humanitec) resolves them where it runs it.
+        local = template is not None and template.config.driver is Driver.LOCAL
+        workload = template.workload if template is not None and local else None
         if workload is not None:
             outputs = score_outputs(shape.resources, applied.secrets, applied.outputs)
             try:

@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from commands.environments.config import (
     ORCHESTRATED,
@@ -60,6 +63,8 @@ class Template:
     config: TemplateConfig
     resources: tuple[TemplateResource, ...]
     workload: ScoreWorkload | None
+    document: Mapping[str, Any] | None = None
+    """The Score file as written, for orchestrators that deploy it themselves (Humanitec)."""
 
     @property
     def monthly_cost(self) -> float | None:
@@ -99,7 +104,9 @@ def load_templates(
             raise TemplateProblem(
                 f"environments.templates.{key}.tiers: unknown tier(s) {', '.join(unknown)}"
             )
-        workload = _workload(key, config, config_dir) if config.score is not None else None
+        workload, document = (
+            _workload(key, config, config_dir) if config.score is not None else (None, None)
+        )
         resources = _resources(key, config, databases, workload)
         for resource in resources:
             # A plan's tiers are a guardrail of their own (no small database in prod).
@@ -109,15 +116,20 @@ def load_templates(
                     f"environments.templates.{key}.tiers: {resource.engine}/{resource.plan} "
                     f"({resource.key}) is not a plan for {', '.join(outside)}"
                 )
-        templates[key] = Template(key, config, resources, workload)
+        templates[key] = Template(key, config, resources, workload, document)
     return templates
 
 
-def _workload(key: str, config: TemplateConfig, config_dir: Path) -> ScoreWorkload:
+def _workload(
+    key: str, config: TemplateConfig, config_dir: Path
+) -> tuple[ScoreWorkload, Mapping[str, Any]]:
     assert config.score is not None
     path = config.score if config.score.is_absolute() else config_dir / config.score
     try:
-        return load_score(path.read_bytes())
+        text = path.read_bytes()
+        workload = load_score(text)
+        # Checked just above: a mapping, within the size and nesting limits.
+        return workload, yaml.safe_load(text)
     except OSError as exc:
         raise TemplateProblem(
             f"environments.templates.{key}.score: cannot read {path}: {exc.strerror}"
