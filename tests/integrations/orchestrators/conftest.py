@@ -1,5 +1,6 @@
-"""Fixtures for the Kubernetes orchestrator: the fake API server with the CRDs it knows,
-a kubeconfig pointing at it, and a factory for orchestrators of each flavour."""
+"""Fixtures for the orchestrators' contract tests: for Kubernetes, the fake API server with
+the CRDs it knows, a kubeconfig pointing at it and a factory for orchestrators of each
+flavour; for GitHub, its spec, a clock and the fake API."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ from integrations.orchestrators.kubernetes import (
     KubernetesConfig,
     KubernetesOrchestrator,
 )
+from tests.clock import Clock
 from tests.conftest import REPO_ROOT
-from tests.integrations.openapi_contract import spec_path
+from tests.integrations.openapi_contract import Contract, spec_path
+from tests.integrations.orchestrators.fake_github import FakeGitHub
 from tests.integrations.orchestrators.fake_kubernetes import TOKEN, FakeKubernetes
 
 EXAMPLES = REPO_ROOT / "examples" / "orchestrators"
@@ -226,3 +229,24 @@ def make(
         return KubernetesOrchestrator(config, sleep=sleeps.append)
 
     return build
+
+
+GITHUB_TOKEN = "ghp_Fake7oken9Zq2WxY"
+"""A distinctive token, searched for in messages and logs that must not contain it."""
+
+
+@pytest.fixture(scope="session")
+def github_contract() -> Contract:
+    return Contract(spec_path("github", "api.github.com.subset.json"))
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def github(github_contract: Contract, clock: Clock) -> Iterator[FakeGitHub]:
+    with FakeGitHub(github_contract, clock, token=GITHUB_TOKEN) as fake:
+        yield fake
+    assert fake.violations == []
