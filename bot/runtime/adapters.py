@@ -15,10 +15,13 @@ import httpx
 from bot.core.feature import Core
 from commands.lookup.config import CatalogKind, CatalogSection, OnCallKind, OnCallSection
 from commands.resources.config import DatabasesSection, EngineConfig, EngineKind
+from commands.resources.orchestrator_factory import build_orchestrator
 from integrations.backstage import BackstageCatalog
 from integrations.catalog_files import CatalogFiles
 from integrations.charts import MatplotlibCharts
 from integrations.opsgenie import Opsgenie
+from integrations.orchestrators.provisioner import OrchestratedProvisioner
+from integrations.orchestrators.waiting import Polling
 from integrations.pagerduty import PagerDuty
 from integrations.protocols import (
     CatalogProvider,
@@ -36,7 +39,9 @@ def build_provisioners(
 ) -> dict[str, Provisioner]:
     """One provisioner per configured engine; each client library is imported only if used."""
     return {
-        kind: _PROVISIONERS[kind](engine, http_clients) for kind, engine in section.engines.items()
+        kind: _PROVISIONERS[kind](engine, http_clients)
+        for kind, engine in section.engines.items()
+        if engine.driver is None  # the others are the orchestrator's (see `provisioners`)
     }
 
 
@@ -200,7 +205,29 @@ def build_oncall_provider(
 
 
 def provisioners(section: DatabasesSection, core: Core) -> dict[str, Provisioner]:
-    return _closing(core, lambda clients: build_provisioners(section, clients))
+    built = _closing(core, lambda clients: build_provisioners(section, clients))
+    built.update(orchestrated_provisioners(section, core.config_dir, core.closers))
+    return built
+
+
+def orchestrated_provisioners(
+    section: DatabasesSection, config_dir: Path, closers: list[Callable[[], None]]
+) -> dict[str, Provisioner]:
+    """The engines whose resources the platform's orchestrator makes (`driver:` set)."""
+    found: dict[str, Provisioner] = {}
+    for kind, engine in section.engines.items():
+        settings = engine.kubernetes or engine.github
+        if engine.driver is None or settings is None:
+            continue
+        orchestrator = build_orchestrator(settings, config_dir, closers)
+        polling = Polling(
+            poll_seconds=settings.waiting.poll_seconds,
+            timeout_seconds=settings.waiting.timeout_minutes * 60,
+        )
+        found[kind] = OrchestratedProvisioner(
+            kind.value, orchestrator, parameters=dict(settings.parameters), polling=polling
+        )
+    return found
 
 
 def secret_store(section: DatabasesSection, core: Core) -> SecretStore | None:

@@ -7,8 +7,11 @@ the config's directory and tokens read out of their `SecretStr`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from commands.resources.orchestrators import GitHubDriver, HumanitecDriver, KubernetesDriver
 from integrations.orchestrators.base import Orchestrator
@@ -47,8 +50,69 @@ def _humanitec(settings: HumanitecDriver, closers: Closers) -> Orchestrator:
 
 
 def _kubernetes(settings: KubernetesDriver, config_dir: Path, closers: Closers) -> Orchestrator:
-    raise NotImplementedError
+    from integrations.orchestrators.kubernetes import (
+        ClusterAccess,
+        ConnectionSecret,
+        Flavour,
+        KubernetesConfig,
+        KubernetesOrchestrator,
+    )
+
+    def path(value: Path) -> Path:
+        return value if value.is_absolute() else config_dir / value
+
+    kubeconfig = path(settings.kubeconfig) if settings.kubeconfig is not None else None
+    return KubernetesOrchestrator(
+        KubernetesConfig(
+            access=ClusterAccess(
+                kubeconfig=kubeconfig,
+                context=settings.context,
+                in_cluster=settings.in_cluster,
+                server=settings.api_url,
+            ),
+            manifest_template=path(settings.manifest).read_text(encoding="utf-8"),
+            flavour=Flavour(settings.flavour.value),
+            namespace=settings.namespace,
+            schema=_crd_schema(path(settings.crd)) if settings.crd is not None else None,
+            connection_secret=ConnectionSecret(name=settings.connection_secret or ""),
+        )
+    )
+
+
+def _crd_schema(crd: Path) -> Mapping[str, Any]:
+    """The `openAPIV3Schema` of a CRD file's served (or first) version."""
+    document = yaml.safe_load(crd.read_text(encoding="utf-8"))
+    versions = document["spec"]["versions"]
+    served = [v for v in versions if v.get("served", True)] or versions
+    schema: Mapping[str, Any] = served[0]["schema"]["openAPIV3Schema"]
+    return schema
 
 
 def _github(settings: GitHubDriver, closers: Closers) -> Orchestrator:
-    raise NotImplementedError
+    from integrations.orchestrators.github import (
+        GitHubActionsConfig,
+        GitHubActionsOrchestrator,
+        GitHubApp,
+    )
+
+    app = None
+    if settings.app_id is not None and settings.installation_id is not None:
+        assert settings.app_private_key is not None  # the settings require all three
+        app = GitHubApp(
+            app_id=settings.app_id,
+            installation_id=settings.installation_id,
+            private_key=settings.app_private_key.get_secret_value(),
+        )
+    orchestrator = GitHubActionsOrchestrator(
+        GitHubActionsConfig(
+            repository=settings.repository,
+            apply_workflow=settings.workflow,
+            destroy_workflow=settings.destroy_workflow,
+            ref=settings.ref,
+            api_url=settings.api_url,
+            token=settings.token.get_secret_value() if settings.token else None,
+            app=app,
+        )
+    )
+    closers.append(orchestrator.close)
+    return orchestrator

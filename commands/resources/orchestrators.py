@@ -52,9 +52,10 @@ class Flavour(StrEnum):
 class KubernetesDriver(Section):
     """Crossplane or Kratix through the Kubernetes API (server-side apply)."""
 
-    api_url: str | None = Field(default=None, description="else kubeconfig / in-cluster")
-    kubeconfig: Path | None = None
-    token: SecretStr | None = Field(default=None, description="a service account token; ${VAR}")
+    kubeconfig: Path | None = Field(default=None, description="a kubeconfig file")
+    context: str | None = Field(default=None, description="else the kubeconfig's current one")
+    in_cluster: bool = Field(default=False, description="the pod's service account")
+    api_url: str | None = Field(default=None, description="overrides the server address")
     namespace: str = Field(default="default")
     flavour: Flavour
     manifest: Path = Field(description="a YAML document with ${name}, ${parameters.X}, …")
@@ -62,9 +63,18 @@ class KubernetesDriver(Section):
     connection_secret: str | None = Field(
         default=None, description="the Secret to hand over, e.g. ${name}-conn"
     )
+    parameters: dict[str, str] = Field(
+        default_factory=dict, description="new-db: `${parameters.X}` for every resource"
+    )
     waiting: Waiting = Field(default_factory=Waiting)
 
     _check_url = field_validator("api_url")(lambda cls, v: _url(v))
+
+    @model_validator(mode="after")
+    def _one_access(self) -> KubernetesDriver:
+        if (self.kubeconfig is None) == (not self.in_cluster):
+            raise ValueError("give kubeconfig, or in_cluster: true (not both)")
+        return self
 
     @field_validator("namespace")
     @classmethod
@@ -97,9 +107,14 @@ class GitHubDriver(Section):
     destroy_workflow: str
     ref: str = Field(default="main", min_length=1, max_length=200)
     token: SecretStr | None = Field(default=None, description="use ${GITHUB_TOKEN}")
-    app_id: int | None = Field(default=None, ge=1)
+    app_id: str | None = Field(
+        default=None, min_length=1, max_length=100, description="id or client id"
+    )
     app_private_key: SecretStr | None = Field(default=None, description="PEM; use ${VAR}")
     installation_id: int | None = Field(default=None, ge=1)
+    parameters: dict[str, str] = Field(
+        default_factory=dict, description="new-db: `${parameters.X}` for every resource"
+    )
     waiting: Waiting = Field(default_factory=Waiting)
 
     _check_url = field_validator("api_url")(lambda cls, v: _url(v))
