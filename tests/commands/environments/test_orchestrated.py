@@ -278,3 +278,91 @@ def test_a_github_actions_environment_goes_plan_confirm_ready_destroy(
         destroy(bot, BOB, "orders-gh")
         wait_status(bot, "orders-gh", "destroyed")
         assert GITHUB_TOKEN not in "".join(dm_texts(bot, BOB))
+
+
+def _claim_template(access: Path, tmp_path: Path, **waiting: object) -> dict[str, Any]:
+    crd_file = tmp_path / "crd.yaml"
+    crd_file.write_text(yaml.safe_dump(CLAIM_CRD))
+    return {
+        "description": "A database from the cluster",
+        "driver": "kubernetes",
+        "tiers": ["dev"],
+        "variables": {"storage_gb": "20", "version": "16"},
+        "kubernetes": {
+            "kubeconfig": str(access),
+            "namespace": NAMESPACE,
+            "flavour": "crossplane-claim",
+            "manifest": str(REPO_ROOT / "examples/orchestrators/crossplane-postgres-claim.yaml"),
+            "crd": str(crd_file),
+            "waiting": {"poll_seconds": 0.05, **waiting},
+        },
+    }
+
+
+@pytest.mark.parametrize("on_timeout", ["delete", "keep"])
+def test_a_claim_never_ready_in_time_is_removed_or_kept_and_the_requester_told(
+    tmp_path: Path,
+    migrated_schema: Path,
+    fake: FakeKubernetes,  # noqa: F811 (the imported fixture)
+    kubeconfig: Path,  # noqa: F811 (the imported fixture)
+    on_timeout: str,
+) -> None:
+    fake.behaviour.never_ready = True
+    template = _claim_template(kubeconfig, tmp_path, timeout_minutes=0.01, on_timeout=on_timeout)
+    config = with_template(env_config(tmp_path), "k8s-db", template)
+    with running(tmp_path, migrated_schema, config) as bot_:
+        bot = EnvBot(bot_, {})
+        create(bot, BOB, "env create k8s-db slow-db", tier="dev")
+        env = wait_status(bot, "slow-db", "failed")
+        assert told(bot, BOB, "not ready after 0.01 minutes")
+        if on_timeout == "delete":
+            assert bot.bot.emulator.wait_for(lambda: not _named(fake, "slow-db"))
+            assert not env.leftovers
+        else:
+            assert _named(fake, "slow-db")  # left for an operator, and said so
+            assert env.leftovers and env.failure is not None and "kept in kubernetes" in env.failure
+
+
+def test_a_claim_whose_composition_fails_is_reported_and_removed(
+    tmp_path: Path,
+    migrated_schema: Path,
+    fake: FakeKubernetes,  # noqa: F811 (the imported fixture)
+    kubeconfig: Path,  # noqa: F811 (the imported fixture)
+) -> None:
+    fake.behaviour.fail_with = "cannot compose resources: quota exceeded"
+    config = with_template(env_config(tmp_path), "k8s-db", _claim_template(kubeconfig, tmp_path))
+    with running(tmp_path, migrated_schema, config) as bot_:
+        bot = EnvBot(bot_, {})
+        create(bot, BOB, "env create k8s-db broken-db", tier="dev")
+        wait_status(bot, "broken-db", "failed")
+        assert told(bot, BOB, "quota exceeded")
+        assert bot.bot.emulator.wait_for(lambda: not _named(fake, "broken-db"))
+
+
+def test_a_github_run_cancelled_outside_the_bot_fails_the_environment(
+    tmp_path: Path, migrated_schema: Path, github: FakeGitHub
+) -> None:
+    github.outcomes[APPLY] = "cancelled"
+    config = with_template(
+        env_config(tmp_path),
+        "gh-env",
+        {
+            "description": "An environment made by a workflow",
+            "driver": "github",
+            "tiers": ["dev"],
+            "variables": {"size": "small"},
+            "github": {
+                "api_url": github.url,
+                "repository": REPOSITORY,
+                "workflow": APPLY,
+                "destroy_workflow": DESTROY,
+                "token": GITHUB_TOKEN,
+                "waiting": {"poll_seconds": 0.05, "timeout_minutes": 1},
+            },
+        },
+    )
+    with running(tmp_path, migrated_schema, config) as bot_:
+        bot = EnvBot(bot_, {})
+        create(bot, BOB, "env create gh-env stopped", tier="dev")
+        wait_status(bot, "stopped", "failed")
+        assert told(bot, BOB, "cancelled outside the bot")
