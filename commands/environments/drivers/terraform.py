@@ -40,6 +40,8 @@ from integrations.terraform import (
     Event,
     LibterraformRunner,
     LocalState,
+    Output,
+    Outputs,
     PgBackend,
     Sensitive,
     TerraformError,
@@ -110,15 +112,32 @@ class TerraformDriver:
         with _diagnostics_to(progress):
             summary = workspace.plan(self._variables(env, secrets))
             progress(f"Terraform plan: {summary.add} to add, {summary.change} to change.")
-            workspace.apply(progress=_events_to(progress))
+            streamed: list[Outputs] = []
+            report = _events_to(progress)
+
+            def on_event(event: Event) -> None:
+                if isinstance(event, Outputs):
+                    streamed.append(event)
+                report(event)
+
+            workspace.apply(progress=on_event)
         applied = Applied()
-        for name, output in workspace.outputs().items():
+        for name, output in self._outputs(workspace, streamed).items():
             if isinstance(output.value, Sensitive):
                 applied.secrets[name] = str(output.value.reveal())
             else:
                 applied.outputs[name] = _plain(output.value)
         self._mark(env, ResourceState.READY)
         return applied
+
+    @staticmethod
+    def _outputs(workspace: TerraformWorkspace, streamed: list[Outputs]) -> Mapping[str, Output]:
+        """The apply's own report of its outputs, unless one is sensitive: Terraform leaves
+        those values out of the stream, and only `terraform output -json` (a run more) has
+        them."""
+        if streamed and not any(o.sensitive for o in streamed[-1].outputs.values()):
+            return streamed[-1].outputs
+        return workspace.outputs()
 
     def roll_back(self, env: EnvShape, progress: Progress) -> list[str]:
         try:
