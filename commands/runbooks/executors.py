@@ -53,7 +53,7 @@ class Executors:
         # only its first MAX_READ_BYTES are read back.
         with tempfile.TemporaryFile() as output:
             try:
-                finished = subprocess.run(  # noqa: S603 - an allowlisted program, argv list, no shell
+                finished = subprocess.run(
                     list(step.argv),
                     stdin=subprocess.DEVNULL,
                     stdout=output,

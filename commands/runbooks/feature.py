@@ -26,7 +26,7 @@ from commands.runbooks.service.ports import RunbookContext, StepExecutor
 from commands.runbooks.service.runs import RunbookRuns
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-ACTION_WORDS = {
+ACTION_WORDS: dict[str, str] = {
     PolicyAction.LIST: "list runbooks",
     PolicyAction.RUN: "run runbooks",
     PolicyAction.RISKY: "run risky runbook steps",

@@ -53,7 +53,8 @@ class RunbookHandlers:
             ctx.ack(f"Which runbook? `{RUNBOOK_USAGE}` (see `/platform runbook list`).")
         else:
             ctx.ack(
-                f"`/platform runbook {escape(verb[:20])}` is not something I know. Usage: `{RUNBOOK_USAGE}`"
+                f"`/platform runbook {escape(verb[:20])}` is not something I know. "
+                f"Usage: `{RUNBOOK_USAGE}`"
             )
 
     def handle_form_submission(self, ack: Ack, body: JSON, view: JSON) -> None:
@@ -79,7 +80,8 @@ class RunbookHandlers:
             f"Run {run.id} of `{run.runbook}` started: progress comes step by step in a thread in "
             "your DMs with me."
             if run.created
-            else f"Run {run.id} of `{run.runbook}` was already started by this form ({run.status.replace('_', ' ')})."
+            else f"Run {run.id} of `{run.runbook}` was already started by this form "
+            f"({run.status.replace('_', ' ')})."
         )
         ack(response_action="update", view=views.build_notice_modal("Runbook started", text))
 

@@ -78,12 +78,12 @@ def _scalar(node: yaml.Node) -> Any:
     return yaml.SafeLoader(stream="").construct_object(node)
 
 
-def _refuse_aliases(text: str) -> None:
+def _alias_line(text: str) -> int | None:
+    """The line of the first YAML alias, if any (aliases are refused: see the docstring)."""
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent):
-            raise yaml.MarkedYAMLError(
-                problem="aliases are not allowed", problem_mark=event.start_mark
-            )
+            return event.start_mark.line + 1 if event.start_mark is not None else 1
+    return None
 
 
 def load_directory(
@@ -109,9 +109,8 @@ def load_directory(
         if loaded is None:
             continue
         if loaded.runbook.name in found:
-            problems.append(
-                f"{path}:1: name: {loaded.runbook.name!r} is also {found[loaded.runbook.name].path.name}'s"
-            )
+            other = found[loaded.runbook.name].path.name
+            problems.append(f"{path}:1: name: {loaded.runbook.name!r} is also {other}'s")
         found[loaded.runbook.name] = loaded
     if problems:
         raise RunbookProblems(problems)
@@ -137,7 +136,9 @@ def load_file(
     text = path.read_text(encoding="utf-8", errors="replace")
     lines = _Lines()
     try:
-        _refuse_aliases(text)
+        alias = _alias_line(text)
+        if alias is not None:
+            return None, [f"{path}:{alias}: YAML aliases (*name) are not allowed in runbooks"]
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
         line = error.problem_mark.line + 1 if error.problem_mark is not None else 1
@@ -183,13 +184,13 @@ class _Checks:
         for index, step in enumerate(self.runbook.steps):
             loc: Location = ("steps", index)
             if step.http is not None:
-                self._http(loc + ("http",), step.http.url, step.http.headers, step.http.body)
+                self._http((*loc, "http"), step.http.url, step.http.headers, step.http.body)
             elif step.command is not None:
-                self._command(loc + ("command",), step.command.program, step.command.args)
+                self._command((*loc, "command"), step.command.program, step.command.args)
             elif step.message is not None:
-                self._placeholders(loc + ("message", "text"), step.message.text)
+                self._placeholders((*loc, "message", "text"), step.message.text)
             else:
-                self._placeholders(loc + ("confirm",), step.confirm or "")
+                self._placeholders((*loc, "confirm"), step.confirm or "")
 
     def _placeholders(self, loc: Location, text: str, *, secrets: bool = False) -> None:
         for match in PLACEHOLDER.finditer(text):
@@ -205,11 +206,11 @@ class _Checks:
             self.problems.append((loc, "write ${params.NAME}, ${runner} or ${secret:NAME}"))
 
     def _http(self, loc: Location, url: str, headers: Mapping[str, str], body: Any) -> None:
-        self._placeholders(loc + ("url",), url)
+        self._placeholders((*loc, "url"), url)
         for key, value in headers.items():
-            self._placeholders(loc + ("headers", key), value, secrets=True)
+            self._placeholders((*loc, "headers", key), value, secrets=True)
         for text in _strings(body):
-            self._placeholders(loc + ("body",), text)
+            self._placeholders((*loc, "body"), text)
         head = url.split("${", 1)[0]
         parts = urlsplit(url)
         if (
@@ -219,7 +220,7 @@ class _Checks:
         ):
             self.problems.append(
                 (
-                    loc + ("url",),
+                    (*loc, "url"),
                     "an http(s) URL whose host is written out (placeholders after the host)",
                 )
             )
@@ -228,22 +229,22 @@ class _Checks:
             and parts.hostname not in self.section.http.allowed_hosts
         ):
             self.problems.append(
-                (loc + ("url",), f"{parts.hostname} is not in runbooks.http.allowed_hosts")
+                ((*loc, "url"), f"{parts.hostname} is not in runbooks.http.allowed_hosts")
             )
 
     def _command(self, loc: Location, program: str, args: Sequence[str]) -> None:
         path = self.allowlist.get(program)
         if path is None:
             self.problems.append(
-                (loc + ("program",), f"{program!r} is not in runbooks.commands (the allowlist)")
+                ((*loc, "program"), f"{program!r} is not in runbooks.commands (the allowlist)")
             )
         else:
             self.programs[program] = path
         for index, arg in enumerate(args):
-            self._placeholders(loc + ("args", index), arg)
+            self._placeholders((*loc, "args", index), arg)
             if PLACEHOLDER.search(arg) and not PLACEHOLDER.fullmatch(arg):
                 self.problems.append(
-                    (loc + ("args", index), "a placeholder fills a whole argument")
+                    ((*loc, "args", index), "a placeholder fills a whole argument")
                 )
 
 

@@ -8,7 +8,7 @@ There are no groups, alternation or back-references (a `choice` parameter covers
 
 `compile_pattern` expands `{m,n}` into at most `MAX_STATES` states; `matches` follows every
 state at once (a Thompson NFA simulation), so it reads each character once and the cost is
-at most len(value) × MAX_STATES steps, whatever the pattern and the value. The whole value
+at most len(value) * MAX_STATES steps, whatever the pattern and the value. The whole value
 must match (fullmatch).
 """
 

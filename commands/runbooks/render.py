@@ -9,6 +9,7 @@ message (views escape it). Secrets are filled only into what is sent, never into
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -202,8 +203,6 @@ def render_step(
 
 
 def _compact(body: Any) -> str:
-    import json
-
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 

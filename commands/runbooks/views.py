@@ -142,7 +142,8 @@ def parse_form(view: JSON) -> tuple[str, dict[str, Value | None], bool]:
 
 def step_line(step: Rendered) -> str:
     flag = " :warning: risky" if step.risky else ""
-    return f"*{step.index + 1}. {escape(step.title)}* ({step.kind.value}){flag}\n```{escape_truncated(step.shown, 600)}```"
+    head = f"*{step.index + 1}. {escape(step.title)}* ({step.kind.value}){flag}"
+    return f"{head}\n```{escape_truncated(step.shown, 600)}```"
 
 
 def build_dry_run_modal(runbook: Runbook, steps: Sequence[Rendered]) -> JSON:

@@ -216,7 +216,8 @@ class RunbookRuns:
         if not approve:
             ctx.notifier.tell(
                 requester,
-                f"Your runbook run was stopped: <@{principal.user_id}> denied step {step_index + 1}.",
+                f"Your runbook run was stopped: <@{principal.user_id}> denied step "
+                f"{step_index + 1}.",
             )
         return info, moved
 

@@ -41,7 +41,7 @@ class Seen:
 class _Handler(BaseHTTPRequestHandler):
     seen: Seen
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode()
         self.seen.requests.append(
