@@ -38,6 +38,13 @@ def _button(text: str, action: str, value: str, style: str | None = None) -> JSO
     return button
 
 
+def _yes_no(run_id: int, yes: tuple[str, str], no: tuple[str, str]) -> JSON:
+    """The two buttons that end a run's wait; both carry the run's id."""
+    value = str(run_id)
+    elements = [_button(*yes, value, "primary"), _button(*no, value, "danger")]
+    return {"type": "actions", "elements": elements}
+
+
 def build_list(runbooks: Sequence[Runbook], service: str | None) -> tuple[str, list[JSON]]:
     where = f" for `{escape_truncated(service, 100)}`" if service else ""
     if not runbooks:
@@ -174,16 +181,9 @@ def build_text(text: str) -> list[JSON]:
 
 def build_confirmation(run_id: int, step: Rendered) -> list[JSON]:
     text = f"*Step {step.index + 1}: {escape(step.title)}*\n{escape_truncated(step.text, 1000)}"
-    value = str(run_id)
     return [
         _section(text),
-        {
-            "type": "actions",
-            "elements": [
-                _button("Continue", ActionId.CONTINUE, value, "primary"),
-                _button("Stop", ActionId.STOP, value, "danger"),
-            ],
-        },
+        _yes_no(run_id, ("Continue", ActionId.CONTINUE), ("Stop", ActionId.STOP)),
     ]
 
 
@@ -194,14 +194,4 @@ def build_approval(
         f"<@{runner}> runs *{escape(runbook)}*; step {step.index + 1} is risky and needs approval "
         f"from {approvers}:\n{step_line(step)}"
     )
-    value = str(run_id)
-    return [
-        _section(text),
-        {
-            "type": "actions",
-            "elements": [
-                _button("Approve", ActionId.APPROVE, value, "primary"),
-                _button("Deny", ActionId.DENY, value, "danger"),
-            ],
-        },
-    ]
+    return [_section(text), _yes_no(run_id, ("Approve", ActionId.APPROVE), ("Deny", ActionId.DENY))]

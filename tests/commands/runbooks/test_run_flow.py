@@ -266,3 +266,20 @@ def test_the_same_request_starts_one_run(
         _click(rb, BOB, ActionId.STOP)
         rb.wait_run("stopped")
         assert len(rb.runs()) == 1
+
+
+def test_list_shows_the_runbooks_of_a_service_and_says_when_there_are_none(
+    tmp_path: Path, migrated_schema: Path, runbook_dir: Path, http_server: tuple[str, Seen]
+) -> None:
+    _write(runbook_dir, "deploy", DEPLOY.format(base=http_server[0]))
+    with start_bot(tmp_path, migrated_schema, runbook_config(runbook_dir)) as bot:
+        state = bot.emulator.state
+        for text in ("runbook list orders-api", "runbook list <!here>", "runbook run nope"):
+            assert bot.signer.slash_command(BOB, text).status == 200
+        assert bot.emulator.wait_for(lambda: len(state.ephemerals(BOB)) == 3)
+        listed, other, unknown = (e.text + json.dumps(e.blocks) for e in state.ephemerals(BOB))
+        assert "Deploy a service" in listed and "/platform runbook run deploy" in listed
+        assert "There is no runbook for `&lt;!here&gt;`" in other
+        assert "There is no runbook `nope`" in unknown
+        for shown in state.ephemerals(BOB):
+            check_message_blocks(shown.blocks)
