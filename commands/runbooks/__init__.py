@@ -1,0 +1,1 @@
+"""`/platform runbook`: declarative, audited runbooks run step by step from Slack."""

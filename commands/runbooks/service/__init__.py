@@ -1,0 +1,1 @@
+"""The runbooks services: runs, approvals and the ports their steps go through."""
