@@ -15,6 +15,7 @@ from bot.runtime import adapters
 from commands.environments.feature import EnvironmentsFeature
 from commands.lookup.feature import LookupFeature
 from commands.new_db.feature import NewDbFeature
+from commands.new_service.feature import NewServiceFeature
 from commands.whoami.feature import WhoamiFeature
 from surveys.csat.feature import CsatFeature
 from surveys.nps.feature import NpsFeature
@@ -25,6 +26,7 @@ FEATURES: tuple[Feature[Any], ...] = (
     LookupFeature(catalog=adapters.catalog_provider, oncall=adapters.oncall_provider),
     NewDbFeature(provisioners=adapters.provisioners, secrets=adapters.secret_store),
     EnvironmentsFeature(provisioners=adapters.provisioners, secrets=adapters.secret_store),
+    NewServiceFeature(),
     NpsFeature(charts=adapters.charts),
     CsatFeature(),
     OfficeHoursFeature(),
