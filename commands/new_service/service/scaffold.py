@@ -117,7 +117,12 @@ class GitRepositories:
         # leaves a half-made repository under the real name, and a rerun starts clean.
         partial = self.root / f".{name}.git.partial"
         shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
+        try:
+            partial.mkdir(parents=True)
+        except OSError as exc:
+            raise ScaffoldFailed(
+                "git", f"the repositories directory is not usable: {exc}"
+            ) from None
         try:
             self._git(partial, "init", "-q", "--bare", "-b", self.default_branch)
             self._git(

@@ -10,12 +10,16 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from bot.core.jobs import Job
 from bot.emulator.blockkit import check_message_blocks, check_view
 from commands.environments.ids import ActionId as EnvActionId
 from commands.environments.ids import BlockId as EnvBlockId
 from commands.environments.ids import CallbackId as EnvCallbackId
+from commands.new_service.feature import NewService
 from commands.new_service.ids import ActionId
 from commands.new_service.models import ServiceRequest
+from commands.new_service.service.questions import AnswersInvalid
+from commands.new_service.service.requests import FormValues
 from tests.commands.new_service.conftest import BOB, SvcBot
 
 
@@ -134,8 +138,6 @@ def test_bad_answers_get_field_errors_and_create_nothing(svcbot: SvcBot) -> None
     assert _requests(svcbot) == []
     assert not svcbot.repositories.exists() or not any(svcbot.repositories.iterdir())
     with svcbot.bot.services.sessions() as session:
-        from bot.core.jobs import Job
-
         assert session.scalar(select(func.count()).select_from(Job)) == 0
 
 
@@ -201,3 +203,43 @@ def test_a_template_that_fails_to_render_says_so_and_leaves_nothing(svcbot: SvcB
     assert not (svcbot.catalog / "scaffolded" / "broken-api").exists()
     [row] = _requests(svcbot)
     assert (row.status, row.live_name) == ("failed", None)
+
+
+def _repositories_root_is_a_file(config, tmp_path: Path):  # type: ignore[no-untyped-def]
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    repositories = config.services.repositories.model_copy(update={"root": blocked})
+    section = config.services.model_copy(update={"repositories": repositories})
+    return config.model_copy(update={"services": section})
+
+
+@pytest.mark.parametrize("svcbot", [_repositories_root_is_a_file], indirect=True)
+def test_a_git_failure_is_told_and_leaves_nothing_behind(svcbot: SvcBot) -> None:
+    response = svcbot.submit(svcbot.open_form(), name="ledger-api")
+    assert "Creating" in response.body
+    assert svcbot.told("was not created"), svcbot.dm_text()
+    assert "the repositories directory is not usable" in svcbot.dm_text()
+    assert not (svcbot.catalog / "scaffolded" / "ledger-api").exists()
+    answer = svcbot.bot.signer.slash_command("U0DAVE", "owner ledger-api")
+    assert "owned by" not in answer.body
+    # The name is free again: the next try (once fixed) is not refused as taken.
+    [row] = _requests(svcbot)
+    assert (row.status, row.live_name) == ("failed", None)
+
+
+def test_a_retried_submit_is_one_request(svcbot: SvcBot) -> None:
+
+    api = svcbot.bot.feature("new-service")
+    assert isinstance(api, NewService)
+    principal = svcbot.bot.services.identity.principal(BOB)
+    values = FormValues(template="python-service", name="ledger-api", owner="payments")
+    first = api.requests.submit(principal, values, request_key="svc:V1", channel=None)
+    again = api.requests.submit(principal, values, request_key="svc:V1", channel=None)
+    assert not first.duplicate
+    assert again.duplicate and again.id == first.id
+    other = FormValues(template="python-service", name="ledger-api", owner="payments")
+    # Another request for the name: taken while it is made, and once it exists.
+    with pytest.raises(AnswersInvalid, match=r"being created by someone else|already exists"):
+        api.requests.submit(principal, other, request_key="svc:V2", channel=None)
+    assert svcbot.told("is created")
+    assert len(_requests(svcbot)) == 1
