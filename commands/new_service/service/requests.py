@@ -112,6 +112,12 @@ class ServiceRequests:
         decision = self._c.policy.can(principal, PolicyAction.CREATE, {"team": values.owner})
         if not decision.allowed:
             raise NotAllowed(decision.reason)
+        if decision.approval is not None:
+            # Refused rather than made without the approval the policy asks for.
+            raise NotAllowed(
+                "The policy asks for an approval to create services, which new-service "
+                "cannot collect yet. Ask the platform team."
+            )
         return self._record(principal, template, values, answers, request_key, channel)
 
     def _name_errors(self, name: str) -> dict[str, str]:

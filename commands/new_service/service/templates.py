@@ -92,4 +92,7 @@ class TemplateShelf:
                 f"The template `{key}` could not be fetched from git: "
                 f"{said.strip().splitlines()[-1][:300] if said.strip() else 'no answer'}"
             ) from None
+        # A plain directory from here on: copier renders it as files (a git checkout would
+        # be cloned again by copier, at its own idea of the ref).
+        shutil.rmtree(target / ".git", ignore_errors=True)
         return target

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from commands.new_service.models import ServiceRequest
 from commands.new_service.service.questions import AnswersInvalid
 from commands.new_service.service.requests import FormValues
 from tests.commands.new_service.conftest import BOB, SvcBot
+from tests.conftest import REPO_ROOT
 
 
 def _clone(svc: SvcBot, name: str, into: Path) -> Path:
@@ -243,3 +245,28 @@ def test_a_retried_submit_is_one_request(svcbot: SvcBot) -> None:
         api.requests.submit(principal, other, request_key="svc:V2", channel=None)
     assert svcbot.told("is created")
     assert len(_requests(svcbot)) == 1
+
+
+def _template_from_git(config, tmp_path: Path):  # type: ignore[no-untyped-def]
+    origin = tmp_path / "template-origin"
+    shutil.copytree(REPO_ROOT / "examples" / "templates" / "python-service", origin)
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "v1"]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=origin, check=True
+        )
+    subprocess.run(["git", "tag", "v1"], cwd=origin, check=True)
+    git = config.services.templates["python-service"].model_copy(
+        update={"source": f"file://{origin}", "ref": "v1"}
+    )
+    section = config.services.model_copy(update={"templates": {"from-git": git}})
+    return config.model_copy(update={"services": section})
+
+
+@pytest.mark.parametrize("svcbot", [_template_from_git], indirect=True)
+def test_a_template_from_a_git_url_is_cloned_on_first_use(svcbot: SvcBot, tmp_path: Path) -> None:
+    view = svcbot.open_form(text="new-service from-git")
+    assert "q_python_version" in [b["block_id"] for b in view.spec["blocks"]]
+    assert "Creating" in svcbot.submit(view, name="git-made").body
+    assert svcbot.told("is created"), svcbot.dm_text()
+    clone = _clone(svcbot, "git-made", tmp_path / "clone")
+    assert yaml.safe_load((clone / "catalog-info.yaml").read_text())["spec"]["owner"] == "payments"
