@@ -14,7 +14,8 @@ object satisfying `Feature`. The runtime's feature list names each object once, 
 `Core` is everything a feature may use: the core services, the config sections, the ports to
 Slack and the capabilities other features offer. Features never import each other, the
 runtime or Bolt's App. A feature that offers something to the others returns it in its parts
-(`Parts.feedback`); the runtime hands it on through `Core.feedback`. Several features of one
+(`Parts.feedback`, `Parts.catalog`); the runtime hands it on through `Core.feedback`,
+`Core.catalog`. Several features of one
 family may share a section or a migrations directory (the surveys do); the runtime takes
 each once.
 """
@@ -32,6 +33,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from pydantic import BaseModel
 
 from bot.core.audit import AuditLog
+from bot.core.catalog import CatalogRefresh, CatalogRelay
 from bot.core.config import CoreConfig
 from bot.core.db import SessionFactory
 from bot.core.errors import ConfigProblem
@@ -100,6 +102,8 @@ class Parts(Generic[T_co]):
     """Stopped or closed with the process, in reverse order."""
     feedback: ActionFeedback | None = None
     """Offered to every feature as `Core.feedback` (one feature at most offers it)."""
+    catalog: CatalogRefresh | None = None
+    """The catalog index, offered to every feature as `Core.catalog` (one feature at most)."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,8 @@ class Core:
     """The `/platform` subcommands a person may run, of every feature (what help lists)."""
     closers: list[Callable[[], None]] = field(default_factory=list)
     """Adapters built for a feature append their `close` here (HTTP clients, pools)."""
+    catalog: CatalogRelay = field(default_factory=CatalogRelay)
+    """Refreshes the catalog index now (a feature that added an entity to its source)."""
 
     def section(self, key: str, model: type[SectionT]) -> SectionT:
         """The validated config section `key` (the runtime validated it with `model`)."""

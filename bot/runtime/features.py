@@ -15,6 +15,7 @@ from bot.runtime import adapters
 from commands.environments.feature import EnvironmentsFeature
 from commands.lookup.feature import LookupFeature
 from commands.new_db.feature import NewDbFeature
+from commands.new_service.feature import NewServiceFeature
 from commands.runbooks.feature import RunbooksFeature
 from commands.whoami.feature import WhoamiFeature
 from surveys.csat.feature import CsatFeature
@@ -27,6 +28,7 @@ FEATURES: tuple[Feature[Any], ...] = (
     NewDbFeature(provisioners=adapters.provisioners, secrets=adapters.secret_store),
     EnvironmentsFeature(provisioners=adapters.provisioners, secrets=adapters.secret_store),
     RunbooksFeature(),
+    NewServiceFeature(),
     NpsFeature(charts=adapters.charts),
     CsatFeature(),
     OfficeHoursFeature(),

@@ -23,6 +23,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy import Engine
 
 from bot.core.audit import AuditLog
+from bot.core.catalog import CatalogRelay
 from bot.core.db import SessionFactory, is_postgres, make_engine, make_session_factory, utcnow
 from bot.core.feature import Core, Feature, Listener, Parts
 from bot.core.feedback import FeedbackRelay
@@ -151,7 +152,7 @@ def build_services(
     )
     runner = _job_runner(config, engine, sessions, core.jobs, clock)
     parts = {feature.name: feature.build(core) for feature in features}
-    tasks = _wire(parts, router=router, runner=runner, feedback=feedback)
+    tasks = _wire(parts, router=router, runner=runner, feedback=feedback, catalog=core.catalog)
     # Built last: the scheduler takes the complete task list.
     scheduler = Scheduler(
         engine,
@@ -237,6 +238,7 @@ def _wire(
     router: CommandRouter,
     runner: JobRunner,
     feedback: FeedbackRelay,
+    catalog: CatalogRelay,
 ) -> list[ScheduledTask]:
     """Subcommands on the router, job handlers on the runner; the features' scheduled tasks."""
     tasks: list[ScheduledTask] = []
@@ -248,6 +250,8 @@ def _wire(
         tasks.extend(built.tasks)
         if built.feedback is not None:
             feedback.attach(built.feedback)
+        if built.catalog is not None:
+            catalog.attach(built.catalog)
     return tasks
 
 

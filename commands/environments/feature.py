@@ -216,6 +216,7 @@ def _listeners(handlers: EnvHandlers) -> list[Listener]:
         Listener(action, ActionId.EXTEND, handlers.handle_extend),
         Listener(action, ActionId.SNOOZE, handlers.handle_snooze),
         Listener(action, ActionId.DESTROY_NOW, handlers.handle_destroy_now),
+        Listener(action, ActionId.CREATE_PREFILLED, handlers.handle_create_prefilled),
         Listener(view, CallbackId.FORM, handlers.handle_form_submission),
         Listener(view, CallbackId.PLAN, handlers.handle_plan_submission),
         Listener(view, CallbackId.DESTROY, handlers.handle_destroy_submission),

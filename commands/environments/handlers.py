@@ -8,6 +8,7 @@ shows it to the clicker only.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -16,7 +17,7 @@ from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.core.errors import PlatformError, Unavailable
+from bot.core.errors import NotAllowed, PlatformError, Unavailable
 from bot.core.identity import IdentityService, Principal
 from bot.core.mrkdwn import escape
 from bot.core.router import CommandContext
@@ -148,6 +149,19 @@ class EnvHandlers:
         tier = form.tier if form.tier in chosen.config.tiers else chosen.config.tiers[0]
         bounds = self._requests.ttl_bounds(chosen, tier)
         return modals.build_form_modal(templates, teams, form, bounds, metadata)
+
+    def handle_create_prefilled(self, ack: Ack, body: JSON, client: WebClient) -> None:
+        """Another feature's "Create its dev environment": the create form, prefilled."""
+        ack()
+        principal = self._identity.principal(body["user"]["id"])
+        templates = self._requests.templates_for(principal)
+        teams = [(t, t) for t in self._requests.teams_for(principal)]
+        if not templates or not teams:
+            raise NotAllowed("You may not create environments: ask the platform team.")
+        form = _prefill(str(body["actions"][0].get("value") or ""), {t for t, _ in teams})
+        channel = (body.get("channel") or {}).get("id")
+        modal = self._form_modal(templates, teams, form, {"channel": channel})
+        client.views_open(trigger_id=body["trigger_id"], view=modal)
 
     def handle_template_change(self, ack: Ack, body: JSON, client: WebClient) -> None:
         ack()
@@ -344,6 +358,25 @@ def _replace_when_shown(client: WebClient, external_id: str, view: JSON) -> None
             if error.response.get("error") != "view_not_found" or time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def _prefill(value: str, teams: set[str]) -> FormValues:
+    """The form's values from a button's JSON value; anything odd is left blank (the form
+    checks what is submitted, so a forged value can only prefill a field)."""
+    try:
+        raw = json.loads(value[:2000])
+    except ValueError:
+        raw = {}
+    found = raw if isinstance(raw, dict) else {}
+
+    def text(key: str) -> str:
+        item = found.get(key)
+        return item[:64] if isinstance(item, str) else ""
+
+    team = text("team")
+    return FormValues(
+        template=text("template"), name=text("name"), tier="", team=team if team in teams else ""
+    )
 
 
 def _known_blocks(errors: dict[str, str], view: JSON) -> dict[str, str]:

@@ -37,6 +37,9 @@ class ActionId(StrEnum):
     SNOOZE = "env_snooze"
     DESTROY_NOW = "env_destroy_now"
     FIELD = "env_field"
+    CREATE_PREFILLED = "env_create_prefilled"
+    """A button elsewhere (new-service's result) that opens the create form prefilled; its
+    value is JSON {template, name, team}. Shared by string: features do not import each other."""
 
 
 class BlockId(StrEnum):

@@ -94,6 +94,7 @@ class LookupFeature:
             ],
             start=[service.start],
             close=[service.stop],
+            catalog=service,
         )
 
 
