@@ -39,7 +39,7 @@ def test_docs_database_answers_with_links_snippets_and_buttons(bot: BotHarness) 
     shown = str(blocks)
     assert "Docs for “database”" in text
     assert "<https://platform.acme.example/docs/databases/new-db/|Request a new database>" in shown
-    assert "Acme Platform › Databases" in shown
+    assert "Acme Platform \u203a Databases" in shown
     assert "*database*" in shown  # the highlight, as Slack bold
     assert shown.count(str(ActionId.HELPFUL)) == 5
     assert "Was this helpful?" in shown

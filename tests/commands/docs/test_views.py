@@ -27,7 +27,7 @@ def test_hostile_titles_fit_block_kit_and_stay_text() -> None:
         Hit("t", f"p{n}.md", "<!here>|" + "T" * 500, "B" * 400, "https://d.example/p/", "s" * 900)
         for n in range(5)
     ]
-    text, blocks = build_results(SearchResult("q", ["q"], hits), [])
+    _, blocks = build_results(SearchResult("q", ["q"], hits), [])
     assert check_message_blocks(blocks) == []
     assert "<!here>" not in str(blocks)
     assert parse_vote(blocks[2]["elements"][0]["value"]) == ("t", "p0.md")
