@@ -68,12 +68,19 @@ def upgrade() -> None:
     op.create_index(op.f("ix_docs_vote_day"), "docs_vote", ["day"])
     if op.get_bind().dialect.name == "postgresql":
         # Maintained by DocsIndex (not GENERATED): the text-search configuration is a config
-        # value, and a generated column would fix it at migration time.
+        # value, and a generated column would fix it at migration time. `search` covers the
+        # whole page; `head` (title and breadcrumb) finds the pages about very common words.
         op.execute(
             "CREATE TABLE docs_search ("
-            "page_id integer PRIMARY KEY, search tsvector NOT NULL)"
+            "page_id integer PRIMARY KEY, head tsvector NOT NULL, search tsvector NOT NULL)"
         )
-        op.execute("CREATE INDEX ix_docs_search_search ON docs_search USING gin (search)")
+        # Without the pending list: pages change rarely, and a search must not scan a long
+        # unmerged list after a bulk refresh.
+        for column in ("head", "search"):
+            op.execute(
+                f"CREATE INDEX ix_docs_search_{column} ON docs_search "
+                f"USING gin ({column}) WITH (fastupdate = off)"
+            )
     else:
         op.execute(SQLITE_FTS)
 

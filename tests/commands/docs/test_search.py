@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from commands.docs.feature import Docs
+from commands.docs.service import fts
 from tests.commands.docs.conftest import make_docs
 
 QUESTIONS = [
@@ -119,3 +120,16 @@ def test_hostile_files_are_skipped_with_a_problem_and_the_rest_indexed(
     assert outcome.pages == 15
     # Without the nav the title comes from the page's first heading.
     assert docs.index.search("database naming rules").hits[0].title == "Request a new database"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("docs_engine", ["postgres"], indirect=True)
+def test_on_postgres_words_on_very_many_pages_rank_the_pages_titled_with_them_first(
+    docs_engine: Engine, tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = make_docs(docs_engine, tree)
+    docs.index.refresh()
+    monkeypatch.setattr(fts, "RANK_ALL_PAGES", 1)  # "environment" is on more pages than that
+    hits = docs.index.search("environment").hits
+    assert {h.path for h in hits[:2]} == {"environments/preview.md", "environments/lifecycle.md"}
+    assert all("\ue000" in h.snippet for h in hits)
