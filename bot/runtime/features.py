@@ -29,7 +29,7 @@ FEATURES: tuple[Feature[Any], ...] = (
     NpsFeature(charts=adapters.charts),
     CsatFeature(),
     OfficeHoursFeature(),
-    DocsFeature(),
+    DocsFeature(catalog=adapters.catalog_files),
 )
 
 

@@ -48,6 +48,11 @@ class DocsTree(Section):
     site_url: SiteUrl | None = Field(
         default=None, description="the built site's address; default mkdocs.yml's site_url"
     )
+    title: str | None = Field(
+        default=None,
+        max_length=80,
+        description="the breadcrumbs' first step; default mkdocs.yml's site_name, else the name",
+    )
 
     @field_validator("name")
     @classmethod
@@ -57,8 +62,29 @@ class DocsTree(Section):
         return value
 
 
+def _site_template(value: str) -> str:
+    try:
+        _site_url(value.format(namespace="default", kind="component", name="x"))
+    except (KeyError, IndexError, ValueError) as error:
+        raise ValueError(
+            f"{value!r} must be an http(s) URL using only {{namespace}}, {{kind}} and {{name}}"
+        ) from error
+    return value
+
+
+class DocsCatalog(Section):
+    """Also index the TechDocs of catalog entities (`backstage.io/techdocs-ref: dir:…`)."""
+
+    path: Path = Field(description="the catalog-info.yaml directory, relative to the config")
+    site_url: Annotated[str, AfterValidator(_site_template)] = Field(
+        description="where an entity's docs are served, e.g. "
+        "https://backstage.acme.example/docs/{namespace}/{kind}/{name}/"
+    )
+
+
 class DocsSection(Section):
     trees: list[DocsTree] = Field(default_factory=list, max_length=MAX_TREES)
+    catalog: DocsCatalog | None = None
     language: str = Field(
         default="english",
         description="PostgreSQL text-search configuration: english stems English words; "

@@ -15,9 +15,11 @@ from datetime import datetime
 from pathlib import Path
 
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import text
 
 from bot.core.audit import AuditLog
 from bot.core.db import SessionFactory
+from bot.core.errors import ConfigProblem
 from bot.core.feature import ConfigSection, Core, Listener, ListenerKind, Parts
 from bot.core.jobs import JobQueue
 from bot.core.router import Subcommand
@@ -30,6 +32,7 @@ from commands.docs.jobs import RefreshJob
 from commands.docs.service.fts import FullText, PostgresFullText, SqliteFullText
 from commands.docs.service.index import DocsIndex
 from commands.docs.service.votes import DocsVotes
+from integrations.protocols import CatalogProvider
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ACTION_WORDS: dict[str, str] = {
@@ -57,6 +60,7 @@ def build_graph(
     postgres: bool,
     audit: AuditLog,
     clock: Callable[[], datetime],
+    catalog: CatalogProvider | None = None,
 ) -> Docs:
     index = DocsIndex(
         section=section,
@@ -64,8 +68,22 @@ def build_graph(
         sessions=sessions,
         fulltext=fulltext_for(postgres, section),
         clock=clock,
+        catalog=catalog,
     )
     return Docs(index=index, votes=DocsVotes(sessions=sessions, audit=audit, clock=clock))
+
+
+def _check_language(sessions: SessionFactory, language: str) -> None:
+    """Fail at start, naming the key, rather than at every search."""
+    with sessions() as session:
+        known = session.scalar(
+            text("SELECT count(*) FROM pg_ts_config WHERE cfgname = :name"), {"name": language}
+        )
+    if not known:
+        raise ConfigProblem(
+            ("docs", "language"),
+            f"PostgreSQL has no text-search configuration {language!r} (try english or simple)",
+        )
 
 
 def _start_refresh(jobs: JobQueue, section: DocsSection, clock: Callable[[], datetime]) -> None:
@@ -75,10 +93,15 @@ def _start_refresh(jobs: JobQueue, section: DocsSection, clock: Callable[[], dat
     jobs.enqueue(kind=JobKind.REFRESH, payload={}, idempotency_key=key)
 
 
+CatalogFactory = Callable[[Path], CatalogProvider]
+"""The catalog-info.yaml directory → a provider of its entities (built by the runtime)."""
+
+
 @dataclass(frozen=True)
 class DocsFeature:
-    """Docs search; off while `docs.trees` is empty."""
+    """Docs search; off while `docs.trees` is empty and no `docs.catalog` is set."""
 
+    catalog: CatalogFactory | None = None
     name: str = "docs"
     sections: Sequence[ConfigSection] = (ConfigSection("docs", DocsSection),)
     models: str | None = "commands.docs.models"
@@ -86,8 +109,10 @@ class DocsFeature:
 
     def build(self, core: Core) -> Parts[Docs | None]:
         section = core.section("docs", DocsSection)
-        if not section.trees:
+        if not section.trees and section.catalog is None:
             return Parts(api=None)
+        if core.postgres:
+            _check_language(core.sessions, section.language)
         core.policy.describe_actions(ACTION_WORDS)
         graph = build_graph(
             section=section,
@@ -96,6 +121,7 @@ class DocsFeature:
             postgres=core.postgres,
             audit=core.audit,
             clock=core.clock,
+            catalog=self._catalog(section, core),
         )
         sites = [(t.name, t.site_url) for t in section.trees if t.site_url]
         if not sites and core.config.platform.docs_url:
@@ -140,5 +166,7 @@ class DocsFeature:
             start=[lambda: _start_refresh(core.jobs, section, core.clock)],
         )
 
-
-FEATURE = DocsFeature()
+    def _catalog(self, section: DocsSection, core: Core) -> CatalogProvider | None:
+        if section.catalog is None or self.catalog is None:
+            return None
+        return self.catalog((core.config_dir / section.catalog.path).resolve())

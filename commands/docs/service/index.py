@@ -33,6 +33,8 @@ from commands.docs.config import DocsSection, DocsTree
 from commands.docs.models import PROBLEM_LIMIT, DocsPage, DocsProblem
 from commands.docs.service.fts import FullText, IndexRow
 from commands.docs.service.query import terms_of
+from commands.docs.service.techdocs import PREFIX as TECHDOCS_PREFIX
+from commands.docs.service.techdocs import catalog_trees
 from commands.docs.service.trees import (
     FileStat,
     PageSource,
@@ -43,12 +45,16 @@ from commands.docs.service.trees import (
     list_files,
     read_layout,
 )
+from integrations.errors import IntegrationError
+from integrations.protocols import CatalogProvider
 
 logger = logging.getLogger(__name__)
 BATCH = 250
 MAX_PROBLEMS = 100
 """Problems kept per tree: enough to act on, bounded when a whole tree is broken."""
 RESULTS = 5
+CATALOG = "(catalog)"
+"""Where problems of the catalog itself are recorded (no tree has this name)."""
 
 
 @dataclass
@@ -97,8 +103,10 @@ class DocsIndex:
         sessions: SessionFactory,
         fulltext: FullText,
         clock: Callable[[], datetime],
+        catalog: CatalogProvider | None = None,
     ) -> None:
         self._section = section
+        self._catalog = catalog
         self._base = base
         self._sessions = sessions
         self._fulltext = fulltext
@@ -111,11 +119,12 @@ class DocsIndex:
         with self._lock:
             started = time.perf_counter()
             outcome = RefreshOutcome()
-            for tree in self._section.trees:
+            trees, keep = self._trees(outcome)
+            for tree in trees:
                 problems = self._refresh_tree(tree.name, tree, outcome)
                 self._record_problems(tree.name, problems)
                 outcome.problems.extend((tree.name, p) for p in problems)
-            self._drop_unconfigured(outcome)
+            self._drop_unconfigured([tree.name for tree in trees], keep, outcome)
             with self._sessions() as session:
                 outcome.pages = session.scalar(select(func.count(DocsPage.id))) or 0
             outcome.seconds = time.perf_counter() - started
@@ -137,6 +146,20 @@ class DocsIndex:
             len(outcome.problems),
             outcome.seconds,
         )
+
+    def _trees(self, outcome: RefreshOutcome) -> tuple[list[DocsTree], bool]:
+        """The configured trees and the catalog's TechDocs trees; whether to keep the
+        catalog's trees found before (when the catalog cannot be read now)."""
+        trees = list(self._section.trees)
+        if self._catalog is None or self._section.catalog is None:
+            return trees, False
+        try:
+            found, problems = catalog_trees(self._catalog, self._section.catalog, self._base)
+        except IntegrationError as error:
+            found, problems = [], [Problem(".", f"catalog unavailable: {error}")]
+        self._record_problems(CATALOG, problems)
+        outcome.problems.extend((CATALOG, p) for p in problems)
+        return trees + found, not found and bool(problems)
 
     def _refresh_tree(self, name: str, tree: DocsTree, outcome: RefreshOutcome) -> list[Problem]:
         try:
@@ -272,14 +295,16 @@ class DocsIndex:
             self._fulltext.delete(session, page_ids)
             session.execute(delete(DocsPage).where(DocsPage.id.in_(page_ids)))
 
-    def _drop_unconfigured(self, outcome: RefreshOutcome) -> None:
-        names = [tree.name for tree in self._section.trees]
+    def _drop_unconfigured(self, names: list[str], keep: bool, outcome: RefreshOutcome) -> None:
+        query = select(DocsPage.id).where(DocsPage.tree.not_in(names))
+        if keep:
+            query = query.where(DocsPage.tree.not_like(f"{TECHDOCS_PREFIX}%"))
         with self._sessions() as session:
-            gone = list(session.scalars(select(DocsPage.id).where(DocsPage.tree.not_in(names))))
+            gone = list(session.scalars(query))
         self._delete(gone)
         outcome.removed += len(gone)
         with self._sessions.begin() as session:
-            session.execute(delete(DocsProblem).where(DocsProblem.tree.not_in(names)))
+            session.execute(delete(DocsProblem).where(DocsProblem.tree.not_in([*names, CATALOG])))
 
     def _record_problems(self, tree: str, problems: Sequence[Problem]) -> None:
         now = self._clock()

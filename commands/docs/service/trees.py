@@ -87,7 +87,10 @@ def read_layout(tree: DocsTree, base: Path, language: str) -> TreeLayout:
     config: dict[str, Any] = {}
     if config_file.is_file():
         raw, config = _mkdocs(config_file, problems)
-    docs_name = config.get("docs_dir", "docs") if raw else "."
+    # MkDocs' default docs_dir; a bare directory of Markdown is its own docs directory.
+    docs_name = config.get("docs_dir", "docs") if raw else "docs"
+    if not raw and not (root / "docs").is_dir():
+        docs_name = "."
     docs_dir = (root / str(docs_name)).resolve()
     if not docs_dir.is_relative_to(root) or not docs_dir.is_dir():
         problems.append(
@@ -97,14 +100,13 @@ def read_layout(tree: DocsTree, base: Path, language: str) -> TreeLayout:
     site_url = tree.site_url or _text(config.get("site_url"))
     if site_url and not site_url.endswith("/"):
         site_url += "/"
-    settings = hashlib.sha256(
-        b"\0".join([raw, (site_url or "").encode(), language.encode(), LAYOUT_VERSION.encode()])
-    ).hexdigest()
+    shaping = [raw, (site_url or "").encode(), (tree.title or "").encode(), language.encode()]
+    settings = hashlib.sha256(b"\0".join([*shaping, LAYOUT_VERSION.encode()])).hexdigest()
     return TreeLayout(
         name=tree.name,
         docs_dir=docs_dir,
         site_url=site_url if site_url and site_url.startswith(("http://", "https://")) else None,
-        site_name=(_text(config.get("site_name")) or tree.name)[:80],
+        site_name=(tree.title or _text(config.get("site_name")) or tree.name)[:80],
         use_directory_urls=config.get("use_directory_urls", True) is not False,
         nav=_nav(config.get("nav"), (), {}, 0),
         settings=settings,

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from commands.docs.feature import Docs
+from bot.core.db import make_session_factory
+from bot.core.errors import ConfigProblem
+from commands.docs.feature import Docs, _check_language
 from commands.docs.service import fts
 from tests.commands.docs.conftest import make_docs
 
@@ -133,3 +135,14 @@ def test_on_postgres_words_on_very_many_pages_rank_the_pages_titled_with_them_fi
     hits = docs.index.search("environment").hits
     assert {h.path for h in hits[:2]} == {"environments/preview.md", "environments/lifecycle.md"}
     assert all("\ue000" in h.snippet for h in hits)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("docs_engine", ["postgres"], indirect=True)
+def test_on_postgres_an_unknown_text_search_configuration_stops_the_start(
+    docs_engine: Engine,
+) -> None:
+    sessions = make_session_factory(docs_engine)
+    _check_language(sessions, "simple")
+    with pytest.raises(ConfigProblem, match=r"docs\.language: PostgreSQL has no text-search"):
+        _check_language(sessions, "klingon")

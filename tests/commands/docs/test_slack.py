@@ -77,7 +77,7 @@ def test_a_vote_counts_once_a_day_and_admins_see_the_least_helpful_pages(
     refused, _ = _answer(bot.signer.slash_command(BOB, "docs stats"))
     assert "Only admins may" in refused
     text, blocks = _answer(bot.signer.slash_command(ALICE, "docs stats"))
-    assert "15 pages indexed" in text
+    assert "16 pages indexed" in text  # 15 platform pages, 1 TechDocs page
     assert "Request a new database>: 1 no, 0 yes" in str(blocks)
 
 
@@ -89,4 +89,12 @@ def test_refresh_is_for_admins_and_reports_by_dm(bot: BotHarness) -> None:
     assert bot.emulator.wait_for(
         lambda: any("Docs index refreshed" in m.text for m in bot.dm_messages(ALICE)),
         timeout=20,
+    )
+
+
+def test_a_catalog_entitys_techdocs_answer_with_a_backstage_link(bot: BotHarness) -> None:
+    _, blocks = _answer(bot.signer.slash_command(BOB, "docs refund"))
+    assert (
+        "<https://backstage.acme.example/docs/default/component/payments-api/|Payments API>"
+        in str(blocks)
     )
