@@ -51,7 +51,12 @@ class DocsHandlers:
             return
         if not ctx.arg_text.strip():
             raise InvalidInput("Search the docs for what? e.g. `/platform docs new database`")
-        text, blocks = views.build_results(self._index.search(ctx.arg_text), self._sites)
+        result = self._index.search(ctx.arg_text)
+        if not result.hits and self._index.page_count() == 0:
+            # A fresh install answers before its first refresh has finished.
+            ctx.ack(views.build_not_indexed_yet())
+            return
+        text, blocks = views.build_results(result, self._sites)
         ctx.ack(text, blocks=blocks)
 
     def _require(self, principal: Principal, action: str) -> None:

@@ -129,6 +129,10 @@ def build_empty(result: SearchResult, sites: Sequence[tuple[str, str]]) -> tuple
     return text, _dump(blocks)
 
 
+def build_not_indexed_yet() -> str:
+    return "The docs index is still being built; try again in a minute."
+
+
 def build_vote_thanks(title: str | None, helpful: bool) -> str:
     if title is None:
         return "That page is no longer in the docs index; search again for its new place."

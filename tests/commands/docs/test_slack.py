@@ -98,3 +98,14 @@ def test_a_catalog_entitys_techdocs_answer_with_a_backstage_link(bot: BotHarness
         "<https://backstage.acme.example/docs/default/component/payments-api/|Payments API>"
         in str(blocks)
     )
+
+
+def test_before_the_first_refresh_the_answer_says_the_index_is_being_built(
+    tmp_path: Path, migrated_schema: Path
+) -> None:
+    with running_bot(tmp_path, schema=migrated_schema, background=False) as running:
+        text, _ = _answer(running.signer.slash_command(BOB, "docs database"))
+        assert text == "The docs index is still being built; try again in a minute."
+        running.feature("docs").index.refresh()
+        text, _ = _answer(running.signer.slash_command(BOB, "docs database"))
+        assert text.startswith("Docs for “database”")
