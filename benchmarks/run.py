@@ -16,6 +16,7 @@ import psycopg
 from psycopg import sql
 
 from benchmarks import ack_latency, fanout
+from benchmarks import docs as docs_bench
 from benchmarks import environments as environments_bench
 from benchmarks import lookup as lookup_bench
 from benchmarks import new_db as new_db_bench
@@ -355,6 +356,41 @@ def bench_new_service() -> None:
     _replace_section("new-service", body)
 
 
+def bench_docs() -> None:
+    figures = docs_bench.run(
+        [("SQLite", docs_bench.scratch_sqlite), ("PostgreSQL", scratch_postgres)]
+    )
+    rows = [
+        "| database | figure | example tree (baseline) | 10,000-page tree |",
+        "|---|---|---:|---:|",
+    ]
+    for f in figures:
+        small, large = f.example, f.large
+        rows += [
+            f"| {f.database} | pages | {small.pages:,} | {large.pages:,} |",
+            f"| {f.database} | index build | {small.build_s:.2f} s | **{large.build_s:.2f} s** |",
+            f"| {f.database} | refresh, nothing changed | {small.unchanged_s:.3f} s "
+            f"| {large.unchanged_s:.2f} s |",
+            f"| {f.database} | refresh, 1 % edited ({small.changed} / {large.changed} pages) "
+            f"| {small.incremental_s:.3f} s | **{large.incremental_s:.2f} s** |",
+            f"| {f.database} | search p50 / p99 "
+            f"| {small.search.p50:.2f} / {small.search.p99:.2f} ms "
+            f"| {large.search.p50:.2f} / **{large.search.p99:.2f}** ms |",
+        ]
+    worst = max(f.large.search.p99 for f in figures)
+    body = (
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}; in-process "
+        f"`DocsIndex.search` ({docs_bench.SEARCHES:,} queries of 1-4 words each tree: the "
+        "example tree's realistic questions, Zipf-drawn words on the generated tree), "
+        "PostgreSQL with the `english` configuration.\n\n"
+        + "\n".join(rows)
+        + f"\n\nWorst search p99 on 10,000 pages **{worst:.2f} ms** (budget ≤ 20 ms: "
+        f"{'within' if worst <= 20 else 'OVER'}).\n"
+    )
+    _replace_section("docs", body)
+    print(body)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
@@ -369,6 +405,7 @@ def main() -> None:
             "terraform",
             "environments",
             "new-service",
+            "docs",
         ],
         help="run one benchmark",
     )
@@ -389,6 +426,8 @@ def main() -> None:
         bench_environments()
     if args.only in (None, "new-service"):
         bench_new_service()
+    if args.only in (None, "docs"):
+        bench_docs()
 
 
 if __name__ == "__main__":

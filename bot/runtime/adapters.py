@@ -241,6 +241,11 @@ def catalog_provider(section: CatalogSection, core: Core) -> CatalogProvider:
     )
 
 
+def catalog_files(root: Path) -> CatalogProvider:
+    """The catalog-info.yaml files under `root` (the docs feature reads their TechDocs)."""
+    return CatalogFiles(root)
+
+
 def oncall_provider(section: OnCallSection, core: Core) -> OnCallProvider:
     return _closing(
         core,

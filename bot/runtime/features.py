@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.core.feature import ConfigSection, Feature
 from bot.runtime import adapters
+from commands.docs.feature import DocsFeature
 from commands.environments.feature import EnvironmentsFeature
 from commands.lookup.feature import LookupFeature
 from commands.new_db.feature import NewDbFeature
@@ -32,6 +33,7 @@ FEATURES: tuple[Feature[Any], ...] = (
     NpsFeature(charts=adapters.charts),
     CsatFeature(),
     OfficeHoursFeature(),
+    DocsFeature(catalog=adapters.catalog_files),
 )
 
 

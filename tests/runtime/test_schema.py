@@ -33,11 +33,13 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         with engine.begin() as connection:
             connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
             connection.execute(text("DROP FUNCTION IF EXISTS audit_record_append_only CASCADE"))
+            connection.execute(text("DROP TABLE IF EXISTS docs_search"))
     yield engine
     if request.param == "postgres":
         bot.runtime.models.Base.metadata.drop_all(engine)
         with engine.begin() as connection:
             connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            connection.execute(text("DROP TABLE IF EXISTS docs_search"))
     engine.dispose()
 
 
@@ -48,10 +50,19 @@ def test_an_empty_database_is_out_of_date(empty_engine: Engine) -> None:
         require_up_to_date(empty_engine)
 
 
+def _not_full_text_index(name: str | None, type_: str, _parents: object) -> bool:
+    """The docs search index is dialect-specific DDL the models cannot declare (an FTS5
+    virtual table and its shadow tables on SQLite, a tsvector table on PostgreSQL): it is
+    made by the 0009_docs migration only, so the comparison leaves exactly those out."""
+    return not (type_ == "table" and name is not None and name.startswith("docs_search"))
+
+
 def test_migrations_create_what_the_models_declare(empty_engine: Engine) -> None:
     upgrade(empty_engine)
     with empty_engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": _not_full_text_index}
+        )
         differences = compare_metadata(context, bot.runtime.models.Base.metadata)
     assert differences == []
     assert schema_status(empty_engine).current == head_revisions()

@@ -1,0 +1,1 @@
+"""`/platform docs QUERY`: full-text search over the platform's documentation trees."""

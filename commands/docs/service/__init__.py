@@ -1,0 +1,1 @@
+"""The docs feature's domain logic: reading trees, the index, search and votes (no Slack)."""
