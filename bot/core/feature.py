@@ -14,8 +14,8 @@ object satisfying `Feature`. The runtime's feature list names each object once, 
 `Core` is everything a feature may use: the core services, the config sections, the ports to
 Slack and the capabilities other features offer. Features never import each other, the
 runtime or Bolt's App. A feature that offers something to the others returns it in its parts
-(`Parts.feedback`, `Parts.catalog`); the runtime hands it on through `Core.feedback`,
-`Core.catalog`. Several features of one
+(`Parts.feedback`, `Parts.catalog`, `Parts.actions`, `Parts.runbooks`); the runtime hands it on
+through `Core.feedback`, `Core.catalog`, `Core.actions`, `Core.runbooks`. Several features of one
 family may share a section or a migrations directory (the surveys do); the runtime takes
 each once.
 """
@@ -32,6 +32,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from bot.core.actions import BotAction, BotActions
 from bot.core.audit import AuditLog
 from bot.core.catalog import CatalogRefresh, CatalogRelay
 from bot.core.config import CoreConfig
@@ -42,6 +43,7 @@ from bot.core.identity import IdentityService, Principal
 from bot.core.jobs import JobHandler, JobQueue
 from bot.core.policy import Policy
 from bot.core.router import Subcommand
+from bot.core.runbook_links import RunbookRelay, ServiceRunbooks
 from bot.core.scheduler import ScheduledTask
 from integrations.protocols import Messenger, WorkspaceRoster
 
@@ -104,6 +106,10 @@ class Parts(Generic[T_co]):
     """Offered to every feature as `Core.feedback` (one feature at most offers it)."""
     catalog: CatalogRefresh | None = None
     """The catalog index, offered to every feature as `Core.catalog` (one feature at most)."""
+    actions: Mapping[str, BotAction] = field(default_factory=dict)
+    """The bot actions this feature offers the others by name, through `Core.actions`."""
+    runbooks: ServiceRunbooks | None = None
+    """The runbooks of a service, for its card, as `Core.runbooks` (one feature at most)."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,10 @@ class Core:
     """Adapters built for a feature append their `close` here (HTTP clients, pools)."""
     catalog: CatalogRelay = field(default_factory=CatalogRelay)
     """Refreshes the catalog index now (a feature that added an entity to its source)."""
+    actions: BotActions = field(default_factory=BotActions)
+    """Every feature's offered actions; call them as the acting person (bot.core.actions)."""
+    runbooks: RunbookRelay = field(default_factory=RunbookRelay)
+    """The runbooks of a service the person may run (bot.core.runbook_links)."""
 
     def section(self, key: str, model: type[SectionT]) -> SectionT:
         """The validated config section `key` (the runtime validated it with `model`)."""

@@ -23,8 +23,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy import Engine
 
 from bot.core.audit import AuditLog
-from bot.core.catalog import CatalogRelay
 from bot.core.db import SessionFactory, is_postgres, make_engine, make_session_factory, utcnow
+from bot.core.errors import ConfigProblem
 from bot.core.feature import Core, Feature, Listener, Parts
 from bot.core.feedback import FeedbackRelay
 from bot.core.idempotency import IdempotencyStore
@@ -152,7 +152,13 @@ def build_services(
     )
     runner = _job_runner(config, engine, sessions, core.jobs, clock)
     parts = {feature.name: feature.build(core) for feature in features}
-    tasks = _wire(parts, router=router, runner=runner, feedback=feedback, catalog=core.catalog)
+    tasks = _wire(parts, router=router, runner=runner, feedback=feedback, core=core)
+    unmet = core.actions.unmet()
+    if unmet:
+        # Checked once every feature is built: a caller may be built before the offer.
+        for close in reversed(core.closers):
+            close()
+        raise ConfigProblem(("actions",), "\n" + "\n".join(unmet))
     # Built last: the scheduler takes the complete task list.
     scheduler = Scheduler(
         engine,
@@ -238,7 +244,7 @@ def _wire(
     router: CommandRouter,
     runner: JobRunner,
     feedback: FeedbackRelay,
-    catalog: CatalogRelay,
+    core: Core,
 ) -> list[ScheduledTask]:
     """Subcommands on the router, job handlers on the runner; the features' scheduled tasks."""
     tasks: list[ScheduledTask] = []
@@ -251,7 +257,10 @@ def _wire(
         if built.feedback is not None:
             feedback.attach(built.feedback)
         if built.catalog is not None:
-            catalog.attach(built.catalog)
+            core.catalog.attach(built.catalog)
+        if built.runbooks is not None:
+            core.runbooks.attach(built.runbooks)
+        core.actions.offer(built.actions)
     return tasks
 
 

@@ -33,6 +33,7 @@ from commands.environments.jobs.create import CreateJob
 from commands.environments.jobs.destroy import DestroyJob
 from commands.environments.jobs.reissue import ReissueJob
 from commands.environments.notifier import SlackNotifier
+from commands.environments.service.actions import bot_actions
 from commands.environments.service.approvals import EnvApprovals
 from commands.environments.service.lifecycle import EnvLifecycle
 from commands.environments.service.records import EnvContext
@@ -164,6 +165,7 @@ class EnvironmentsFeature:
                 )
             ],
             listeners=_listeners(handlers),
+            actions=bot_actions(lifecycle),
             job_handlers={
                 JobKind.CREATE: graph.create_job,
                 JobKind.DESTROY: graph.destroy_job,

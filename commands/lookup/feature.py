@@ -65,7 +65,11 @@ class LookupFeature:
             reload_check_seconds=catalog.reload_check_seconds,
         )
         handlers = LookupHandlers(
-            service=service, policy=core.policy, identity=core.identity, jobs=core.jobs
+            service=service,
+            policy=core.policy,
+            identity=core.identity,
+            jobs=core.jobs,
+            runbooks=core.runbooks,
         )
         return Parts(
             api=service,

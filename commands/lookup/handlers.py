@@ -19,6 +19,7 @@ from bot.core.jobs import JobQueue
 from bot.core.policy import Policy
 from bot.core.router import CommandContext
 from bot.core.router_views import error_text
+from bot.core.runbook_links import ServiceRunbooks
 from commands.lookup.ids import BlockId, JobKind
 from commands.lookup.service.lookups import PAGE_ACTION, REFRESH_ACTION, LookupService, check_reason
 from commands.lookup.service.types import Ambiguous
@@ -37,11 +38,13 @@ class LookupHandlers:
         policy: Policy,
         identity: IdentityService,
         jobs: JobQueue,
+        runbooks: ServiceRunbooks,
     ) -> None:
         self._service = service
         self._policy = policy
         self._identity = identity
         self._jobs = jobs
+        self._runbooks = runbooks
 
     # --- slash commands ---------------------------------------------------------------------
 
@@ -94,7 +97,10 @@ class LookupHandlers:
             ctx.ack()
             card = self._service.service_card(card.entity.ref, fetch=True)
         text, blocks = cards.build_service_card(
-            card, ctx.principal.tz, can_page=self._may_page(ctx.principal.user_id)
+            card,
+            ctx.principal.tz,
+            can_page=self._may_page(ctx.principal.user_id),
+            runbooks=self._runbooks.for_service(ctx.principal, card.entity.ref),
         )
         ctx.reply(text, blocks=blocks)
 
@@ -134,7 +140,10 @@ class LookupHandlers:
             else:
                 card = self._service.service_card(ref)
                 text, blocks = cards.build_service_card(
-                    card, principal.tz, can_page=self._may_page(principal.user_id)
+                    card,
+                    principal.tz,
+                    can_page=self._may_page(principal.user_id),
+                    runbooks=self._runbooks.for_service(principal, card.entity.ref),
                 )
         except PlatformError as error:
             text, blocks = error_text(error), None

@@ -21,6 +21,7 @@ class CallbackId(StrEnum):
 class BlockId(StrEnum):
     REASON = "lookup_page_reason"
     CARD_ACTIONS = "lookup_card_actions"
+    CARD_RUNBOOKS = "lookup_card_runbooks"
     PICK = "lookup_pick"
 
 

@@ -22,6 +22,7 @@ from commands.runbooks.ids import ActionId, CallbackId, JobKind, PolicyAction
 from commands.runbooks.jobs import RunJob
 from commands.runbooks.loader import RunbookProblems, load_directory
 from commands.runbooks.notifier import SlackRunNotifier
+from commands.runbooks.service.links import ServiceLinks
 from commands.runbooks.service.ports import RunbookContext, StepExecutor
 from commands.runbooks.service.runs import RunbookRuns
 
@@ -84,7 +85,11 @@ class RunbooksFeature:
             executor=self.executors(section, core),
             clock=core.clock,
             team_channels={k: t.channel for k, t in core.config.teams.items()},
+            actions=core.actions,
         )
+        for loaded in runbooks.values():
+            for call in loaded.calls:
+                core.actions.expect(call.action, call.args, where=call.where)
         graph = build_graph(context)
         handlers = RunbookHandlers(runs=graph.runs, identity=core.identity)
         action, view = ListenerKind.ACTION, ListenerKind.VIEW
@@ -110,4 +115,5 @@ class RunbooksFeature:
                 Listener(action, ActionId.DENY, handlers.handle_deny),
             ],
             job_handlers={JobKind.RUN: graph.job},
+            runbooks=ServiceLinks(graph.runs),
         )

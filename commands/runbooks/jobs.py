@@ -15,6 +15,7 @@ import logging
 from sqlalchemy import func, select
 
 from bot.core.audit import Outcome
+from bot.core.errors import PlatformError
 from bot.core.jobs import JobContext
 from bot.core.mrkdwn import ELLIPSIS, escape
 from bot.core.redaction import REDACTED, scrub_text
@@ -129,7 +130,7 @@ class RunJob:
     def _do(self, run: RunbookRun, step: Rendered, thread: Thread | None) -> bool:
         ctx = self._ctx
         ctx.notifier.reply(thread, f"Step {step.index + 1}: {escape(step.title)}…")
-        result = self._execute(step)
+        result = self._execute(step, run.requested_by)
         output = clean_output(result.output, step.secrets, ctx.section.output_chars)
         self._audit(
             run,
@@ -146,7 +147,18 @@ class RunJob:
         ctx.notifier.reply(thread, f"Step {step.index + 1} done: {result.summary}.{shown}")
         return True
 
-    def _execute(self, step: Rendered) -> StepResult:
+    def _call(self, step: Rendered, runner: str) -> StepResult:
+        """The bot action as the runner: its feature's checks and policy decide, and its
+        refusal (not found, not allowed, a bad value, a conflict) is the step's failure."""
+        try:
+            done = self._ctx.actions.call(
+                step.bot_action, self._ctx.identity.principal(runner), step.args
+            )
+        except PlatformError as error:
+            return StepResult(False, error.message.rstrip("."))
+        return StepResult(True, escape(done))
+
+    def _execute(self, step: Rendered, runner: str) -> StepResult:
         ctx = self._ctx
         if step.kind is StepKind.HTTP:
             return ctx.executor.http(step, timeout=step.timeout or ctx.section.http.timeout_seconds)
@@ -154,6 +166,8 @@ class RunJob:
             return ctx.executor.command(
                 step, timeout=step.timeout or ctx.section.command_timeout_seconds
             )
+        if step.kind is StepKind.BOT:
+            return self._call(step, runner)
         refused = ctx.notifier.post(step.channel, step.text)
         return (
             StepResult(False, f"Slack refused the message: {refused}")

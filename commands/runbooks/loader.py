@@ -9,7 +9,9 @@ Beyond the model, a runbook is checked against the config: a command step's prog
 on the allowlist (a name is resolved to its path on PATH now, so what runs is what was
 checked), every placeholder must name a parameter, `runner` or a configured secret, secrets
 go in HTTP headers only, a command argument with a placeholder is only that placeholder,
-and an HTTP step's host is literal (and allowed, when `http.allowed_hosts` is set).
+and an HTTP step's host is literal (and allowed, when `http.allowed_hosts` is set). A `bot`
+step's action and argument names are checked by the runtime once every feature has offered
+its actions: each file gives them as `BotCall`s, with the place to name in a problem.
 """
 
 from __future__ import annotations
@@ -43,11 +45,20 @@ class RunbookProblems(Exception):
 
 
 @dataclass(frozen=True)
+class BotCall:
+    action: str
+    args: tuple[str, ...]
+    where: str
+    """`file:line: steps.N.bot`, the start of a problem with this call."""
+
+
+@dataclass(frozen=True)
 class Loaded:
     runbook: Runbook
     path: Path
     programs: Mapping[str, str]
     """A command step's `program` → the absolute path that runs."""
+    calls: tuple[BotCall, ...] = ()
 
 
 class _Lines:
@@ -153,12 +164,21 @@ def load_file(
     checks = _Checks(runbook, section, allowlist, teams)
     checks.run()
     problems = [_problem(path, lines, loc, message) for loc, message in checks.problems]
-    return (None if problems else Loaded(runbook, path, checks.programs)), problems
+    calls = tuple(
+        BotCall(step.bot.action, tuple(step.bot.args), _where(path, lines, ("steps", i, "bot")))
+        for i, step in enumerate(runbook.steps)
+        if step.bot is not None
+    )
+    return (None if problems else Loaded(runbook, path, checks.programs, calls)), problems
 
 
 def _problem(path: Path, lines: _Lines, loc: Location, message: str) -> str:
+    return f"{_where(path, lines, loc)}: {message.removeprefix('Value error, ')}"
+
+
+def _where(path: Path, lines: _Lines, loc: Location) -> str:
     key = ".".join(str(part) for part in loc) or "(top level)"
-    return f"{path}:{lines.line_of(loc)}: {key}: {message.removeprefix('Value error, ')}"
+    return f"{path}:{lines.line_of(loc)}: {key}"
 
 
 class _Checks:
@@ -189,6 +209,9 @@ class _Checks:
                 self._command((*loc, "command"), step.command.program, step.command.args)
             elif step.message is not None:
                 self._placeholders((*loc, "message", "text"), step.message.text)
+            elif step.bot is not None:
+                for key, text in step.bot.args.items():
+                    self._placeholders((*loc, "bot", "args", key), text)
             else:
                 self._placeholders((*loc, "confirm"), step.confirm or "")
 

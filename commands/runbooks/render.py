@@ -4,7 +4,8 @@ Placeholders: `${params.NAME}`, `${runner}` (the runner's Slack id) and `${secre
 (HTTP headers only). A value is URL-encoded in a URL (it cannot add a path segment, a query
 or a host), fills a whole argument of a command (never split, never seen by a shell), keeps
 its type in a JSON body when a string is only the placeholder, and is plain text in a
-message (views escape it). Secrets are filled only into what is sent, never into `shown`.
+message and in a bot action's arguments (views escape it). Secrets are filled only into
+what is sent, never into `shown`.
 """
 
 from __future__ import annotations
@@ -103,6 +104,8 @@ class Rendered:
     timeout: float | None = None
     channel: str = ""
     text: str = ""
+    bot_action: str = ""
+    args: dict[str, str] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
     """The secret values filled in, to mask wherever the step's output shows them."""
 
@@ -198,6 +201,10 @@ def render_step(
             channel=step.message.channel,
             text=text,
         )
+    if step.bot is not None:
+        args = {key: filler.text(value) for key, value in step.bot.args.items()}
+        shown = " ".join([step.bot.action, *(f"{k}={_quoted(v)}" for k, v in args.items())])
+        return Rendered(**base, shown=shown, bot_action=step.bot.action, args=args)
     text = filler.text(step.confirm or "")
     return Rendered(**base, shown=f"ask to continue: {text}", text=text)
 

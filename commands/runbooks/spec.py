@@ -1,6 +1,7 @@
 """What a runbook file says: its parameters and its steps, validated as a pydantic model.
 
-A step is exactly one of `http`, `command`, `message` or `confirm`. Templates are strings
+A step is exactly one of `http`, `command`, `message`, `confirm` or `bot` (a call into the
+bot's own actions, `bot.core.actions`, with string arguments). Templates are strings
 holding `${params.NAME}`, `${runner}` and, in HTTP headers only, `${secret:NAME}`; the
 loader checks every placeholder names something that exists (loader.py), and render.py fills
 them: URL-encoded in a URL, whole arguments in a command, never through a shell.
@@ -101,11 +102,27 @@ class MessageStep(Section):
     text: str = Field(min_length=1, max_length=MAX_TEMPLATE_CHARS)
 
 
+class BotStep(Section):
+    action: str = Field(pattern=ACTION.pattern, description="e.g. env.extend")
+    args: dict[str, str] = Field(default_factory=dict, max_length=20)
+
+    @field_validator("args")
+    @classmethod
+    def _arg_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, text in value.items():
+            if not PARAM_NAME.fullmatch(key):
+                raise ValueError(f"{key!r}: argument names are a-z, 0-9 and _")
+            if len(text) > MAX_TEMPLATE_CHARS:
+                raise ValueError(f"{key}: at most {MAX_TEMPLATE_CHARS} characters")
+        return value
+
+
 class StepKind(StrEnum):
     HTTP = "http"
     COMMAND = "command"
     MESSAGE = "message"
     CONFIRM = "confirm"
+    BOT = "bot"
 
 
 class Step(Section):
@@ -114,6 +131,7 @@ class Step(Section):
     command: CommandStep | None = None
     message: MessageStep | None = None
     confirm: str | None = Field(default=None, min_length=1, max_length=500)
+    bot: BotStep | None = None
     risky: bool = Field(default=False, description="needs the policy's `action` (approval)")
     action: str | None = Field(default=None, pattern=ACTION.pattern)
 
@@ -121,7 +139,7 @@ class Step(Section):
     def _one_kind(self) -> Step:
         kinds = [kind for kind in StepKind if getattr(self, kind.value) is not None]
         if len(kinds) != 1:
-            raise ValueError("a step is exactly one of http, command, message or confirm")
+            raise ValueError("a step is exactly one of http, command, message, confirm or bot")
         if self.action is not None and not self.risky:
             raise ValueError("action goes with risky: true")
         return self

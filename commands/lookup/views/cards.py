@@ -7,6 +7,8 @@ Catalog text reaches these cards through `text` and `markdown` (escaped, lists c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -25,6 +27,7 @@ from bot.core.mrkdwn import (
     escape,
     truncate,
 )
+from bot.core.runbook_links import RunbookLink
 from commands.lookup.ids import ActionId, BlockId
 from commands.lookup.service.types import OnCallResult, Ownership, ServiceCard
 from commands.lookup.views.blocks import Blocks, dump, field, md
@@ -40,6 +43,8 @@ from commands.lookup.views.text import (
 )
 
 _FIELD_VALUE = SECTION_FIELD_LIMIT - len("*Next on call*\n")
+RUNBOOKS_SHOWN = 5
+_RUNBOOKS_HEAD = "*Runbooks:* "
 
 
 def build_owner(answer: Ownership) -> tuple[str, Blocks]:
@@ -115,7 +120,25 @@ def _card_buttons(card: ServiceCard, *, can_page: bool) -> list[ButtonElement]:
     return buttons
 
 
-def build_service_card(card: ServiceCard, tz: str | None, *, can_page: bool) -> tuple[str, Blocks]:
+def runbooks_text(runbooks: Sequence[RunbookLink], limit: int = SECTION_TEXT_LIMIT) -> str | None:
+    """The service's runbooks as commands to type, the first `RUNBOOKS_SHOWN` of them."""
+    if not runbooks:
+        return None
+    items = [
+        f"`/platform runbook run {escape(r.name)}` ({escape(r.title)})"
+        for r in runbooks[:RUNBOOKS_SHOWN]
+    ]
+    hidden = len(runbooks) - len(items)
+    return _RUNBOOKS_HEAD + join_limited(items, limit - len(_RUNBOOKS_HEAD), hidden=hidden)
+
+
+def build_service_card(
+    card: ServiceCard,
+    tz: str | None,
+    *,
+    can_page: bool,
+    runbooks: Sequence[RunbookLink] = (),
+) -> tuple[str, Blocks]:
     entity = card.entity
     now, following = oncall_lines(card.oncall, tz, _FIELD_VALUE)
     description = to_mrkdwn(entity.description or "", SECTION_TEXT_LIMIT)
@@ -130,6 +153,9 @@ def build_service_card(card: ServiceCard, tz: str | None, *, can_page: bool) -> 
     links = links_text(card.links, SECTION_TEXT_LIMIT)
     if links:
         blocks.append(SectionBlock(text=md(links)))
+    runbook_line = runbooks_text(runbooks)
+    if runbook_line:
+        blocks.append(SectionBlock(block_id=BlockId.CARD_RUNBOOKS, text=md(runbook_line)))
     context = stale_note(card.oncall, tz) or f"`{entity.ref}`"
     if entity.tags and context.startswith("`"):
         room = CONTEXT_TEXT_LIMIT - len(context) - len(" · tags: ")

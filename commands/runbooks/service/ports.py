@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bot.core.actions import BotActions
 from bot.core.audit import AuditLog
 from bot.core.db import SessionFactory
 from bot.core.identity import IdentityService
@@ -74,3 +75,5 @@ class RunbookContext:
     executor: StepExecutor
     clock: Callable[[], datetime]
     team_channels: Mapping[str, str | None]
+    actions: BotActions
+    """The bot's own actions, for `bot` steps (run as the runner)."""

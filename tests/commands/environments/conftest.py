@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,11 +59,18 @@ def envbot(
     config = env_config(tmp_path)
     if change is not None:
         config = change(config)
+    with running_env_bot(tmp_path, migrated_schema, config) as running:
+        yield running
+
+
+@contextmanager
+def running_env_bot(tmp_path: Path, schema: Path, config: PlatformConfig) -> Iterator[EnvBot]:
+    """The real app on `config`, environments (and new-db) with file-backed provisioners."""
     provisioners = fake_provisioners(tmp_path)
     with running_bot(
         tmp_path,
         config=config,
-        schema=migrated_schema,
+        schema=schema,
         features=features_with(provisioners=provisioners),
         capture_logs=True,
     ) as running:

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from bot.emulator import Shell
+from bot.emulator.blockkit import check_message_blocks
 from bot.runtime.config import load_config
 from commands.lookup.ids import ActionId, BlockId
 from tests.conftest import REPO_ROOT
@@ -70,6 +71,20 @@ def test_the_service_card_shows_owner_channel_oncall_links_and_buttons(bot: BotH
     ):
         assert expected in text, expected
     assert "EST" in text or "EDT" in text  # bob reads in America/New_York
+
+
+def test_the_service_card_lists_the_runbooks_of_the_service(bot: BotHarness) -> None:
+    """examples/runbooks/restart-deployment.yaml names `service: orders-api`; nothing names
+    payments-api."""
+    orders = bot.signer.slash_command("U0BOB", "service orders-api")
+    check_message_blocks(orders.json["blocks"])
+    assert (
+        "*Runbooks:* `/platform runbook run restart-deployment` (Restart a deployment)"
+        in _answer(orders)
+    )
+    payments = _answer(bot.signer.slash_command("U0BOB", "service payments-api"))
+    assert "Payments API" in payments
+    assert "runbook run" not in payments and BlockId.CARD_RUNBOOKS not in payments
 
 
 def test_catalog_search_and_its_bad_input(bot: BotHarness) -> None:

@@ -41,8 +41,15 @@ def test_the_example_runbooks_load_with_the_example_config() -> None:
     section = feature_sections(config)["runbooks"]
     assert isinstance(section, RunbooksSection)
     loaded = load_directory(section, REPO_ROOT, list(config.teams))
-    assert set(loaded) == {"restart-deployment", "rotate-cache", "say-hello"}
+    assert set(loaded) == {
+        "restart-deployment",
+        "rotate-cache",
+        "say-hello",
+        "extend-environment",
+    }
     assert loaded["say-hello"].programs["echo"].endswith("/echo")
+    (call,) = loaded["extend-environment"].calls
+    assert (call.action, call.args) == ("env.extend", ("name", "hours", "reason"))
 
 
 def test_a_command_not_on_the_allowlist_is_named_with_its_file_and_line(tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ from dataclasses import replace
 from datetime import timedelta
 
 from bot.core.mrkdwn import SECTION_FIELD_LIMIT, SECTION_TEXT_LIMIT
+from bot.core.runbook_links import RunbookLink
 from bot.emulator.blockkit import check_message_blocks
-from commands.lookup.ids import ActionId
+from commands.lookup.ids import ActionId, BlockId
 from commands.lookup.service.types import (
     Links,
     OnCall,
@@ -166,3 +167,22 @@ def test_hostile_schedule_and_team_names_stay_text_in_the_oncall_answer() -> Non
     shown = str(blocks) + text
     assert not any(marker in shown for marker in RAW_MARKERS)
     assert "&lt;!channel&gt;" in blocks[0]["text"]["text"]
+
+
+def test_the_cards_runbooks_line_shows_five_escaped_and_counts_the_rest() -> None:
+    links = [RunbookLink(f"rb-{i}", f"Fix {i}") for i in range(7)]
+    links[0] = RunbookLink("rb-0", HOSTILE_TEXT)
+    _, blocks = cards.build_service_card(make_card(), None, can_page=False, runbooks=links)
+    check_message_blocks(blocks)
+    [line] = [b["text"]["text"] for b in blocks if b.get("block_id") == BlockId.CARD_RUNBOOKS]
+    assert line.startswith("*Runbooks:* `/platform runbook run rb-0` (&lt;!channel&gt;")
+    assert "`/platform runbook run rb-4` (Fix 4) and 2 more" in line
+    assert "rb-5" not in line and not any(marker in line for marker in RAW_MARKERS)
+    _, without = cards.build_service_card(make_card(), None, can_page=False)
+    assert BlockId.CARD_RUNBOOKS not in str(without)
+
+
+def test_long_runbook_titles_stay_within_a_section_and_count_what_did_not_fit() -> None:
+    links = [RunbookLink(f"rb-{i}", "t" * 80) for i in range(5)]
+    line = cards.runbooks_text(links, limit=300)
+    assert line is not None and len(line) <= 300 and line.endswith("more")
