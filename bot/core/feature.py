@@ -23,7 +23,7 @@ each once.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -135,6 +135,9 @@ class Core:
     feedback: ActionFeedback
     commands_for: Callable[[Principal], list[Subcommand]]
     """The `/platform` subcommands a person may run, of every feature (what help lists)."""
+    subcommand_names: Callable[[], Collection[str]] = field(default=lambda: ())
+    """Every registered `/platform` subcommand name (a fixed set, e.g. for metric labels);
+    complete once every feature is wired."""
     closers: list[Callable[[], None]] = field(default_factory=list)
     """Adapters built for a feature append their `close` here (HTTP clients, pools)."""
     catalog: CatalogRelay = field(default_factory=CatalogRelay)

@@ -16,6 +16,7 @@ from bot.core.feature import Core
 from commands.lookup.config import CatalogKind, CatalogSection, OnCallKind, OnCallSection
 from commands.resources.config import DatabasesSection, EngineConfig, EngineKind
 from commands.resources.orchestrator_factory import build_orchestrator
+from commands.stats.config import StatsSection
 from integrations.backstage import BackstageCatalog
 from integrations.catalog_files import CatalogFiles
 from integrations.charts import MatplotlibCharts
@@ -254,6 +255,10 @@ def oncall_provider(section: OnCallSection, core: Core) -> OnCallProvider:
 
 
 def charts(_section: SurveysSection, _core: Core) -> ChartRenderer:
+    return MatplotlibCharts()
+
+
+def stats_charts(_section: StatsSection, _core: Core) -> ChartRenderer:
     return MatplotlibCharts()
 
 

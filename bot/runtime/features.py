@@ -18,6 +18,7 @@ from commands.lookup.feature import LookupFeature
 from commands.new_db.feature import NewDbFeature
 from commands.new_service.feature import NewServiceFeature
 from commands.runbooks.feature import RunbooksFeature
+from commands.stats.feature import StatsFeature
 from commands.whoami.feature import WhoamiFeature
 from surveys.csat.feature import CsatFeature
 from surveys.nps.feature import NpsFeature
@@ -34,6 +35,7 @@ FEATURES: tuple[Feature[Any], ...] = (
     CsatFeature(),
     OfficeHoursFeature(),
     DocsFeature(catalog=adapters.catalog_files),
+    StatsFeature(charts=adapters.stats_charts),
 )
 
 

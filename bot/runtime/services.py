@@ -226,6 +226,7 @@ def _core(
         roster=SlackRoster(slack),
         feedback=feedback,
         commands_for=router.commands_for,
+        subcommand_names=lambda: router.subcommands.keys(),
     )
     return core, router
 
