@@ -43,8 +43,10 @@ class StatsHandlers:
     def handle_stats(self, ctx: CommandContext) -> None:
         period = parse_period(ctx.args)
         full = self._policy.can(ctx.principal, READ_ACTION).allowed
+        # Acked first: a 90-day answer reads a large usage table, and Slack waits 3 s at most.
+        ctx.ack()
         figures = self._stats.figures(period, daily=full)
-        ctx.ack(
+        ctx.reply(
             f"Platform stats, last {period.days} days",
             blocks=views.build_stats(figures, full=full),
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY, generate_latest
@@ -42,8 +43,17 @@ def text(blocks: object) -> str:
     return json.dumps(blocks)
 
 
+def answer_to(bot: BotHarness, user: str, command: str) -> dict[str, Any]:
+    """The figures, which come after the ack (as an ephemeral answer to `user`)."""
+    before = len(bot.emulator.state.ephemerals(user))
+    assert bot.signer.slash_command(user, command).status == 200
+    assert bot.emulator.wait_for(lambda: len(bot.emulator.state.ephemerals(user)) > before)
+    shown = bot.emulator.state.ephemerals(user)[-1]
+    return {"text": shown.text, "blocks": shown.blocks}
+
+
 def test_admins_see_teams_failures_and_get_the_chart(bot: BotHarness) -> None:
-    answer = bot.signer.slash_command(ALICE, "stats 30d").json
+    answer = answer_to(bot, ALICE, "stats 30d")
     assert check_message_blocks(answer["blocks"]) == []
     shown = text(answer["blocks"])
     assert "Weekly active users*\\n6" in shown
@@ -65,7 +75,7 @@ def test_admins_see_teams_failures_and_get_the_chart(bot: BotHarness) -> None:
 
 
 def test_others_see_platform_wide_figures_only(bot: BotHarness) -> None:
-    answer = bot.signer.slash_command(BOB, "stats").json
+    answer = answer_to(bot, BOB, "stats")
     assert check_message_blocks(answer["blocks"]) == []
     shown = text(answer["blocks"])
     assert "last 30 days" in shown and "Weekly active users*\\n6" in shown
@@ -81,7 +91,7 @@ def test_a_bad_period_names_the_choices(bot: BotHarness) -> None:
 
 def test_an_empty_week_says_so(tmp_path: Path, migrated_schema: Path) -> None:
     with running_bot(tmp_path, schema=migrated_schema, clock=Clock(NOW)) as running:
-        answer = running.signer.slash_command(ALICE, "stats 7d").json
+        answer = answer_to(running, ALICE, "stats 7d")
     shown = text(answer["blocks"])
     assert "last 7 days" in shown and "none in this period" in shown
     assert not running.emulator.state.files  # no chart of nothing
