@@ -279,3 +279,11 @@ def test_an_export_over_the_limit_is_cut_to_the_newest_and_says_so(
         ]  # 9: the export request itself
         shown = json.dumps(bot.emulator.state.shown(), ensure_ascii=False)
         assert "More matched than the export limit of 5" in shown
+
+
+def test_user_by_name_finds_someone_the_bot_has_seen(bot: BotHarness) -> None:
+    _seed(bot, 8)
+    unknown, _ = _answer(bot.signer.slash_command(ALICE, "audit user:@bob"))
+    assert "I know no one named `@bob`" in unknown
+    bot.signer.slash_command(BOB, "whoami")  # the bot now knows bob's profile
+    assert _all_pages(bot, "user:@bob") == _expected(bot, lambda r: r.actor == BOB)
