@@ -129,8 +129,8 @@ class AuditLog:
     ) -> list[AuditEntry]:
         """The newest records first, optionally for one actor and/or one action.
 
-        Nothing in the bot reads the log back (operators query the table); this is the read
-        side for the tests that check what a flow recorded.
+        The read side for the tests that check what a flow recorded; people read the log
+        through `/platform audit` (commands/audit), which filters and pages it.
         """
         query = select(AuditRecord).order_by(AuditRecord.created_at.desc(), AuditRecord.id.desc())
         if actor is not None:
