@@ -4,12 +4,16 @@
 and DELETE (and TRUNCATE on PostgreSQL), so neither a bug nor a compromised feature can
 rewrite history through the app's own connection. The same DDL is exposed through
 `append_only_ddl` for the Alembic migration and installed by `create_all` in tests.
+
+Each record is also a link of a hash chain (`bot.core.audit_chain`), so a change made
+behind the bot's back (by a database superuser, or on the SQLite file) is found by
+`platform-bot audit verify` (`bot.core.audit_verify`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -17,6 +21,13 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, Index, Integer, String, Table, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from bot.core.audit_chain import (
+    canonical_content,
+    canonical_inputs,
+    chain_hash,
+    next_link,
+    serialise_appends,
+)
 from bot.core.db import Base, JsonDocument, SessionFactory, UtcDateTime, utcnow
 from bot.core.redaction import redact, scrub_text
 
@@ -57,6 +68,8 @@ class AuditRecord(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     target: Mapped[str | None] = mapped_column(String(255))
     detail: Mapped[str | None] = mapped_column(String(DETAIL_MAX_LENGTH))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,27 +114,23 @@ class AuditLog:
             actor=actor,
             action=action,
             outcome=str(outcome),
-            inputs=redact(inputs or {}),
+            inputs=canonical_inputs(redact(inputs or {})),
             idempotency_key=idempotency_key,
             target=scrub_text(target)[:255] if target is not None else None,
             detail=_short(scrub_text(detail)) if detail is not None else None,
         )
         if session is not None:
-            session.add(row)
-            session.flush()
-            return row.id
+            return _append(session, row)
         with self._sessions.begin() as own:
-            own.add(row)
-            own.flush()
-            return row.id
+            return _append(own, row)
 
     def recent(
         self, *, actor: str | None = None, action: str | None = None, limit: int = 50
     ) -> list[AuditEntry]:
         """The newest records first, optionally for one actor and/or one action.
 
-        Nothing in the bot reads the log back (operators query the table); this is the read
-        side for the tests that check what a flow recorded.
+        The read side for the tests that check what a flow recorded; people read the log
+        through `/platform audit` (commands/audit), which filters and pages it.
         """
         query = select(AuditRecord).order_by(AuditRecord.created_at.desc(), AuditRecord.id.desc())
         if actor is not None:
@@ -189,6 +198,30 @@ def _install_append_only(target: Table, connection: Connection, **_: Any) -> Non
 event.listen(AuditRecord.__table__, "after_create", _install_append_only)
 
 
+def _append(session: Session, row: AuditRecord) -> int:
+    """Link `row` after the last record and add it, holding the append lock until commit.
+
+    With the caller's session the lock is held to the end of the caller's transaction:
+    appends of concurrent transactions wait for each other, which keeps the chain linear
+    (a record committed after a later-linked one would otherwise break it).
+    """
+    serialise_appends(session)
+    row.id, row.prev_hash = next_link(session)
+    row.hash = chain_hash(row.prev_hash, content_of(row))
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def content_of(row: AuditRecord) -> str:
+    """The canonical content of a record: every column but the two hashes."""
+    return canonical_content(**_columns(row))
+
+
+def _columns(row: AuditRecord) -> dict[str, Any]:
+    return {field.name: getattr(row, field.name) for field in fields(AuditEntry)}
+
+
 def _short(text: str) -> str:
     if len(text) <= DETAIL_MAX_LENGTH:
         return text
@@ -196,14 +229,4 @@ def _short(text: str) -> str:
 
 
 def _entry(row: AuditRecord) -> AuditEntry:
-    return AuditEntry(
-        id=row.id,
-        created_at=row.created_at,
-        actor=row.actor,
-        action=row.action,
-        outcome=row.outcome,
-        inputs=row.inputs,
-        idempotency_key=row.idempotency_key,
-        target=row.target,
-        detail=row.detail,
-    )
+    return AuditEntry(**_columns(row))

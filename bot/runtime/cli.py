@@ -1,4 +1,5 @@
-"""`platform-bot`: the console script (serve, socket, shell, migrate, check-config, manifest).
+"""`platform-bot`: the console script (serve, socket, shell, migrate, check-config, manifest,
+audit verify).
 
 Heavy imports happen inside each command, after logging and the metrics mode are set up,
 so `--help` and `check-config` stay fast and gunicorn workers get multiprocess metrics.
@@ -26,6 +27,7 @@ logger = logging.getLogger("platform_bot")
 
 EXIT_CONFIG = 2
 EXIT_NOT_READY = 3
+EXIT_AUDIT_BROKEN = 1
 
 
 class StartupError(Exception):
@@ -94,6 +96,13 @@ def _parser() -> argparse.ArgumentParser:
     manifest = commands.add_parser("manifest", help="print the Slack app manifest")
     manifest.add_argument("--url", help="public base URL for HTTP mode, e.g. https://bot.acme.io")
     manifest.set_defaults(run=_manifest)
+
+    audit = commands.add_parser("audit", help="check the audit log")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    verify = audit_commands.add_parser(
+        "verify", help="check the audit log's hash chain; exit 1 at the first broken record"
+    )
+    verify.set_defaults(run=_audit_verify)
     return parser
 
 
@@ -140,6 +149,30 @@ def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
             f"database schema upgraded from {before.describe(before.current)} "
             f"to {before.describe(before.head)}"
         )
+    return 0
+
+
+def _audit_verify(_args: argparse.Namespace, settings: Settings) -> int:
+    from bot.core.audit_verify import verify_chain
+    from bot.core.db import make_engine, make_session_factory
+    from bot.runtime.schema import SchemaOutOfDate, require_up_to_date
+
+    engine = make_engine(settings.database_url)
+    try:
+        require_up_to_date(engine)
+        report = verify_chain(make_session_factory(engine))
+    except SchemaOutOfDate as exc:
+        raise StartupError(str(exc)) from None
+    finally:
+        engine.dispose()
+    if report.broken is not None:
+        print(
+            f"audit log BROKEN at {report.broken.describe()}; "
+            f"{report.checked} records before it are intact",
+            file=sys.stderr,
+        )
+        return EXIT_AUDIT_BROKEN
+    print(f"audit log intact: {report.checked} records, head hash {report.head}")
     return 0
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.core.feature import ConfigSection, Feature
 from bot.runtime import adapters
+from commands.audit.feature import AuditFeature
 from commands.docs.feature import DocsFeature
 from commands.environments.feature import EnvironmentsFeature
 from commands.lookup.feature import LookupFeature
@@ -36,6 +37,7 @@ FEATURES: tuple[Feature[Any], ...] = (
     OfficeHoursFeature(),
     DocsFeature(catalog=adapters.catalog_files),
     StatsFeature(charts=adapters.stats_charts),
+    AuditFeature(),
 )
 
 

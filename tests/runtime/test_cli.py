@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.core.audit import AuditLog, Outcome, append_only_ddl, drop_append_only_ddl
+from bot.core.db import make_engine, make_session_factory
 from bot.runtime.cli import main
 from tests.conftest import REPO_ROOT
 
@@ -158,3 +161,51 @@ def test_replicas_on_postgresql_need_a_shared_credential_key(command: str, token
     assert "Fernet.generate_key().decode()" in result.stderr
     assert "secret_key: ${PLATFORM_BOT_SECRET_KEY}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def audited_database(
+    tmp_path: Path, migrated_schema: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    path = tmp_path / "bot.db"
+    shutil.copyfile(migrated_schema, path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+    engine = make_engine(f"sqlite:///{path}")
+    log = AuditLog(make_session_factory(engine))
+    for n in range(3):
+        log.record(actor=f"U{n}", action="env.create", outcome=Outcome.SUCCEEDED, target=f"pr-{n}")
+    engine.dispose()
+    return path
+
+
+def test_an_intact_log_passes_with_its_count_and_head(
+    audited_database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["audit", "verify"]) == 0
+    out = capsys.readouterr().out
+    assert "audit log intact: 3 records, head hash " in out
+
+
+def test_a_tampered_log_fails_naming_the_record(
+    audited_database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = make_engine(f"sqlite:///{audited_database}")
+    with engine.begin() as connection:  # the SQLite file edited directly
+        for ddl in drop_append_only_ddl("sqlite"):
+            connection.exec_driver_sql(ddl)
+        connection.exec_driver_sql("UPDATE audit_record SET target = 'prod' WHERE actor = 'U1'")
+        for ddl in append_only_ddl("sqlite"):
+            connection.exec_driver_sql(ddl)
+    engine.dispose()
+    assert main(["audit", "verify"]) == 1
+    err = capsys.readouterr().err
+    assert "audit log BROKEN at record 2 (" in err
+    assert "content changed; 1 records before it are intact" in err
+
+
+def test_an_unmigrated_database_is_refused_without_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert main(["audit", "verify"]) == 3
+    assert "platform-bot migrate" in capsys.readouterr().err

@@ -6,15 +6,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 import bot.runtime.models
-from bot.core.db import make_engine
+from bot.core.audit import AuditLog, Outcome
+from bot.core.audit_verify import verify_chain
+from bot.core.db import make_engine, make_session_factory
 from bot.runtime.schema import (
     SchemaOutOfDate,
+    alembic_config,
     head_revisions,
     require_up_to_date,
     schema_status,
@@ -81,9 +85,34 @@ def test_the_migrated_audit_log_is_append_only(empty_engine: Engine) -> None:
     with empty_engine.begin() as connection:
         connection.execute(
             text(
-                "INSERT INTO audit_record (created_at, actor, action, outcome, inputs) "
-                "VALUES (CURRENT_TIMESTAMP, 'U1', 'db.create', 'requested', '{}')"
+                "INSERT INTO audit_record (created_at, actor, action, outcome, inputs, "
+                "prev_hash, hash) VALUES (CURRENT_TIMESTAMP, 'U1', 'db.create', 'requested', "
+                "'{}', 'p', 'h')"
             )
         )
     with pytest.raises(DBAPIError, match="append-only"), empty_engine.begin() as connection:
         connection.execute(text("DELETE FROM audit_record"))
+
+
+def test_the_chain_migration_links_the_records_written_before_it(empty_engine: Engine) -> None:
+    config = alembic_config()
+    with empty_engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001_core")
+        connection.commit()
+    with empty_engine.begin() as connection:
+        for n in range(3):
+            connection.execute(
+                text(
+                    "INSERT INTO audit_record (created_at, actor, action, outcome, inputs, target) "
+                    "VALUES (CURRENT_TIMESTAMP, :actor, 'db.create', 'requested', :inputs, NULL)"
+                ),
+                {"actor": f"U{n}", "inputs": f'{{"n": {n}, "name": "x"}}'},
+            )
+    upgrade(empty_engine)
+    sessions = make_session_factory(empty_engine)
+    AuditLog(sessions).record(actor="U9", action="db.create", outcome=Outcome.SUCCEEDED)
+    report = verify_chain(sessions)
+    assert report.intact and report.checked == 4
+    with pytest.raises(DBAPIError, match="append-only"), empty_engine.begin() as connection:
+        connection.execute(text("UPDATE audit_record SET actor = 'UEVE'"))

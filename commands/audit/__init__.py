@@ -1,0 +1,1 @@
+"""`/platform audit`: admins read and export the audit log in chat."""
