@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from bot.core.audit import AuditRecord
+from bot.core.audit import AuditLog, Outcome
 from bot.core.db import SessionFactory
 from bot.core.usage import CommandUsage
 from tests.clock import START
@@ -48,15 +48,12 @@ def audit(
     detail: str | None = None,
     **inputs: Any,
 ) -> None:
-    with sessions.begin() as session:
-        session.add(
-            AuditRecord(
-                created_at=at,
-                actor="U0X",
-                action=action,
-                outcome=outcome,
-                inputs=inputs,
-                target=target,
-                detail=detail,
-            )
-        )
+    # Through the audit log itself, at `at`: each record is chained to the one before.
+    AuditLog(sessions, clock=lambda: at).record(
+        actor="U0X",
+        action=action,
+        outcome=Outcome(outcome),
+        inputs=inputs,
+        target=target,
+        detail=detail,
+    )
