@@ -71,18 +71,19 @@ class EngineFigures:
 
 
 def bench_config(data_dir: Path) -> str:
-    """The example config as YAML, with room in the quotas and files under `data_dir`."""
+    """The example config as YAML, with room in the quotas and files under `data_dir`, to be
+    written beside `data_dir` (where the repository's `examples` are linked)."""
     raw = yaml.safe_load((REPO / "platform.example.yaml").read_text())
     databases = raw["databases"]
     databases["data_dir"] = str(data_dir)
     databases["engines"]["sqlite"]["data_dir"] = str(data_dir / "sqlite")
     databases["quotas"] = {"default": {"dev": 1_000_000, "staging": 1_000_000, "prod": 1_000}}
     databases["provision_attempts"] = 1
-    # The catalog and rotation files are relative to the config: point at the repository's.
-    for section, key in (("catalog", "files"), ("oncall", "rotation")):
-        entry = raw.get(section, {}).get(key)
-        if isinstance(entry, dict) and "path" in entry:
-            entry["path"] = str(REPO / entry["path"])
+    # Paths in the config (catalog, rotations, templates, docs, runbooks) are relative to the
+    # config's directory, beside `data_dir`: the repository's examples are linked in there.
+    examples = data_dir.parent / "examples"
+    if not examples.exists():
+        examples.symlink_to(REPO / "examples", target_is_directory=True)
     return yaml.safe_dump(raw)
 
 
