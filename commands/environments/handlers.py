@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from slack_bolt import Ack
@@ -25,6 +26,7 @@ from commands.environments.ids import BlockId
 from commands.environments.service.approvals import EnvApprovals
 from commands.environments.service.lifecycle import EnvLifecycle
 from commands.environments.service.requests import EnvRequests, FormValues
+from commands.environments.service.templates import Template
 from commands.environments.views import messages, modals
 from commands.environments.views.text import when
 from commands.resources.forms import FormInvalid
@@ -144,7 +146,13 @@ class EnvHandlers:
         ctx.ack()
         ctx.client.views_open(trigger_id=ctx.trigger_id, view=modal)
 
-    def _form_modal(self, templates: Any, teams: Any, form: FormValues, metadata: Any) -> JSON:
+    def _form_modal(
+        self,
+        templates: Sequence[Template],
+        teams: Sequence[tuple[str, str]],
+        form: FormValues,
+        metadata: Mapping[str, str | None],
+    ) -> JSON:
         chosen = next((t for t in templates if t.key == form.template), templates[0])
         tier = form.tier if form.tier in chosen.config.tiers else chosen.config.tiers[0]
         bounds = self._requests.ttl_bounds(chosen, tier)

@@ -36,8 +36,6 @@ from integrations.protocols import Credentials, DataCloner, Provisioner, Resourc
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 MAX_PARALLEL = 8
-UNREACHABLE = "\x00unreachable:"
-"""Marks a removal that failed because its server was down (stripped before anyone sees it)."""
 
 
 class LocalDriver:
@@ -99,21 +97,15 @@ class LocalDriver:
         return applied
 
     def roll_back(self, env: EnvShape, progress: Progress) -> list[str]:
-        left: list[str] = []
-        problems = _each(env.resources, lambda r: self._remove(r, env))
-        for resource, problem in zip(env.resources, problems, strict=True):
-            if problem:
-                left.append(f"{resource.label} `{resource.name}`: {problem}")
-        return left
+        return [_failure(r, p) for r, p in self._remove_all(env) if p is not None]
 
     def destroy(self, env: EnvShape, progress: Progress) -> list[str]:
-        problems = _each(env.resources, lambda r: self._remove(r, env))
-        failed = [p for p in problems if p]
+        failed = [(r, p) for r, p in self._remove_all(env) if p is not None]
         if failed:
             # A server that was down may answer the job's next attempt; a refusal will not.
-            down = any(p.startswith(UNREACHABLE) for p in failed)
+            down = any(isinstance(p, ProviderUnavailable) for _, p in failed)
             error = ProviderUnavailable if down else ProviderRejected
-            raise error("environment", "; ".join(p.removeprefix(UNREACHABLE) for p in failed))
+            raise error("environment", "; ".join(_failure(r, p) for r, p in failed))
         removed = []
         for resource in env.resources:
             progress(f"Removed {resource.label} `{resource.name}`.")
@@ -179,22 +171,25 @@ class LocalDriver:
         progress(f"{resource.label} `{resource.name}` is ready.")
         return credentials
 
-    def _remove(self, resource: ResourceShape, env: EnvShape) -> str:
-        """Drop one resource if it is ours, and check it is gone; "" or what went wrong."""
+    def _remove_all(self, env: EnvShape) -> list[tuple[ResourceShape, IntegrationError | None]]:
+        problems = _each(env.resources, lambda r: self._remove(r, env))
+        return list(zip(env.resources, problems, strict=True))
+
+    def _remove(self, resource: ResourceShape, env: EnvShape) -> IntegrationError | None:
+        """Drop one resource if it is ours, and check it is gone; what went wrong, if anything."""
         if self._state(env, resource) in (ResourceState.PLANNED, ResourceState.REMOVED):
-            return ""
+            return None
         provisioner = self._provisioner(resource)
         spec = _spec(resource)
         try:
             provisioner.drop(spec)
             if provisioner.exists(spec):
-                return f"{resource.label} `{resource.name}` is still there after dropping it"
+                return ProviderRejected(resource.engine, "still there after dropping it")
         except IntegrationError as exc:
             logger.warning("environments: removing %s failed: %s", resource.name, exc.message)
-            down = UNREACHABLE if isinstance(exc, ProviderUnavailable) else ""
-            return f"{down}{resource.label} `{resource.name}`: {exc.message}"
+            return exc
         self._mark(env, resource, ResourceState.REMOVED)
-        return ""
+        return None
 
     def _source_of(self, env: EnvShape, resource: ResourceShape) -> ResourceShape | None:
         if env.source is None:
@@ -268,6 +263,10 @@ def _each(resources: tuple[ResourceShape, ...], work: Callable[[ResourceShape], 
         if error is not None:
             raise error
     return [future.result() for future in futures]
+
+
+def _failure(resource: ResourceShape, problem: IntegrationError) -> str:
+    return f"{resource.label} `{resource.name}`: {problem.message}"
 
 
 def _spec(resource: ResourceShape) -> ResourceSpec:

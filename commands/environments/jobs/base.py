@@ -96,11 +96,9 @@ class EnvJob:
         return store.wrap(path, ttl_seconds=vault.wrap_ttl_seconds)
 
     def _deliver(self, env: EnvInfo, wrapped: WrappedSecret | None) -> None:
-        if wrapped is None:
-            self._ctx.notifier.ready(env)
-            return
         self._ctx.notifier.ready(env)
-        self._ctx.notifier.deliver_wrapped(env, wrapped, self._ctx.vault_path(env) or "")
+        if wrapped is not None:
+            self._ctx.notifier.deliver_wrapped(env, wrapped, self._ctx.vault_path(env) or "")
 
     def _handed_over(self, env: Environment, shape: EnvShape, applied: Applied) -> dict[str, str]:
         """The secrets, plus a Score workload's variables resolved against them."""

@@ -25,7 +25,7 @@ from commands.environments.config import Driver
 from commands.environments.ids import BlockId, JobKind, PolicyAction
 from commands.environments.models import Environment, EnvResource, EnvStatus, ResourceState
 from commands.environments.service import records
-from commands.environments.service.records import EnvContext, may_manage, policy_context
+from commands.environments.service.records import EnvContext, policy_context
 from commands.environments.service.templates import Template
 from commands.environments.service.types import EnvInfo, EnvRequest, Operation, Plan
 from commands.resources.forms import FormInvalid
@@ -356,9 +356,8 @@ class EnvRequests:
     ) -> FormValues:
         """The create form a `clone SOURCE NEW` means: the source's template, team and inputs."""
         with self._ctx.sessions() as session:
+            # The same "no environment called …" whether it is missing or someone else's.
             source = records.visible_by_name(self._ctx, session, principal, source_name)
-            if not may_manage(self._ctx, principal, source):
-                raise NotAllowed("You may not read that environment.")
             return FormValues(
                 template=source.template,
                 name=name,

@@ -96,25 +96,32 @@ def build_listing(envs: Sequence[EnvInfo]) -> tuple[str, list[JSON]]:
     return f"{len(envs)} environment(s)", [_section(head), _section("\n".join(lines))]
 
 
-def build_approval(env: EnvInfo, approvers: str) -> list[JSON]:
+def _request(env: EnvInfo, approvers: str | None) -> JSON:
+    """What is asked for; `approvers` (mrkdwn, from the policy) when the card is first posted."""
+    needed = f"Needs {env.approvals_needed} approval(s)"
     text = (
         f"<@{env.requested_by}> asks for environment `{env.name}` "
         f"(*{escape(env.template)}*, tier *{env.tier}*, team *{escape(env.team_name)}*, "
         f"{cost(env.monthly_cost, env.currency)}).\n"
-        f"Needs {env.approvals_needed} approval(s) from {approvers}."
+        + (f"{needed} from {approvers}." if approvers else f"{needed}.")
     )
     if env.reason:
         text += f"\nReason: {escape_truncated(env.reason, 500)}"
-    return [
-        _section(text),
-        {
-            "type": "actions",
-            "elements": [
-                _button("Approve", ActionId.APPROVE, env.id, "primary"),
-                _button("Deny", ActionId.DENY, env.id, "danger"),
-            ],
-        },
-    ]
+    return _section(text)
+
+
+def _decision_buttons(env: EnvInfo) -> JSON:
+    return {
+        "type": "actions",
+        "elements": [
+            _button("Approve", ActionId.APPROVE, env.id, "primary"),
+            _button("Deny", ActionId.DENY, env.id, "danger"),
+        ],
+    }
+
+
+def build_approval(env: EnvInfo, approvers: str) -> list[JSON]:
+    return [_request(env, approvers), _decision_buttons(env)]
 
 
 def build_decided_approval(env: EnvInfo) -> list[JSON]:
@@ -122,11 +129,7 @@ def build_decided_approval(env: EnvInfo) -> list[JSON]:
     text = f"Environment `{env.name}` for <@{env.requested_by}>: {status(env.status)}."
     if env.status == "pending_approval":
         text += f" Approved so far by {approved}; needs {env.approvals_needed}."
-        return [
-            *build_approval(env, "the approvers")[:1],
-            _section(text),
-            *build_approval(env, "")[1:],
-        ]
+        return [_request(env, None), _section(text), _decision_buttons(env)]
     return [_section(f"{text} Approved by {approved}.")]
 
 

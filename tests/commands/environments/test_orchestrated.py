@@ -195,33 +195,34 @@ def test_a_kubernetes_environment_goes_plan_confirm_ready_destroy(
         assert not _named(fake, "orders-k8s")
 
 
+def _claim_template(access: Path, tmp_path: Path, **waiting: object) -> dict[str, Any]:
+    crd_file = tmp_path / "crd.yaml"
+    crd_file.write_text(yaml.safe_dump(CLAIM_CRD))
+    return {
+        "description": "A database from the cluster",
+        "driver": "kubernetes",
+        "tiers": ["dev"],
+        "variables": {"storage_gb": "20", "version": "16"},
+        "kubernetes": {
+            "kubeconfig": str(access),
+            "namespace": NAMESPACE,
+            "flavour": "crossplane-claim",
+            "manifest": str(REPO_ROOT / "examples/orchestrators/crossplane-postgres-claim.yaml"),
+            "crd": str(crd_file),
+            "waiting": {"poll_seconds": 0.05, **waiting},
+        },
+    }
+
+
 def test_a_kubernetes_manifest_the_crd_refuses_is_named_in_the_plan(
     tmp_path: Path,
     migrated_schema: Path,
     fake: FakeKubernetes,  # noqa: F811 (the imported fixture)
     kubeconfig: Path,  # noqa: F811 (the imported fixture)
 ) -> None:
-    crd_file = tmp_path / "crd.yaml"
-    crd_file.write_text(yaml.safe_dump(CLAIM_CRD))
-    config = with_template(
-        env_config(tmp_path),
-        "k8s-db",
-        {
-            "description": "A database from the cluster",
-            "driver": "kubernetes",
-            "tiers": ["dev"],
-            "variables": {"storage_gb": "twenty", "version": "16"},
-            "kubernetes": {
-                "kubeconfig": str(kubeconfig),
-                "namespace": NAMESPACE,
-                "flavour": "crossplane-claim",
-                "manifest": str(
-                    REPO_ROOT / "examples/orchestrators/crossplane-postgres-claim.yaml"
-                ),
-                "crd": str(crd_file),
-            },
-        },
-    )
+    template = _claim_template(kubeconfig, tmp_path)
+    template["variables"] = {"storage_gb": "twenty", "version": "16"}  # the CRD wants a number
+    config = with_template(env_config(tmp_path), "k8s-db", template)
     with running(tmp_path, migrated_schema, config) as bot_:
         bot = EnvBot(bot_, {})
         view = open_form(bot, BOB, "env create k8s-db orders-bad")
@@ -241,6 +242,23 @@ def github() -> Iterator[FakeGitHub]:
     assert fake_github.violations == []
 
 
+def _workflow_template(github: FakeGitHub) -> dict[str, Any]:
+    return {
+        "description": "An environment made by a workflow",
+        "driver": "github",
+        "tiers": ["dev"],
+        "variables": {"size": "small"},
+        "github": {
+            "api_url": github.url,
+            "repository": REPOSITORY,
+            "workflow": APPLY,
+            "destroy_workflow": DESTROY,
+            "token": GITHUB_TOKEN,
+            "waiting": {"poll_seconds": 0.05, "timeout_minutes": 1},
+        },
+    }
+
+
 def test_a_github_actions_environment_goes_plan_confirm_ready_destroy(
     tmp_path: Path, migrated_schema: Path, github: FakeGitHub
 ) -> None:
@@ -248,24 +266,7 @@ def test_a_github_actions_environment_goes_plan_confirm_ready_destroy(
         "values": {"url": "https://orders-gh.example.com"},
         "secrets": {"db_password": "gh-s3cret"},
     }
-    config = with_template(
-        env_config(tmp_path),
-        "gh-env",
-        {
-            "description": "An environment made by a workflow",
-            "driver": "github",
-            "tiers": ["dev"],
-            "variables": {"size": "small"},
-            "github": {
-                "api_url": github.url,
-                "repository": REPOSITORY,
-                "workflow": APPLY,
-                "destroy_workflow": DESTROY,
-                "token": GITHUB_TOKEN,
-                "waiting": {"poll_seconds": 0.05, "timeout_minutes": 1},
-            },
-        },
-    )
+    config = with_template(env_config(tmp_path), "gh-env", _workflow_template(github))
     with running(tmp_path, migrated_schema, config) as bot_:
         bot = EnvBot(bot_, {})
         plan = text_of(create(bot, BOB, "env create gh-env orders-gh", tier="dev"))
@@ -278,25 +279,6 @@ def test_a_github_actions_environment_goes_plan_confirm_ready_destroy(
         destroy(bot, BOB, "orders-gh")
         wait_status(bot, "orders-gh", "destroyed")
         assert GITHUB_TOKEN not in "".join(dm_texts(bot, BOB))
-
-
-def _claim_template(access: Path, tmp_path: Path, **waiting: object) -> dict[str, Any]:
-    crd_file = tmp_path / "crd.yaml"
-    crd_file.write_text(yaml.safe_dump(CLAIM_CRD))
-    return {
-        "description": "A database from the cluster",
-        "driver": "kubernetes",
-        "tiers": ["dev"],
-        "variables": {"storage_gb": "20", "version": "16"},
-        "kubernetes": {
-            "kubeconfig": str(access),
-            "namespace": NAMESPACE,
-            "flavour": "crossplane-claim",
-            "manifest": str(REPO_ROOT / "examples/orchestrators/crossplane-postgres-claim.yaml"),
-            "crd": str(crd_file),
-            "waiting": {"poll_seconds": 0.05, **waiting},
-        },
-    }
 
 
 @pytest.mark.parametrize("on_timeout", ["delete", "keep"])
@@ -343,24 +325,7 @@ def test_a_github_run_cancelled_outside_the_bot_fails_the_environment(
     tmp_path: Path, migrated_schema: Path, github: FakeGitHub
 ) -> None:
     github.outcomes[APPLY] = "cancelled"
-    config = with_template(
-        env_config(tmp_path),
-        "gh-env",
-        {
-            "description": "An environment made by a workflow",
-            "driver": "github",
-            "tiers": ["dev"],
-            "variables": {"size": "small"},
-            "github": {
-                "api_url": github.url,
-                "repository": REPOSITORY,
-                "workflow": APPLY,
-                "destroy_workflow": DESTROY,
-                "token": GITHUB_TOKEN,
-                "waiting": {"poll_seconds": 0.05, "timeout_minutes": 1},
-            },
-        },
-    )
+    config = with_template(env_config(tmp_path), "gh-env", _workflow_template(github))
     with running(tmp_path, migrated_schema, config) as bot_:
         bot = EnvBot(bot_, {})
         create(bot, BOB, "env create gh-env stopped", tier="dev")

@@ -8,15 +8,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 
-from bot.core.db import Base, SessionFactory, make_session_factory, utcnow
+from bot.core.db import SessionFactory
 from commands.environments.config import TemplateConfig
 from commands.environments.drivers.base import EnvShape
 from commands.environments.drivers.orchestrated import OrchestratedDriver, TimedOut, Waiting
-from commands.environments.models import Environment, EnvResource, ResourceState
+from commands.environments.models import EnvResource, ResourceState
 from integrations.errors import ProviderRejected, ProviderUnavailable
 from integrations.orchestrators.base import Handle, OrchestratorRequest, Status
+from tests.commands.environments.rows import creating
 from tests.integrations.orchestrators.memory import MemoryOrchestrator
 
 TEMPLATE = TemplateConfig.model_validate(
@@ -32,27 +33,10 @@ ENV = EnvShape("e1", "orders-k8s", "k8s", TEMPLATE, "dev", "payments", {}, ())
 
 @pytest.fixture
 def sessions(tmp_path: Path) -> Iterator[SessionFactory]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    Base.metadata.create_all(engine)
-    factory = make_session_factory(engine)
-    with factory.begin() as session:
-        session.add(
-            Environment(
-                id="e1", name="orders-k8s", live_name="orders-k8s", request_key="k",
-                template="k8s", driver="kubernetes", tier="dev", team="payments",
-                requested_by="U1", status="creating", currency="USD", inputs="{}",
-                outputs="{}", approvals_needed=0, leftovers=False, created_at=utcnow(),
-            )
-        )  # fmt: skip
-        session.flush()
-        session.add(
-            EnvResource(
-                environment_id="e1", key="orchestrator", engine="orchestrator", plan="-",
-                name="orders-k8s", state=ResourceState.PLANNED,
-            )
-        )  # fmt: skip
-    yield factory
-    engine.dispose()
+    with creating(
+        tmp_path, ENV, driver="kubernetes", key="orchestrator", engine="orchestrator"
+    ) as made:
+        yield made
 
 
 class Flaky(MemoryOrchestrator):

@@ -9,15 +9,14 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine
 
-from bot.core.db import Base, SessionFactory, make_session_factory, utcnow
+from bot.core.db import SessionFactory
 from commands.environments.config import TemplateConfig, TerraformConfig
 from commands.environments.drivers.base import EnvShape
 from commands.environments.drivers.terraform import TerraformDriver
-from commands.environments.models import Environment, EnvResource, ResourceState
 from commands.resources.credentials import CredentialBox
 from integrations.terraform import LibterraformRunner, RunResult
+from tests.commands.environments.rows import creating
 
 MODULE = """\
 terraform {
@@ -36,6 +35,12 @@ output "marker" {
   value = terraform_data.marker.output
 }
 """
+
+# `module` is relative: the driver reads it in the config's directory, the test's tmp_path.
+TEMPLATE = TemplateConfig(
+    description="a marker", driver="terraform", tiers=["dev"], module=Path("module")
+)
+ENV = EnvShape("e1", "marker-env", "tf", TEMPLATE, "dev", "payments", {}, ())
 
 
 class Counting(LibterraformRunner):
@@ -58,27 +63,8 @@ class Counting(LibterraformRunner):
 
 @pytest.fixture
 def sessions(tmp_path: Path) -> Iterator[SessionFactory]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    Base.metadata.create_all(engine)
-    factory = make_session_factory(engine)
-    with factory.begin() as session:
-        session.add(
-            Environment(
-                id="e1", name="marker-env", live_name="marker-env", request_key="k",
-                template="tf", driver="terraform", tier="dev", team="payments",
-                requested_by="U1", status="creating", currency="USD", inputs="{}",
-                outputs="{}", approvals_needed=0, leftovers=False, created_at=utcnow(),
-            )
-        )  # fmt: skip
-        session.flush()
-        session.add(
-            EnvResource(
-                environment_id="e1", key="module", engine="terraform", plan="module",
-                name="marker-env", state=ResourceState.PLANNED,
-            )
-        )  # fmt: skip
-    yield factory
-    engine.dispose()
+    with creating(tmp_path, ENV, driver="terraform", key="module", engine="terraform") as made:
+        yield made
 
 
 def test_outputs_come_from_the_apply_and_destroy_reuses_the_directory(
@@ -87,9 +73,6 @@ def test_outputs_come_from_the_apply_and_destroy_reuses_the_directory(
     module = tmp_path / "module"
     module.mkdir()
     (module / "main.tf").write_text(MODULE)
-    template = TemplateConfig(
-        description="a marker", driver="terraform", tiers=["dev"], module=module
-    )
     runner = Counting()
     driver = TerraformDriver(
         config=TerraformConfig(work_dir=tmp_path / "work"),
@@ -99,11 +82,10 @@ def test_outputs_come_from_the_apply_and_destroy_reuses_the_directory(
         state_dsn=None,
         runner=runner,
     )
-    env = EnvShape("e1", "marker-env", "tf", template, "dev", "payments", {}, ())
-    applied = driver.create(env, lambda text: None)
+    applied = driver.create(ENV, lambda text: None)
     assert applied.outputs == {"marker": "marker_env"}
     assert runner.commands == ["init", "plan", "apply"]  # no `output` run
-    removed = driver.destroy(env, lambda text: None)
+    removed = driver.destroy(ENV, lambda text: None)
     assert removed == ["terraform_data.marker"]
     assert runner.commands[3:] == ["destroy"]  # the directory stayed initialised
     assert not (tmp_path / "work" / "e1").exists()
