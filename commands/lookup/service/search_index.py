@@ -1,10 +1,12 @@
 """Ranked, typo-tolerant search over entity names, titles, tags, descriptions, types and
 lifecycles.
 
-An inverted index from word to (entity, field) postings, packed into arrays so 50,000
-entities cost a few megabytes. A query word matches a word in the index exactly, as a
-prefix, or — through a trigram index over the vocabulary — as a close misspelling; each
-match scores by how good it is times how telling the field is (a name beats a description).
+An inverted index from word to entity postings, packed into flat numpy arrays so 50,000
+entities cost a few megabytes and a query scores every posting in vectorised steps (a Python
+loop per posting took 20-80 ms for a common word in a 50,000-entity catalog). A query word
+matches a word in the index exactly, as a prefix, or — through a trigram index over the
+vocabulary — as a close misspelling; each match scores by how good it is times how telling
+the field is (a name beats a description).
 
 Words are Unicode: text is casefolded and NFKC-normalised (so `CAFÉ`, `café` typed with a
 combining accent, full-width letters and `Straße`/`strasse` meet), and a word is a run of
@@ -21,9 +23,12 @@ import unicodedata
 from array import array
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from difflib import SequenceMatcher
 from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 MAX_QUERY_WORDS = 8
 # Field codes are stored in the low three bits of each posting.
@@ -91,10 +96,17 @@ def _trigrams(word: str) -> set[str]:
 
 
 class SearchIndex:
+    """The index over `entities`, addressed by their positions in that sequence.
+
+    Postings are kept as three flat numpy arrays (one slice per vocabulary word: the
+    positions of the entities holding it and the best field weight of each), so a query
+    scores tens of thousands of postings in a few vectorised steps instead of a Python loop
+    per posting.
+    """
+
     def __init__(self, entities: Sequence[Searchable]) -> None:
         postings: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
         for position, entity in enumerate(entities):
-            seen: set[tuple[str, int]] = set()
             for code, texts in (
                 (NAME, [entity.name]),
                 (TITLE, [entity.title, entity.display_name]),
@@ -105,11 +117,10 @@ class SearchIndex:
             ):
                 for text in texts:
                     for word in words(text):
-                        if (word, code) not in seen:
-                            seen.add((word, code))
-                            postings[word].append(position << _FIELD_BITS | code)
-        self._postings = dict(postings)
-        self._vocabulary = sorted(self._postings)
+                        postings[word].append(position << _FIELD_BITS | code)
+        self._vocabulary = sorted(postings)
+        self._offsets, self._positions, self._weights = _pack(self._vocabulary, postings)
+        del postings
         grams: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
         for number, word in enumerate(self._vocabulary):
             for gram in _trigrams(word):
@@ -122,45 +133,54 @@ class SearchIndex:
     ) -> list[tuple[float, int]]:
         """(score, position) of the best matches, best first; only `allowed` positions."""
         query_words = list(dict.fromkeys(words(query)))[:MAX_QUERY_WORDS]
-        if not query_words:
+        if not query_words or self.size == 0:
             return []
-        totals: dict[int, float] = defaultdict(float)
-        hits: dict[int, int] = defaultdict(int)
+        totals = np.zeros(self.size)
+        hits = np.zeros(self.size, dtype=np.uint8)
         for query_word in query_words:
-            best: dict[int, float] = {}
-            for word, quality in self._expand(query_word):
-                for posting in self._postings[word]:
-                    score = quality * FIELD_WEIGHT[posting & _FIELD_MASK]
-                    position = posting >> _FIELD_BITS
-                    if score > best.get(position, 0.0):
-                        best[position] = score
-            for position, score in best.items():
-                totals[position] += score
-                hits[position] += 1
-        everything = len(query_words)
-        ranked = [
-            (score * (1.5 if hits[position] == everything else 1.0), position)
-            for position, score in totals.items()
-            if allowed is None or allowed(position)
-        ]
-        ranked.sort(key=lambda item: (-item[0], item[1]))
-        return ranked[:limit]
+            # An entity counts once per query word, by the best of its matches for it.
+            best = np.zeros(self.size)
+            for number, quality in self._expand(query_word):
+                start, end = self._offsets[number], self._offsets[number + 1]
+                positions = self._positions[start:end]
+                best[positions] = np.maximum(best[positions], self._weights[start:end] * quality)
+            totals += best
+            hits += best > 0
+        scores = np.where(hits == len(query_words), totals * 1.5, totals)
+        matched = np.flatnonzero(scores)
+        # Best first; equal scores in index order.
+        ordered = matched[np.lexsort((matched, -scores[matched]))]
+        ranked: list[tuple[float, int]] = []
+        for position in ordered.tolist():
+            if allowed is None or allowed(position):
+                ranked.append((float(scores[position]), position))
+                if len(ranked) == limit:
+                    break
+        return ranked
 
-    def _expand(self, query_word: str) -> Iterable[tuple[str, float]]:
-        """Index words standing for `query_word`, with the quality of each match."""
-        if query_word in self._postings:
-            yield query_word, EXACT
+    def _number(self, word: str) -> int | None:
+        number = bisect_left(self._vocabulary, word)
+        found = number < len(self._vocabulary) and self._vocabulary[number] == word
+        return number if found else None
+
+    def _expand(self, query_word: str) -> Iterable[tuple[int, float]]:
+        """Vocabulary numbers of the words standing for `query_word`, with the quality of
+        each match."""
+        exact = self._number(query_word)
+        if exact is not None:
+            yield exact, EXACT
         if len(query_word) >= 2:
             start = bisect_left(self._vocabulary, query_word)
-            for word in self._vocabulary[start : start + MAX_PREFIX_WORDS + 1]:
+            for number in range(start, min(start + MAX_PREFIX_WORDS + 1, len(self._vocabulary))):
+                word = self._vocabulary[number]
                 if not word.startswith(query_word):
                     break
                 if word != query_word:
-                    yield word, PREFIX
+                    yield number, PREFIX
         if len(query_word) >= 3:
             yield from self._fuzzy(query_word)
 
-    def _fuzzy(self, query_word: str) -> Iterable[tuple[str, float]]:
+    def _fuzzy(self, query_word: str) -> Iterable[tuple[int, float]]:
         counts: dict[int, int] = defaultdict(int)
         for gram in _trigrams(query_word):
             for number in self._grams.get(gram, ()):
@@ -174,7 +194,36 @@ class SearchIndex:
                 continue
             ratio = SequenceMatcher(None, query_word, word).ratio()
             if ratio >= FUZZY_CUTOFF:
-                scored.append((ratio, word))
+                scored.append((ratio, word, number))
         scored.sort(reverse=True)
-        for ratio, word in scored[:MAX_FUZZY_WORDS]:
-            yield word, FUZZY * ratio
+        for ratio, _word, number in scored[:MAX_FUZZY_WORDS]:
+            yield number, FUZZY * ratio
+
+
+def _pack(
+    vocabulary: list[str], postings: Mapping[str, array[int]]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float64]]:
+    """Offsets into, positions and weights of every word's postings, in vocabulary order.
+
+    A word found in several fields of one entity keeps one posting, with the best field's
+    weight; positions are ascending within a word.
+    """
+    weight_of = np.array(FIELD_WEIGHT)
+    offsets = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+    position_parts: list[npt.NDArray[np.int32]] = []
+    weight_parts: list[npt.NDArray[np.float64]] = []
+    for number, word in enumerate(vocabulary):
+        packed = np.frombuffer(postings[word], dtype=np.uint32)
+        positions = (packed >> _FIELD_BITS).astype(np.int32)
+        weights = weight_of[packed & _FIELD_MASK]
+        # Sorted by position, best weight first, then the first of each position kept.
+        order = np.lexsort((-weights, positions))
+        positions, weights = positions[order], weights[order]
+        first = np.ones(len(positions), dtype=bool)
+        first[1:] = positions[1:] != positions[:-1]
+        position_parts.append(positions[first])
+        weight_parts.append(weights[first])
+        offsets[number + 1] = offsets[number] + int(first.sum())
+    if not vocabulary:
+        return offsets, np.zeros(0, dtype=np.int32), np.zeros(0)
+    return offsets, np.concatenate(position_parts), np.concatenate(weight_parts)
