@@ -27,6 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import yaml
+from cryptography.fernet import Fernet
 from sqlalchemy import Engine
 
 from benchmarks.ack_latency import THREADS, WORKERS, _free_port
@@ -303,7 +304,11 @@ def _config(root: Path, catalog: Path, rotations: Path) -> Path:
     data = yaml.safe_load((REPO / "platform.example.yaml").read_text())
     data["catalog"]["files"]["path"] = str(catalog)
     data["oncall"]["rotation"]["path"] = str(rotations)
-    data.pop("databases", None)  # provisioning is not what this measures
+    # The example config whole, as a deployment runs it; its other paths (templates, docs,
+    # runbooks) are relative to it.
+    examples = root / "examples"
+    if not examples.exists():
+        examples.symlink_to(REPO / "examples", target_is_directory=True)
     path = root / "platform.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -365,6 +370,7 @@ def measure_served(
         "DATABASE_URL": database_url,
         "PLATFORM_CONFIG": str(config),
         "LOG_LEVEL": "WARNING",
+        "PLATFORM_BOT_SECRET_KEY": Fernet.generate_key().decode(),
     }
     port = _free_port()
     url = f"http://127.0.0.1:{port}/slack/events"

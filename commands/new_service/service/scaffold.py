@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from copier import run_copy
 
 from bot.core.errors import Conflict, PlatformError
 
@@ -53,6 +52,10 @@ class RepositoryExists(Conflict):
 
 def render(source: str, destination: Path, answers: Mapping[str, Any], ref: str | None) -> None:
     """copier, as `copier copy --defaults --data … --vcs-ref REF SOURCE DEST` would run it."""
+    # Imported here: copier and what it brings (Jinja, prompt_toolkit, rich, plumbum) cost a
+    # process about 13 MB, and only the process that runs scaffold jobs needs them.
+    from copier import run_copy
+
     try:
         run_copy(
             source,
