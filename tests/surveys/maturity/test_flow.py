@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -93,10 +94,16 @@ def _invitations(bot: SurveyBot, user: str) -> list[object]:
     return [m for m in bot.dm_messages(user) if "Assess the team" in str(m.blocks)]
 
 
-def _open_modal(bot: SurveyBot, user: str) -> str:
-    invite = _invitations(bot, user)[0]
+def _open_modal(bot: SurveyBot, user: str, invite: Any = None) -> str:
+    """Click the invitation's button (`invite`: as a DM showed it before it was edited)."""
+    invite = invite or _invitations(bot, user)[0]
     before = {view.id for view in bot.emulator.state.modal_stack(user)}
-    bot.signer.block_action(user, action_id=ActionId.TAKE, message=(invite.channel, invite.ts))
+    bot.signer.block_action(
+        user,
+        action_id=ActionId.TAKE,
+        message=(invite.channel, invite.ts),
+        shown_blocks=invite.blocks,
+    )
 
     def opened() -> str | None:
         stack = bot.emulator.state.modal_stack(user)
@@ -198,8 +205,9 @@ def test_a_second_answer_is_refused_and_counted_once(bot: SurveyBot) -> None:
     _shown(bot, ADMIN, "maturity start")
     bot.run_jobs()
     lead = "U00000004"
+    invite = _invitations(bot, lead)[0]
     _answer(bot, lead, (1, 1, 1))
-    _open_modal(bot, lead)  # the button again: a notice, not the questions
+    _open_modal(bot, lead, invite)  # the button again: a notice, not the questions
     assert "first answer stands" in str(bot.emulator.state.modal_stack(lead)[-1].spec)
     # A second submission that passed the first check before the first one was stored.
     answers = bot.feature("maturity").answers
