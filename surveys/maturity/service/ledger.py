@@ -11,21 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core.db import SessionFactory, insert_ignore, rowcount
+from bot.core.db import SessionFactory
 from integrations.protocols import PostedMessage
+from surveys import round_ledger
 from surveys.delivery import Content, DeliveryState, Skip, Unsent, claim_next
 from surveys.maturity.models import MaturityDelivery, MaturityRespondent
 from surveys.maturity.service.types import Invitee, MaturityMessages, RoundRef
 
 NOT_SENT = "This assessment was not sent to you for this team, so it cannot take your answer."
-STALE_SEND = timedelta(seconds=60)  # longer than one chat.postMessage can take
-_INSERT_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -95,64 +94,23 @@ class RoundDeliveries:
             return has_answered(session, self._round.id, item.team, item.to)
 
     def confirm(self, sent: Sequence[tuple[Invitation, PostedMessage]]) -> None:
-        at = self._clock()
-        rows = [
-            {
-                "id": item.id,
-                "state": DeliveryState.SENT,
-                "channel": posted.channel,
-                "ts": posted.ts,
-                "sent_at": at,
-                "error": None,
-            }
-            for item, posted in sent
-        ]
-        with self._sessions.begin() as session:
-            session.execute(update(MaturityDelivery), rows)
+        rows = [(item.id, posted) for item, posted in sent]
+        round_ledger.confirm_sent(self._sessions, MaturityDelivery, rows, self._clock())
 
     def settle(self, item: Invitation, outcome: Unsent, error: str) -> None:
-        values: dict[str, Any] = {"state": outcome, "error": error}
-        if outcome == DeliveryState.PENDING:
-            # Slack did not carry the post out: the row may be claimed again, by anyone.
-            values.update(error=None, claimed_by=None, claimed_at=None)
-        with self._sessions.begin() as session:
-            session.execute(
-                update(MaturityDelivery)
-                .where(
-                    MaturityDelivery.id == item.id,
-                    MaturityDelivery.state.in_([DeliveryState.SENDING, DeliveryState.UNCONFIRMED]),
-                )
-                .values(**values)
-            )
+        round_ledger.settle(self._sessions, MaturityDelivery, item.id, outcome, error)
 
 
 def recover_stale(session: Session, round_id: int, now: datetime) -> int:
     """Rows left `sending` by a sender that died: outcome unknown, never posted again."""
-    result = session.execute(
-        update(MaturityDelivery)
-        .where(
-            MaturityDelivery.round_id == round_id,
-            MaturityDelivery.state == DeliveryState.SENDING,
-            MaturityDelivery.claimed_at < now - STALE_SEND,
-        )
-        .values(state=DeliveryState.UNCONFIRMED, error="sender stopped mid-post")
-    )
-    return rowcount(result)
+    return round_ledger.recover_stale(session, MaturityDelivery, round_id, now)
 
 
 def insert_deliveries(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     """Add pending rows; one that exists stays as it is. Returns how many were new."""
-    inserted = 0
-    for start in range(0, len(rows), _INSERT_CHUNK):
-        statement = (
-            insert_ignore(
-                session, MaturityDelivery, conflict=["round_id", "team", "user_id", "kind"]
-            )
-            .values(list(rows[start : start + _INSERT_CHUNK]))
-            .returning(MaturityDelivery.id)
-        )
-        inserted += len(session.execute(statement).all())
-    return inserted
+    return round_ledger.insert_deliveries(
+        session, MaturityDelivery, rows, unique=["round_id", "team", "user_id", "kind"]
+    )
 
 
 def was_invited(session: Session, round_id: int, team: str, user_id: str) -> bool:
