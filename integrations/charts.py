@@ -39,3 +39,41 @@ class MatplotlibCharts:
             buffer = io.BytesIO()
             figure.savefig(buffer, format="png")
         return buffer.getvalue()
+
+    def stacked_bar_chart(
+        self,
+        *,
+        title: str,
+        labels: list[str],
+        series: list[tuple[str, list[float]]],
+        x_label: str,
+    ) -> bytes:
+        with _lock:
+            from matplotlib.figure import Figure
+
+            figure = Figure(figsize=(6, 1.2 + 0.5 * len(labels)), dpi=100)
+            axes = figure.subplots()
+            positions = list(range(len(labels)))
+            starts = [0.0] * len(labels)
+            # Light to dark: the higher the level, the darker its part of the bar.
+            colours = ["#d6e6f5", "#9ecae1", "#6baed6", "#2f7fc1", "#0b4f8a"]
+            for index, (name, values) in enumerate(series):
+                axes.barh(
+                    positions,
+                    values,
+                    left=starts,
+                    label=name,
+                    color=colours[index % len(colours)],
+                    edgecolor="white",
+                )
+                starts = [start + value for start, value in zip(starts, values, strict=True)]
+            axes.set_yticks(positions, labels, fontsize=8)
+            axes.invert_yaxis()  # the first label on top, as listed
+            axes.set_xlabel(x_label)
+            axes.set_title(title)
+            axes.legend(fontsize=7, loc="lower right", ncols=len(series))
+            axes.grid(axis="x", alpha=0.3)
+            figure.tight_layout()
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png")
+        return buffer.getvalue()

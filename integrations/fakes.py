@@ -253,6 +253,16 @@ class FakeCharts:
     ) -> bytes:
         return b"\x89PNG\r\n\x1a\n" + repr((title, labels, values)).encode()
 
+    def stacked_bar_chart(
+        self,
+        *,
+        title: str,
+        labels: list[str],
+        series: list[tuple[str, list[float]]],
+        x_label: str,
+    ) -> bytes:
+        return b"\x89PNG\r\n\x1a\n" + repr((title, labels, series)).encode()
+
 
 class FakeSecretStore:
     """A KV v2 store with response wrapping, in memory.

@@ -398,3 +398,15 @@ class ChartRenderer(Protocol):
     ) -> bytes:
         """A PNG of `values` over `labels`."""
         ...
+
+    def stacked_bar_chart(
+        self,
+        *,
+        title: str,
+        labels: list[str],
+        series: list[tuple[str, list[float]]],
+        x_label: str,
+    ) -> bytes:
+        """A PNG of one horizontal bar per label, split into each series' value for it
+        (`series` is (name, one value per label)), with a legend of the series."""
+        ...

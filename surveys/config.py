@@ -28,7 +28,7 @@ CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 UTC = ZoneInfo("UTC")
 
 
-def _check_cron(value: str) -> str:
+def check_cron(value: str) -> str:
     try:
         CronTrigger.from_crontab(value, timezone="UTC")
     except ValueError as exc:
@@ -109,7 +109,7 @@ class Campaign(Section):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str) -> str:
-        return _check_cron(value)
+        return check_cron(value)
 
 
 class Csat(Section):
@@ -136,7 +136,7 @@ class OfficeHours(Section):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str) -> str:
-        return _check_cron(value)
+        return check_cron(value)
 
     @field_validator("reminders_minutes_before")
     @classmethod

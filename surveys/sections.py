@@ -34,12 +34,18 @@ class Timetable:
 
 
 def tick_tasks(
-    *, sweep_id: str, sweep: str, tick: Callable[[], None], timetables: Sequence[Timetable]
+    *,
+    sweep_id: str,
+    sweep: str,
+    tick: Callable[[], None],
+    timetables: Sequence[Timetable],
+    sweep_always: bool = False,
 ) -> list[ScheduledTask]:
     """One task per timetable at its cron time (so `/platform jobs` shows when each fires
     next) and a minute sweep for what was missed while no leader was up. All call the same
-    idempotent `tick`; a feature with no timetables schedules nothing."""
-    if not timetables:
+    idempotent `tick`; a feature with no timetables schedules nothing, unless `sweep_always`
+    (rounds started by hand still need their reminders)."""
+    if not timetables and not sweep_always:
         return []
     sweeping = ScheduledTask(
         id=sweep_id, func=tick, trigger=IntervalTrigger(minutes=1), description=sweep

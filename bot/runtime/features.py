@@ -22,6 +22,7 @@ from commands.runbooks.feature import RunbooksFeature
 from commands.stats.feature import StatsFeature
 from commands.whoami.feature import WhoamiFeature
 from surveys.csat.feature import CsatFeature
+from surveys.maturity.feature import MaturityFeature
 from surveys.nps.feature import NpsFeature
 from surveys.office_hours.feature import OfficeHoursFeature
 
@@ -35,6 +36,7 @@ FEATURES: tuple[Feature[Any], ...] = (
     NpsFeature(charts=adapters.charts),
     CsatFeature(),
     OfficeHoursFeature(),
+    MaturityFeature(charts=adapters.charts),
     DocsFeature(catalog=adapters.catalog_files),
     StatsFeature(charts=adapters.stats_charts),
     AuditFeature(),

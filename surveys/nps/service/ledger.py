@@ -14,14 +14,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core.db import SessionFactory, insert_ignore, rowcount
+from bot.core.db import SessionFactory
 from integrations.protocols import PostedMessage
+from surveys import round_ledger
 from surveys.delivery import Content, DeliveryState, Skip, Unsent, claim_next
 from surveys.nps.models import NpsDelivery, NpsRespondent
 from surveys.nps.service.types import NpsMessages, RoundRef
@@ -29,8 +30,6 @@ from surveys.nps.service.types import NpsMessages, RoundRef
 logger = logging.getLogger(__name__)
 
 NOT_SENT = "This survey was not sent to you, so it cannot take your answer."
-STALE_SEND = timedelta(seconds=60)  # longer than one chat.postMessage can take
-_INSERT_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -95,65 +94,24 @@ class RoundDeliveries:
             return session.get(NpsRespondent, key) is not None
 
     def confirm(self, sent: Sequence[tuple[Invitation, PostedMessage]]) -> None:
-        at = self._clock()
-        rows = [
-            {
-                "id": item.id,
-                "state": DeliveryState.SENT,
-                "channel": posted.channel,
-                "ts": posted.ts,
-                "sent_at": at,
-                "error": None,
-            }
-            for item, posted in sent
-        ]
-        with self._sessions.begin() as session:
-            session.execute(update(NpsDelivery), rows)
+        rows = [(item.id, posted) for item, posted in sent]
+        round_ledger.confirm_sent(self._sessions, NpsDelivery, rows, self._clock())
 
     def settle(self, item: Invitation, outcome: Unsent, error: str) -> None:
-        values: dict[str, Any] = {"state": outcome, "error": error}
-        if outcome == DeliveryState.PENDING:
-            # Slack did not carry the post out: the row may be claimed again, by anyone.
-            values.update(error=None, claimed_by=None, claimed_at=None)
-        with self._sessions.begin() as session:
-            session.execute(
-                update(NpsDelivery)
-                .where(
-                    NpsDelivery.id == item.id,
-                    # A slow post may finish after recovery marked it unconfirmed: the
-                    # post's own answer is the better record.
-                    NpsDelivery.state.in_([DeliveryState.SENDING, DeliveryState.UNCONFIRMED]),
-                )
-                .values(**values)
-            )
+        round_ledger.settle(self._sessions, NpsDelivery, item.id, outcome, error)
 
 
 def recover_stale(session: Session, round_id: int, now: datetime) -> int:
     """Rows left `sending` by a sender that died: outcome unknown, never posted again."""
-    result = session.execute(
-        update(NpsDelivery)
-        .where(
-            NpsDelivery.round_id == round_id,
-            NpsDelivery.state == DeliveryState.SENDING,
-            NpsDelivery.claimed_at < now - STALE_SEND,
-        )
-        .values(state=DeliveryState.UNCONFIRMED, error="sender stopped mid-post")
-    )
-    return rowcount(result)
+    return round_ledger.recover_stale(session, NpsDelivery, round_id, now)
 
 
 def insert_deliveries(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     """Add pending rows; one that exists (same round, person and kind) stays as it is.
     Returns how many were new."""
-    inserted = 0
-    for start in range(0, len(rows), _INSERT_CHUNK):
-        statement = (
-            insert_ignore(session, NpsDelivery, conflict=["round_id", "user_id", "kind"])
-            .values(list(rows[start : start + _INSERT_CHUNK]))
-            .returning(NpsDelivery.id)
-        )
-        inserted += len(session.execute(statement).all())
-    return inserted
+    return round_ledger.insert_deliveries(
+        session, NpsDelivery, rows, unique=["round_id", "user_id", "kind"]
+    )
 
 
 def was_invited(session: Session, round_id: int, user_id: str) -> bool:

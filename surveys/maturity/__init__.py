@@ -1,0 +1,1 @@
+"""Platform maturity self-assessment: team leads rate their team on five levels per dimension."""

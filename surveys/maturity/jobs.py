@@ -1,0 +1,25 @@
+"""The maturity feature's durable job: the fan-out of a round."""
+
+from __future__ import annotations
+
+from bot.core.jobs import JobContext
+from surveys.maturity.service.fanout import FanOutService
+
+
+class MaturityFanOut:
+    """The `maturity.fanout` job: prepare the round once, post what is due, then re-queue."""
+
+    def __init__(self, fanout: FanOutService) -> None:
+        self._fanout = fanout
+
+    def run(self, ctx: JobContext) -> None:
+        round_id = int(ctx.payload["round_id"])
+        if ctx.payload.get("prepare") and not ctx.state.get("prepared"):
+            count = self._fanout.prepare_round(round_id)
+            ctx.checkpoint(prepared=True, recipients=count)
+        self._fanout.send_due(round_id)
+        self._fanout.schedule_rest(round_id)
+
+    def on_failure(self, ctx: JobContext, error_message: str) -> None:
+        which = self._fanout.describe_round(int(ctx.payload["round_id"]))
+        self._fanout.notify_admins(f"Delivering {which} failed: {error_message}")
