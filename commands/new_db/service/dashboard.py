@@ -51,7 +51,8 @@ FAILED_SHOWN_FOR = timedelta(days=7)
 """How long a failed request stays on its requester's dashboard."""
 PENDING_READ_MAX = 500
 """Pending requests read for "waiting on you": more than anyone could act on at once."""
-_OWN = (ResourceStatus.PROVISIONING, ResourceStatus.ACTIVE, ResourceStatus.DROPPING)
+_OWN = (ResourceStatus.ACTIVE, ResourceStatus.DROPPING)
+"""Listed as resources; one still provisioning is listed as a running request."""
 
 
 class DbDashboard:
