@@ -20,3 +20,7 @@ class ActionId(StrEnum):
 
 class BlockId(StrEnum):
     QUICK_ACTIONS = "home_quick_actions"
+    # Prefixes, followed by the item's place in its list: a click says which row it was on.
+    RESOURCE = "home_resource_"
+    REQUEST = "home_request_"
+    APPROVAL = "home_approval_"

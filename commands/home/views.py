@@ -99,7 +99,7 @@ def _listed(
     title: str,
     items: Sequence[_ItemT],
     shown: int,
-    render: Callable[[_ItemT], list[Block]],
+    render: Callable[[int, _ItemT], list[Block]],
     *,
     empty: str,
     more: str,
@@ -107,12 +107,12 @@ def _listed(
     blocks: list[Block] = [_section(f"*{title}*")]
     if not items:
         return [*blocks, _context(empty)]
-    for item in items[:shown]:
-        blocks.extend(render(item))
+    for index, item in enumerate(items[:shown]):
+        blocks.extend(render(index, item))
     return [*blocks, *_more(len(items), shown, more)]
 
 
-def _resource_blocks(item: ResourceItem, now: datetime) -> list[Block]:
+def _resource_blocks(index: int, item: ResourceItem, now: datetime) -> list[Block]:
     facts = [escape(item.kind), escape(item.status), escape(item.tier), escape(item.team)]
     if item.expires_at is not None:
         facts.append(f"expires {countdown(item.expires_at, now)} ({_date(item.expires_at)})")
@@ -120,7 +120,12 @@ def _resource_blocks(item: ResourceItem, now: datetime) -> list[Block]:
         facts.append(cost_text(item.monthly_cost, item.currency))
     blocks: list[Block] = [_section(f"*{escape(item.name)}* · " + " · ".join(facts))]
     if item.buttons:
-        blocks.append(ActionsBlock(elements=[_button(b) for b in item.buttons[:5]]))
+        blocks.append(
+            ActionsBlock(
+                block_id=f"{BlockId.RESOURCE}{index}",
+                elements=[_button(b) for b in item.buttons[:5]],
+            )
+        )
     return blocks
 
 
@@ -135,13 +140,17 @@ def _request_text(item: RequestItem) -> str:
     return line
 
 
-def _request_blocks(item: RequestItem) -> list[Block]:
+def _request_blocks(index: int, item: RequestItem) -> list[Block]:
     cancel = None
     if item.cancellable:
         cancel = ButtonElement(
             text="Cancel", action_id=ActionId.CANCEL, value=item.request_id[:2000]
         )
-    return [_section(_request_text(item), cancel)]
+    return [
+        SectionBlock(
+            block_id=f"{BlockId.REQUEST}{index}", text=_text(_request_text(item)), accessory=cancel
+        )
+    ]
 
 
 def _approval_text(item: ApprovalItem) -> str:
@@ -151,10 +160,15 @@ def _approval_text(item: ApprovalItem) -> str:
     return text
 
 
-def _approval_blocks(item: ApprovalItem) -> list[Block]:
+def _approval_blocks(index: int, item: ApprovalItem) -> list[Block]:
     blocks: list[Block] = [_section(_approval_text(item))]
     if item.buttons:
-        blocks.append(ActionsBlock(elements=[_button(b) for b in item.buttons[:5]]))
+        blocks.append(
+            ActionsBlock(
+                block_id=f"{BlockId.APPROVAL}{index}",
+                elements=[_button(b) for b in item.buttons[:5]],
+            )
+        )
     return blocks
 
 
@@ -230,7 +244,7 @@ def build_home(dashboard: Dashboard, commands: Sequence[Subcommand], *, shown: i
         "Your resources and environments",
         items.resources,
         shown,
-        lambda item: _resource_blocks(item, now),
+        lambda index, item: _resource_blocks(index, item, now),
         empty="You have none yet: start with a quick action below.",
         more="/platform dbs` or `/platform env list",
     )
@@ -287,8 +301,8 @@ def build_approvals(approvals: Sequence[ApprovalItem]) -> tuple[str, list[JSON]]
     if not approvals:
         return "Nothing to approve", [_section("Nothing is waiting for your approval.").to_dict()]
     blocks: list[Block] = [_section("*Waiting for your approval*")]
-    for item in approvals[:CHAT_APPROVALS_MAX]:
-        blocks += _approval_blocks(item)
+    for index, item in enumerate(approvals[:CHAT_APPROVALS_MAX]):
+        blocks += _approval_blocks(index, item)
     if len(approvals) > CHAT_APPROVALS_MAX:
         blocks.append(_context(f"…and {len(approvals) - CHAT_APPROVALS_MAX} more."))
     return f"{len(approvals)} approval(s) waiting", [b.to_dict() for b in blocks]
