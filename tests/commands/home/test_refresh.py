@@ -47,6 +47,7 @@ def test_a_change_right_after_a_publish_waits_for_the_interval_and_is_not_lost()
 def test_a_person_who_just_opened_their_home_waits_too() -> None:
     queue, published, clock = _queue(interval=2.0)
     queue.published("U1")
+    assert published == []
     queue.changed({"U1"})
     assert queue.run_due() == 0
     clock.now += 2.0
@@ -58,6 +59,7 @@ def test_past_the_bound_marks_are_dropped_and_counted() -> None:
     queue.changed(["U1", "U2", "U3", "U4"])
     assert queue.dropped == 2
     assert queue.run_due() == 2
+    assert published == ["U1", "U2"]
 
 
 def test_a_failing_publish_does_not_stop_the_others() -> None:
