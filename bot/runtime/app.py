@@ -13,7 +13,14 @@ from slack_bolt import Ack, App, Args, BoltContext, BoltRequest, BoltResponse, R
 from slack_bolt.request.internals import build_context
 from slack_sdk import WebClient
 
-from bot.core.error_presenter import Origin, PushView, UpdateView, present, reference_for
+from bot.core.error_presenter import (
+    OpenView,
+    Origin,
+    PushView,
+    UpdateView,
+    present,
+    reference_for,
+)
 from bot.core.feature import Listener
 from bot.core.slack_ids import SlashCommand
 from bot.runtime.services import Services
@@ -88,6 +95,8 @@ def handle_error(
             )
         elif isinstance(shown.view, PushView):
             client.views_push(trigger_id=shown.view.trigger_id, view=shown.view.view)
+        elif isinstance(shown.view, OpenView):
+            client.views_open(trigger_id=shown.view.trigger_id, view=shown.view.view)
     except Exception:
         logger.exception("could not tell the person about an error (reference %s)", reference)
     if response is None:
