@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from commands.home.config import HomeSection
+from tests.commands.environments.conftest import EnvBot, env_config, running_env_bot
 from tests.commands.new_db.conftest import DbBot, example_config, fake_provisioners
 from tests.harness import features_with, running_bot
 
@@ -40,3 +41,12 @@ def homebot_paused(tmp_path: Path, migrated_schema: Path) -> Iterator[DbBot]:
     """The same without background work: jobs wait until the test runs them."""
     with _home_bot(tmp_path, migrated_schema, background=False) as bot:
         yield bot
+
+
+@pytest.fixture
+def envhome(tmp_path: Path, migrated_schema: Path) -> Iterator[EnvBot]:
+    """The environments test bot, App Homes refreshed within a tenth of a second."""
+    config = env_config(tmp_path)
+    config = config.model_copy(update={"home": HomeSection(refresh_seconds=0.1)})
+    with running_env_bot(tmp_path, migrated_schema, config) as running:
+        yield running

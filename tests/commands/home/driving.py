@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Protocol
 
 from bot.emulator.state import View
-from tests.commands.new_db.conftest import DbBot
+from tests.harness import BotHarness
+
+
+class DbBot(Protocol):
+    """The new-db and the environments test bots alike."""
+
+    @property
+    def bot(self) -> BotHarness: ...
 
 
 def open_home(db: DbBot, user: str) -> View:
