@@ -14,6 +14,7 @@ from bot.core.jobs import Job
 from commands.home.ids import ActionId as HomeAction
 from commands.new_db.ids import ActionId as DbAction
 from commands.new_db.models import DbRequest
+from surveys.office_hours.models import OfficeHoursSession
 from tests.commands.home.driving import click_home, home_drops, home_shows, home_text, open_home
 from tests.commands.new_db.conftest import DbBot
 from tests.commands.new_db.driving import (
@@ -184,3 +185,23 @@ def test_a_running_request_cannot_be_cancelled_and_a_queued_one_can(
             row.id: row.status for row in session.execute(select(DbRequest.id, DbRequest.status))
         }
     assert statuses == {queued: "cancelled", running: "approved"}
+
+
+def test_the_next_office_hours_are_on_the_home(homebot: DbBot) -> None:
+    assert "Office hours" not in json.dumps(open_home(homebot, DAVE).spec)
+    now = utcnow()
+    with homebot.services.sessions.begin() as session:
+        for days in (7, 14):  # only the next one of the schedule is shown
+            session.add(
+                OfficeHoursSession(
+                    schedule="platform",
+                    sequence=days,
+                    starts_at=now + timedelta(days=days),
+                    ends_at=now + timedelta(days=days, hours=1),
+                    channel="C0PLATFORM",
+                    hosts=[],
+                )
+            )
+    text = json.dumps(open_home(homebot, DAVE).spec)
+    assert text.count("Office hours: platform") == 1
+    assert str(int((now + timedelta(days=7)).timestamp())) in text
