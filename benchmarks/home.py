@@ -172,7 +172,6 @@ def _published(bot: LocalBot) -> str | None:
 
 
 def _end_to_end(bot: LocalBot) -> list[float]:
-    state = bot.emulator.state
     samples = []
     for _ in range(END_TO_END_CALLS):
         before = _published(bot)
