@@ -18,6 +18,7 @@ from psycopg import sql
 from benchmarks import ack_latency, fanout
 from benchmarks import docs as docs_bench
 from benchmarks import environments as environments_bench
+from benchmarks import home as home_bench
 from benchmarks import lookup as lookup_bench
 from benchmarks import new_db as new_db_bench
 from benchmarks import new_service as new_service_bench
@@ -391,6 +392,33 @@ def bench_docs() -> None:
     print(body)
 
 
+def bench_home() -> None:
+    figures = home_bench.run(scratch_postgres)
+    rows = [
+        "| app database | `/platform help`, signed HTTP (baseline) p50 / p99 "
+        "| App Home, bot time p50 / p99 | App Home, end to end p50 / p99 | blocks |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for f in figures:
+        rows.append(
+            f"| {f.database} | {f.help.p50:.1f} / {f.help.p99:.1f} ms "
+            f"| {f.bot_time.p50:.1f} / **{f.bot_time.p99:.1f}** ms "
+            f"| {f.end_to_end.p50:.1f} / {f.end_to_end.p99:.1f} ms | {f.blocks} |"
+        )
+    worst = max(f.bot_time.p99 for f in figures)
+    body = (
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}; the bot in process "
+        f"(every feature, local Slack emulator), an admin with {home_bench.RESOURCES} "
+        f"databases and {home_bench.APPROVALS} approvals waiting, {home_bench.CALLS} calls "
+        f"each ({home_bench.END_TO_END_CALLS} end to end).\n\n"
+        + "\n".join(rows)
+        + f"\n\nWorst bot-time p99 **{worst:.1f} ms** "
+        f"(budget ≤ 100 ms: {'within' if worst <= 100 else 'OVER'}).\n"
+    )
+    _replace_section("home", body)
+    print(body)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
@@ -406,6 +434,7 @@ def main() -> None:
             "environments",
             "new-service",
             "docs",
+            "home",
         ],
         help="run one benchmark",
     )
@@ -428,6 +457,8 @@ def main() -> None:
         bench_new_service()
     if args.only in (None, "docs"):
         bench_docs()
+    if args.only in (None, "home"):
+        bench_home()
 
 
 if __name__ == "__main__":

@@ -161,6 +161,7 @@ class FakeMessenger:
         self._lock = threading.Lock()
         self.messages: dict[str, list[dict[str, object]]] = {}
         self.uploads: list[dict[str, object]] = []
+        self.homes: dict[str, dict[str, object]] = {}
         self.calls: Counter[str] = Counter()
         self._refusals: list[float] = []
         self._seq = 0
@@ -214,6 +215,11 @@ class FakeMessenger:
             self.uploads.append(
                 {"channel": channel, "filename": filename, "content": content, "title": title}
             )
+
+    def publish_home(self, user_id: str, view: dict[str, object]) -> None:
+        with self._lock:
+            self.calls["publish_home"] += 1
+            self.homes[user_id] = view
 
 
 class FakeRoster:

@@ -385,6 +385,10 @@ class Messenger(Protocol):
         self, channel: str, *, filename: str, content: bytes, title: str, comment: str
     ) -> None: ...
 
+    def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
+        """Replace the user's App Home tab with `view` (a `home` view)."""
+        ...
+
 
 class ChartRenderer(Protocol):
     def line_chart(

@@ -1,7 +1,8 @@
 """`Messenger` and `WorkspaceRoster` over the Slack Web API.
 
 Scopes: `chat:write` (post, update), `im:write` (conversations.open), `files:write` (uploads),
-`users:read` (users.list), `channels:read` (conversations.members), `usergroups:read`.
+`users:read` (users.list), `channels:read` (conversations.members), `usergroups:read`; none for
+views.publish (the App Home).
 
 The runtime builds two: one on its retrying `WebClient` for a feature's occasional posts,
 and one on a client that retries nothing for fan-outs, which pace themselves and must see
@@ -101,6 +102,9 @@ class SlackMessenger:
                 initial_comment=comment,
             ),
         )
+
+    def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
+        _call("views.publish", lambda: self._client.views_publish(user_id=user_id, view=view))
 
 
 class SlackRoster:

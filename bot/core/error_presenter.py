@@ -5,6 +5,7 @@
     a slash command                 the ack (ephemeral); once acked, a response_url ephemeral
     a button in a message           an ephemeral to the clicker, in the message's thread
     a button or menu in a modal     the modal, updated with the message on top
+    a button on the App Home tab    a small notice modal opened over the tab
     a modal's submission            `response_action: errors` on the field the error names
                                     (`InvalidInput.field`, an input block id of the view),
                                     else `response_action: update` with the message on top
@@ -62,6 +63,7 @@ class Surface(StrEnum):
     MESSAGE = "message"
     MODAL = "modal"
     SUBMISSION = "submission"
+    HOME = "home"
     ELSEWHERE = "elsewhere"
 
 
@@ -99,6 +101,8 @@ class Origin:
             )
         if kind == "block_actions" and isinstance(view, Mapping) and view.get("type") == "modal":
             return cls(Surface.MODAL, acked=acked, view=view, trigger_id=trigger_id)
+        if kind == "block_actions" and isinstance(view, Mapping) and view.get("type") == "home":
+            return cls(Surface.HOME, acked=acked, trigger_id=trigger_id)
         if body.get("response_url"):
             message = body.get("message")
             thread_ts = message.get("thread_ts") if isinstance(message, Mapping) else None
@@ -124,6 +128,14 @@ class PushView:
 
 
 @dataclass(frozen=True)
+class OpenView:
+    """`views.open` of a notice: the App Home tab itself cannot show a message."""
+
+    trigger_id: str
+    view: View
+
+
+@dataclass(frozen=True)
 class Presentation:
     """What to send; the caller sends each part that is set."""
 
@@ -133,7 +145,7 @@ class Presentation:
     """The body of the HTTP answer; None answers with an empty 200 (if not answered yet)."""
     reply: dict[str, Any] | None = None
     """A message body for the request's response_url."""
-    view: UpdateView | PushView | None = None
+    view: UpdateView | PushView | OpenView | None = None
 
 
 def reference_for(error: Exception, *, where: str) -> str:
@@ -155,6 +167,8 @@ def present(error: Exception, origin: Origin, *, reference: str) -> Presentation
         return _in_submitted_modal(error, text, origin.view)
     if origin.surface is Surface.MODAL and origin.view is not None:
         return _in_open_modal(text, origin.view, origin.trigger_id)
+    if origin.surface is Surface.HOME and origin.trigger_id:
+        return Presentation(text, view=OpenView(origin.trigger_id, build_notice(text)))
     if origin.has_response_url:
         return _in_conversation(text, origin)
     return Presentation(text)

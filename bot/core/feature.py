@@ -14,8 +14,9 @@ object satisfying `Feature`. The runtime's feature list names each object once, 
 `Core` is everything a feature may use: the core services, the config sections, the ports to
 Slack and the capabilities other features offer. Features never import each other, the
 runtime or Bolt's App. A feature that offers something to the others returns it in its parts
-(`Parts.feedback`, `Parts.catalog`, `Parts.actions`, `Parts.runbooks`); the runtime hands it on
-through `Core.feedback`, `Core.catalog`, `Core.actions`, `Core.runbooks`. Several features of one
+(`Parts.feedback`, `Parts.catalog`, `Parts.actions`, `Parts.runbooks`, `Parts.dashboard`); the
+runtime hands it on through `Core.feedback`, `Core.catalog`, `Core.actions`, `Core.runbooks`,
+`Core.dashboard`. Several features of one
 family may share a section or a migrations directory (the surveys do); the runtime takes
 each once.
 """
@@ -36,6 +37,7 @@ from bot.core.actions import BotAction, BotActions
 from bot.core.audit import AuditLog
 from bot.core.catalog import CatalogRefresh, CatalogRelay
 from bot.core.config import CoreConfig
+from bot.core.dashboard import DashboardRelay, DashboardSource
 from bot.core.db import SessionFactory
 from bot.core.errors import ConfigProblem
 from bot.core.feedback import ActionFeedback
@@ -110,6 +112,8 @@ class Parts(Generic[T_co]):
     """The bot actions this feature offers the others by name, through `Core.actions`."""
     runbooks: ServiceRunbooks | None = None
     """The runbooks of a service, for its card, as `Core.runbooks` (one feature at most)."""
+    dashboard: DashboardSource | None = None
+    """What people see of this feature on their dashboard, through `Core.dashboard`."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,8 @@ class Core:
     """Every feature's offered actions; call them as the acting person (bot.core.actions)."""
     runbooks: RunbookRelay = field(default_factory=RunbookRelay)
     """The runbooks of a service the person may run (bot.core.runbook_links)."""
+    dashboard: DashboardRelay = field(default_factory=DashboardRelay)
+    """Every feature's dashboard items, and "these people's things changed" (bot.core.dashboard)."""
 
     def section(self, key: str, model: type[SectionT]) -> SectionT:
         """The validated config section `key` (the runtime validated it with `model`)."""

@@ -13,12 +13,16 @@ from slack_bolt import Ack, App, Args, BoltContext, BoltRequest, BoltResponse, R
 from slack_bolt.request.internals import build_context
 from slack_sdk import WebClient
 
-from bot.core.error_presenter import Origin, PushView, UpdateView, present, reference_for
+from bot.core.error_presenter import (
+    OpenView,
+    Origin,
+    PushView,
+    UpdateView,
+    present,
+    reference_for,
+)
 from bot.core.feature import Listener
-from bot.core.identity import IdentityService
-from bot.core.router import CommandRouter
-from bot.core.router_views import build_home
-from bot.core.slack_ids import BotEvent, SlashCommand
+from bot.core.slack_ids import SlashCommand
 from bot.runtime.services import Services
 
 logger = logging.getLogger(__name__)
@@ -91,6 +95,8 @@ def handle_error(
             )
         elif isinstance(shown.view, PushView):
             client.views_push(trigger_id=shown.view.trigger_id, view=shown.view.view)
+        elif isinstance(shown.view, OpenView):
+            client.views_open(trigger_id=shown.view.trigger_id, view=shown.view.view)
     except Exception:
         logger.exception("could not tell the person about an error (reference %s)", reference)
     if response is None:
@@ -127,7 +133,6 @@ def build_app(
     app.command(SlashCommand.PLATFORM)(router.handle_platform_command)
     for listener in services.listeners:
         register_listener(app, listener)
-    app.event(BotEvent.APP_HOME_OPENED)(HomeTab(router, services.identity).handle_home_opened)
     return app
 
 
@@ -160,20 +165,3 @@ def errors_after_ack_shown_here(handler: Callable[..., Any]) -> Callable[[Args],
     # the handler's parameters instead of `args`.
     run.__name__ = run.__qualname__ = getattr(handler, "__name__", "listener")
     return run
-
-
-class HomeTab:
-    """The App Home tab: the same help the caller would get from `/platform help`."""
-
-    def __init__(self, router: CommandRouter, identity: IdentityService) -> None:
-        self._router = router
-        self._identity = identity
-
-    def handle_home_opened(self, event: dict[str, Any], client: WebClient) -> None:
-        if event.get("tab") != "home":
-            return
-        principal = self._identity.principal(event["user"])
-        client.views_publish(
-            user_id=principal.user_id,
-            view=build_home(self._router.help_blocks(principal)),
-        )

@@ -15,6 +15,7 @@ from bot.runtime import adapters
 from commands.audit.feature import AuditFeature
 from commands.docs.feature import DocsFeature
 from commands.environments.feature import EnvironmentsFeature
+from commands.home.feature import HomeFeature
 from commands.lookup.feature import LookupFeature
 from commands.new_db.feature import NewDbFeature
 from commands.new_service.feature import NewServiceFeature
@@ -40,6 +41,7 @@ FEATURES: tuple[Feature[Any], ...] = (
     DocsFeature(catalog=adapters.catalog_files),
     StatsFeature(charts=adapters.stats_charts),
     AuditFeature(),
+    HomeFeature(),
 )
 
 

@@ -261,6 +261,8 @@ def _wire(
             core.catalog.attach(built.catalog)
         if built.runbooks is not None:
             core.runbooks.attach(built.runbooks)
+        if built.dashboard is not None:
+            core.dashboard.attach(built.dashboard)
         core.actions.offer(built.actions)
     return tasks
 

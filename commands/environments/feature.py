@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -32,13 +32,16 @@ from commands.environments.ids import ActionId, CallbackId, JobKind, PolicyActio
 from commands.environments.jobs.create import CreateJob
 from commands.environments.jobs.destroy import DestroyJob
 from commands.environments.jobs.reissue import ReissueJob
-from commands.environments.notifier import SlackNotifier
+from commands.environments.notifier import Audience, SlackNotifier
 from commands.environments.service.actions import bot_actions
 from commands.environments.service.approvals import EnvApprovals
+from commands.environments.service.cancels import EnvCancels
+from commands.environments.service.dashboard import EnvDashboard
 from commands.environments.service.lifecycle import EnvLifecycle
 from commands.environments.service.records import EnvContext
 from commands.environments.service.requests import EnvRequests
 from commands.environments.service.templates import Template, TemplateProblem, load_templates
+from commands.environments.service.types import EnvInfo
 from commands.resources.config import DatabasesSection
 from commands.resources.credentials import CredentialBox, credential_box
 from integrations.protocols import Provisioner, SecretStore
@@ -67,6 +70,7 @@ class Environments:
     create_job: CreateJob
     destroy_job: DestroyJob
     reissue_job: ReissueJob
+    dashboard: EnvDashboard
 
 
 def build_graph(context: EnvContext, box: CredentialBox) -> Environments:
@@ -79,6 +83,7 @@ def build_graph(context: EnvContext, box: CredentialBox) -> Environments:
         create_job=CreateJob(context, box),
         destroy_job=DestroyJob(context, box),
         reissue_job=ReissueJob(context, box),
+        dashboard=EnvDashboard(context, EnvCancels(context)),
     )
 
 
@@ -152,6 +157,7 @@ class EnvironmentsFeature:
         lifecycle = graph.lifecycle
         return Parts(
             api=graph,
+            dashboard=graph.dashboard,
             subcommands=[
                 Subcommand(
                     name="env",
@@ -201,11 +207,25 @@ def _context(
         policy=core.policy,
         audit=core.audit,
         jobs=core.jobs,
-        notifier=SlackNotifier(core.messenger),
+        notifier=SlackNotifier(core.messenger, _audience(core, templates)),
         clock=core.clock,
         team_names={k: t.name or k for k, t in core.config.teams.items()},
         team_channels={k: t.channel for k, t in core.config.teams.items()},
     )
+
+
+def _audience(core: Core, templates: Mapping[str, Template]) -> Audience:
+    """Dashboards to refresh after a message about an environment: its people and approvers."""
+
+    def approvers(env: EnvInfo) -> Collection[str]:
+        template = templates.get(env.template)
+        action: str = PolicyAction.CLONE if env.clone_of else PolicyAction.CREATE
+        if template is not None and not env.clone_of:
+            action = template.config.action
+        context = {"tier": env.tier, "team": env.team, "template": env.template}
+        return core.policy.approver_candidates(action, context, core.identity) or ()
+
+    return Audience(changed=core.dashboard.changed, approvers=approvers)
 
 
 def _listeners(handlers: EnvHandlers) -> list[Listener]:

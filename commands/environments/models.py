@@ -28,6 +28,8 @@ class EnvStatus(StrEnum):
     DENIED = "denied"
     EXPIRED = "expired"
     """Its approvals did not come in time; nothing was made."""
+    CANCELLED = "cancelled"
+    """By its requester, before its creation started; nothing was made."""
 
 
 LIVE = (EnvStatus.PENDING, EnvStatus.CREATING, EnvStatus.READY, EnvStatus.DESTROYING)

@@ -9,7 +9,7 @@ provisioners and the secret store are adapters the runtime's feature list passes
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -35,9 +35,11 @@ from commands.new_db.jobs.drop import DropJob
 from commands.new_db.jobs.handoff import HandoffJob
 from commands.new_db.jobs.provision import ProvisionJob
 from commands.new_db.jobs.rotate import RotateJob
-from commands.new_db.notifier import SlackNotifier
+from commands.new_db.notifier import Audience, SlackNotifier
 from commands.new_db.service.approvals import ApprovalService
 from commands.new_db.service.approvers import ApproverCheck
+from commands.new_db.service.cancels import CancelService
+from commands.new_db.service.dashboard import DbDashboard
 from commands.new_db.service.database import DatabaseService
 from commands.new_db.service.drops import DropService
 from commands.new_db.service.lifecycle import Lifecycle
@@ -74,6 +76,8 @@ class NewDb:
     handoff_job: HandoffJob
     rotate_job: RotateJob
     sweep_interval: timedelta
+    cancels: CancelService
+    dashboard: DbDashboard
 
 
 logger = logging.getLogger(__name__)
@@ -111,6 +115,9 @@ def build_graph(
     approvals, lifecycle, rotations = _services_over(
         service, sessions=sessions, policy=policy, audit=audit, notifier=notifier
     )
+    cancels = CancelService(
+        service=service, sessions=sessions, audit=audit, jobs=jobs, notifier=notifier
+    )
 
     def job(kind: type[_Job], **extra: Any) -> _Job:
         return kind(
@@ -138,6 +145,10 @@ def build_graph(
         handoff_job=job(HandoffJob),
         rotate_job=job(RotateJob, jobs=jobs),
         sweep_interval=timedelta(minutes=section.sweep_interval_minutes),
+        cancels=cancels,
+        dashboard=DbDashboard(
+            config=section, sessions=sessions, policy=policy, jobs=jobs, cancels=cancels
+        ),
     )
 
 
@@ -197,7 +208,7 @@ class NewDbFeature:
             policy=core.policy,
             audit=core.audit,
             jobs=core.jobs,
-            notifier=SlackNotifier(core.messenger),
+            notifier=SlackNotifier(core.messenger, _audience(core)),
             provisioners=self.provisioners(section, core),
             secrets=self.secrets(section, core),
             feedback=core.feedback,
@@ -216,6 +227,7 @@ class NewDbFeature:
         lifecycle = graph.lifecycle
         return Parts(
             api=graph,
+            dashboard=graph.dashboard,
             subcommands=_subcommands(handlers),
             listeners=_listeners(handlers),
             job_handlers={
@@ -234,6 +246,15 @@ class NewDbFeature:
                 )
             ],
         )
+
+
+def _audience(core: Core) -> Audience:
+    """Dashboards to refresh after a message about a request: its people and approvers."""
+
+    def approvers(action: str, context: Mapping[str, str]) -> Collection[str]:
+        return core.policy.approver_candidates(action, context, core.identity) or ()
+
+    return Audience(changed=core.dashboard.changed, approvers=approvers)
 
 
 def _subcommands(handlers: NewDbHandlers) -> list[Subcommand]:
@@ -288,6 +309,7 @@ def _listeners(handlers: NewDbHandlers) -> list[Listener]:
         Listener(action, ActionId.REVEAL, handlers.handle_reveal),
         Listener(action, ActionId.EXTEND, handlers.handle_extend),
         Listener(action, ActionId.DROP_NOW, handlers.handle_drop_now),
+        Listener(action, ActionId.OPEN_FORM, handlers.handle_open_form),
         Listener(view, CallbackId.NEW_DB, handlers.handle_request_submission),
         Listener(view, CallbackId.DENY, handlers.handle_deny_submission),
         Listener(view, CallbackId.DROP, handlers.handle_drop_submission),

@@ -97,6 +97,13 @@ class NewDbHandlers:
         ctx.ack()
         ctx.client.views_open(trigger_id=ctx.trigger_id, view=modal)
 
+    def handle_open_form(self, ack: Ack, body: JSON, client: WebClient) -> None:
+        """The dashboard's "New database": the same modal as `/platform new-db`."""
+        ack()
+        principal = self._identity.principal(body["user"]["id"])
+        modal = modals.build_request_modal(self._form.choices(principal), name="", metadata={})
+        client.views_open(trigger_id=body["trigger_id"], view=modal)
+
     def handle_dbs(self, ctx: CommandContext) -> None:
         resources = self._service.visible_resources(ctx.principal)
         waiting = self._reveals.waiting_for(ctx.principal)

@@ -35,6 +35,8 @@ class ActionId(StrEnum):
     REVEAL = "new_db_reveal"
     EXTEND = "new_db_extend"
     DROP_NOW = "new_db_drop_now"
+    OPEN_FORM = "new_db_open_form"
+    """A button elsewhere (the dashboard's quick actions) that opens the request modal."""
     # Input elements inside the modals; Slack needs an action id on each.
     NAME = "new_db_name"
     TEAM = "new_db_team"

@@ -24,6 +24,8 @@ class RequestStatus(StrEnum):
     EXPIRED = "expired"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"
+    """By its requester, before anything was done."""
 
 
 OPEN_REQUEST = (RequestStatus.PENDING, RequestStatus.APPROVED)

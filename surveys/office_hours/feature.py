@@ -24,6 +24,7 @@ from surveys.delivery import DmOutbox
 from surveys.office_hours.handlers import OfficeHoursHandlers
 from surveys.office_hours.ids import RATE_PATTERN, ActionId, CallbackId, JobKind
 from surveys.office_hours.jobs import OfficeHoursFollowUp
+from surveys.office_hours.service.dashboard import OfficeHoursDashboard
 from surveys.office_hours.service.follow_ups import FollowUpService
 from surveys.office_hours.service.sessions import OfficeHoursService
 from surveys.office_hours.service.types import Schedules
@@ -99,6 +100,7 @@ class OfficeHoursFeature:
         action, view = ListenerKind.ACTION, ListenerKind.VIEW
         return Parts(
             api=services,
+            dashboard=OfficeHoursDashboard(sessions=core.sessions, clock=core.clock),
             subcommands=[
                 Subcommand(
                     name="office-hours",

@@ -10,6 +10,7 @@ import pytest
 from bot.core.error_presenter import (
     ERROR_BLOCK_ID,
     MODAL_BLOCK_LIMIT,
+    OpenView,
     Origin,
     Presentation,
     PushView,
@@ -77,7 +78,7 @@ def test_origins_of_each_kind_of_request() -> None:
         "response_url": "https://hooks/2",
         "message": {"ts": "2.0", "thread_ts": "1.0"},
     }
-    home = {"type": "block_actions", "view": {**view, "type": "home"}}
+    home = {"type": "block_actions", "view": {**view, "type": "home"}, "trigger_id": "7.7"}
     event = {"type": "event_callback", "event": {"type": "app_home_opened"}}
 
     assert Origin.of(command, acked=False) == Origin(Surface.COMMAND, has_response_url=True)
@@ -88,7 +89,7 @@ def test_origins_of_each_kind_of_request() -> None:
     assert Origin.of(in_thread, acked=True) == Origin(
         Surface.MESSAGE, acked=True, thread_ts="1.0", has_response_url=True
     )
-    assert Origin.of(home, acked=False).surface is Surface.ELSEWHERE
+    assert Origin.of(home, acked=True) == Origin(Surface.HOME, acked=True, trigger_id="7.7")
     assert Origin.of(event, acked=True).surface is Surface.ELSEWHERE
 
 
@@ -128,6 +129,18 @@ def test_a_button_in_a_message_answers_the_clicker_alone_in_its_thread(
     assert shown.reply["response_type"] == "ephemeral"
     assert shown.reply["replace_original"] is False
     assert shown.reply.get("thread_ts") == thread_ts
+
+
+def test_a_refused_click_on_the_app_home_opens_a_notice_over_it() -> None:
+    shown = _shown(
+        Conflict("This request was cancelled by its requester."),
+        Origin(Surface.HOME, acked=True, trigger_id="7.7"),
+    )
+
+    assert (shown.ack, shown.reply) == (None, None)
+    assert isinstance(shown.view, OpenView)
+    assert shown.view.trigger_id == "7.7"
+    assert "cancelled by its requester" in _top_text(shown.view.view.to_dict())
 
 
 def test_a_request_from_nowhere_a_person_looks_sends_nothing() -> None:

@@ -350,6 +350,28 @@ def test_a_cancelled_job_does_not_run(
     assert handler.runs == []
 
 
+def test_only_a_job_no_attempt_has_started_is_cancelled_unstarted(
+    queue: JobQueue, sessions: SessionFactory, make_runner: Callable[..., JobRunner]
+) -> None:
+    handler = RecordingHandler(always(Unavailable("try again")))
+    runner = make_runner(handler)
+    waiting = queue.enqueue(kind=KIND, payload={}, idempotency_key="waiting")
+    with sessions.begin() as session:
+        assert queue.cancel_unstarted("waiting", session=session) is True
+        assert queue.cancel_unstarted("waiting", session=session) is False  # already
+        assert queue.cancel_unstarted("nobody", session=session) is False
+    job = queue.get(waiting.id)
+    assert job is not None and job.status == JobStatus.CANCELLED
+
+    tried = queue.enqueue(kind=KIND, payload={}, idempotency_key="tried")
+    assert runner.run_once() is True  # one attempt, then queued again for a retry
+    assert queue.by_keys(["tried", "waiting", "nobody"]).keys() == {"tried", "waiting"}
+    retry = queue.get(tried.id)
+    assert retry is not None and (retry.status, retry.attempts) == (JobStatus.QUEUED, 1)
+    with sessions.begin() as session:
+        assert queue.cancel_unstarted("tried", session=session) is False
+
+
 def test_cancelling_a_running_job_stops_it_at_its_next_checkpoint(
     queue: JobQueue, make_runner: Callable[..., JobRunner]
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -121,6 +121,14 @@ class JobQueue:
             ).one_or_none()
             return JobInfo.of(row) if row is not None else None
 
+    def by_keys(self, idempotency_keys: Collection[str]) -> dict[str, JobInfo]:
+        """The jobs enqueued under these keys, by key, in one query (missing keys are absent)."""
+        if not idempotency_keys:
+            return {}
+        with self._sessions() as session:
+            rows = session.scalars(select(Job).where(Job.idempotency_key.in_(idempotency_keys)))
+            return {row.idempotency_key: JobInfo.of(row) for row in rows}
+
     def cancel(self, job_id: int) -> bool:
         """Cancel a queued or running job; False when it had already finished (or is unknown).
 
@@ -141,6 +149,27 @@ class JobQueue:
                 )
             )
             return rowcount(result) == 1
+
+    def cancel_unstarted(self, idempotency_key: str, *, session: Session) -> bool:
+        """Cancel the job queued under `idempotency_key` if no attempt of it has started;
+        False when it is running, has run, or does not exist.
+
+        In the caller's transaction, so the job and the caller's own rows change together;
+        a runner claiming the job at the same moment either wins (and this is False) or
+        finds it cancelled.
+        """
+        now = self._clock()
+        result = session.execute(
+            update(Job)
+            .where(
+                Job.idempotency_key == idempotency_key,
+                Job.status == JobStatus.QUEUED,
+                Job.attempts == 0,
+            )
+            .values(status=JobStatus.CANCELLED, finished_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result) == 1
 
     def counts_by_status(self) -> dict[str, int]:
         """Number of jobs in each status, every status present (a gauge per status)."""

@@ -130,6 +130,8 @@ def build_decided_approval(env: EnvInfo) -> list[JSON]:
     if env.status == "pending_approval":
         text += f" Approved so far by {approved}; needs {env.approvals_needed}."
         return [_request(env, None), _section(text), _decision_buttons(env)]
+    if env.status == "cancelled":
+        return [_section(f"{text[:-1]} by <@{env.requested_by}>; nothing was created.")]
     return [_section(f"{text} Approved by {approved}.")]
 
 

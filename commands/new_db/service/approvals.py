@@ -39,6 +39,7 @@ _DECIDED = {
     RequestStatus.FAILED: "was approved, and then failed",
     RequestStatus.DENIED: "was denied",
     RequestStatus.EXPIRED: "expired without enough approvals",
+    RequestStatus.CANCELLED: "was cancelled by its requester",
 }
 
 

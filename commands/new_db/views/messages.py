@@ -81,6 +81,8 @@ def _status_line(info: RequestInfo) -> str:
     elif status is RequestStatus.APPROVED:
         extra = f" by {approved}" if info.approved_by else ""
         line = f":white_check_mark: Approved{extra}; in progress."
+    elif status is RequestStatus.CANCELLED:
+        line = f":no_entry_sign: Cancelled by <@{info.requester_id}>; nothing was done."
     elif status is RequestStatus.COMPLETED:
         line = (
             ":wastebasket: Dropped."

@@ -1,0 +1,1 @@
+"""The App Home dashboard and `/platform requests`, `approvals`, `cancel ID`."""
