@@ -47,6 +47,10 @@ class Worker:
         self._host = host
 
     @property
+    def services(self) -> Services:
+        return self._services
+
+    @property
     def health_port(self) -> int:
         """The probes' port (the one asked for, or the one chosen for port 0)."""
         return self._http.port

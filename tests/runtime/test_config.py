@@ -157,3 +157,13 @@ def test_a_secret_key_from_the_environment_is_kept() -> None:
     text = "databases:\n  secret_key: ${KEY:-}\n"
     key = parse_config(text, "p.yaml", {"KEY": "k" * 44}).databases.secret_key
     assert key is not None and key.get_secret_value() == "k" * 44
+
+
+def test_where_jobs_run_is_process_by_default_and_must_be_one_of_two_words() -> None:
+    assert parse_config("", "p.yaml", {}).jobs.run_in == "process"
+    assert parse_config("jobs:\n  run_in: workers\n", "p.yaml", {}).jobs.run_in == "workers"
+    with pytest.raises(ConfigError) as caught:
+        parse_config("jobs:\n  run_in: threads\n  stop_grace_seconds: .nan\n", "p.yaml", {})
+    message = str(caught.value)
+    assert "p.yaml:2: jobs.run_in: Input should be 'process' or 'workers'" in message
+    assert "p.yaml:3: jobs.stop_grace_seconds:" in message
