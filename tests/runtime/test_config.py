@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.runtime.config import ConfigError, load_config, parse_config
+from bot.runtime.services import Role, serving_role
 from tests.conftest import REPO_ROOT
 
 
@@ -160,8 +161,11 @@ def test_a_secret_key_from_the_environment_is_kept() -> None:
 
 
 def test_where_jobs_run_is_process_by_default_and_must_be_one_of_two_words() -> None:
-    assert parse_config("", "p.yaml", {}).jobs.run_in == "process"
-    assert parse_config("jobs:\n  run_in: workers\n", "p.yaml", {}).jobs.run_in == "workers"
+    default = parse_config("", "p.yaml", {})
+    workers = parse_config("jobs:\n  run_in: workers\n", "p.yaml", {})
+    assert (default.jobs.run_in, workers.jobs.run_in) == ("process", "workers")
+    # serve and socket run jobs themselves by default, and leave them to workers if told to.
+    assert (serving_role(default), serving_role(workers)) == (Role.ALL_IN_ONE, Role.REQUESTS)
     with pytest.raises(ConfigError) as caught:
         parse_config("jobs:\n  run_in: threads\n  stop_grace_seconds: .nan\n", "p.yaml", {})
     message = str(caught.value)
