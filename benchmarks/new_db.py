@@ -35,16 +35,19 @@ from urllib.parse import urlencode, urlsplit
 import yaml
 from cryptography.fernet import Fernet
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import func, select
 
 from benchmarks.ack_latency import THREADS, WORKERS, _free_port, _server
 from benchmarks.load import LoadResult, slash_command_body
+from bot.core.db import make_engine
+from bot.core.jobs import Job, JobStatus
 from bot.emulator import Emulator
 from bot.runtime.config import parse_config
 from bot.runtime.features import FEATURES
 from bot.runtime.local import local_bot
 from bot.runtime.services import Services, build_services
 from bot.runtime.settings import Settings
-from commands.new_db.ids import ActionId, BlockId, CallbackId
+from commands.new_db.ids import ActionId, BlockId, CallbackId, JobKind
 from commands.new_db.service.form import NewDbForm
 from integrations.fakes import FakeProvisioner
 
@@ -61,6 +64,8 @@ class AckFigures:
     help: LoadResult
     submit: LoadResult
     accepted: int
+    provisioned: int
+    """`db.provision` jobs that had succeeded when the submit load ended."""
 
 
 @dataclass(frozen=True)
@@ -70,10 +75,12 @@ class EngineFigures:
     drop_ms: float
 
 
-def bench_config(data_dir: Path) -> str:
+def bench_config(data_dir: Path, *, run_in: str = "process") -> str:
     """The example config as YAML, with room in the quotas and files under `data_dir`, to be
-    written beside `data_dir` (where the repository's `examples` are linked)."""
+    written beside `data_dir` (where the repository's `examples` are linked); jobs run in
+    `run_in` (process: the serve workers, workers: `platform-bot worker`)."""
     raw = yaml.safe_load((REPO / "platform.example.yaml").read_text())
+    raw["jobs"]["run_in"] = run_in
     databases = raw["databases"]
     databases["data_dir"] = str(data_dir)
     databases["engines"]["sqlite"]["data_dir"] = str(data_dir / "sqlite")
@@ -163,10 +170,14 @@ def _load(url: str, secret: str, body_for: functools.partial[str], duration: flo
     )
 
 
-def measure_ack(database_url: str, *, duration: float = 10.0, warmup: float = 3.0) -> AckFigures:
+def measure_ack(
+    database_url: str, *, duration: float = 10.0, warmup: float = 3.0, run_in: str = "process"
+) -> AckFigures:
+    """Help, then modal submits, on `serve`; with `run_in="workers"` a `platform-bot worker`
+    process beside it runs the provisioning jobs and serve only acks and enqueues."""
     with tempfile.TemporaryDirectory() as tmp, Emulator(rate_limits=None) as emulator:
         config_path = Path(tmp) / "platform.yaml"
-        config_path.write_text(bench_config(Path(tmp) / "data"))
+        config_path.write_text(bench_config(Path(tmp) / "data", run_in=run_in))
         env = {
             **os.environ,
             "SLACK_API_URL": emulator.api_url,
@@ -193,14 +204,46 @@ def measure_ack(database_url: str, *, duration: float = 10.0, warmup: float = 3.
             user, team = SUBMITTERS[(index + n) % len(SUBMITTERS)]
             return _submission(emulator, user, team, n)
 
-        with _server(command, env, f"http://127.0.0.1:{port}/healthz"):
+        with _server(command, env, f"http://127.0.0.1:{port}/healthz"), _worker(run_in, env):
             url = f"http://127.0.0.1:{port}/slack/events"
             secret = emulator.signing_secret
             _load(url, secret, functools.partial(help_body), warmup)
             _load(url, secret, functools.partial(submit_body), warmup)
             baseline = _load(url, secret, functools.partial(help_body), duration)
+            before = _provisioned(database_url)
             submit = _load(url, secret, functools.partial(submit_body), duration)
-        return AckFigures(help=baseline, submit=submit, accepted=submit.requests)
+            provisioned = _provisioned(database_url) - before
+        return AckFigures(
+            help=baseline, submit=submit, accepted=submit.requests, provisioned=provisioned
+        )
+
+
+@contextmanager
+def _worker(run_in: str, env: dict[str, str]) -> Iterator[None]:
+    if run_in != "workers":
+        yield
+        return
+    port = _free_port()
+    command = [
+        sys.executable, "-m", "bot", "worker", "--host", "127.0.0.1", "--health-port", str(port),
+    ]  # fmt: skip
+    with _server(command, env, f"http://127.0.0.1:{port}/readyz"):
+        yield
+
+
+def _provisioned(database_url: str) -> int:
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return int(
+                connection.execute(
+                    select(func.count())
+                    .select_from(Job)
+                    .where(Job.kind == JobKind.PROVISION, Job.status == JobStatus.SUCCEEDED)
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
 
 
 @contextmanager

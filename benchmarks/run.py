@@ -220,6 +220,48 @@ def bench_new_db(duration: float) -> None:
     print(body)
 
 
+def bench_worker(duration: float) -> None:
+    """Modal-submit ack with provisioning in `platform-bot worker` vs in the serve process."""
+    # Other work on the machine moves both rows; the load says how much there was.
+    load = os.getloadavg()[0]
+    figures = {}
+    for run_in in ("process", "workers"):
+        with scratch_postgres() as database_url:
+            figures[run_in] = new_db_bench.measure_ack(
+                database_url, duration=duration, run_in=run_in
+            )
+    rows = [
+        "| jobs run in | `/platform help` p50 / p99 (baseline) | modal submits | "
+        "submit throughput (req/s) | submit p50 (ms) | submit p99 (ms) | provisioned meanwhile |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    labels = {
+        "process": "the serve process (`jobs.run_in: process`, baseline)",
+        "workers": "a worker process (`jobs.run_in: workers`)",
+    }
+    for run_in, ack in figures.items():
+        rows.append(
+            f"| {labels[run_in]} | {ack.help.p50:.1f} / {ack.help.p99:.1f} ms "
+            f"| {ack.submit.requests} | {ack.submit.throughput:.0f} | {ack.submit.p50:.1f} "
+            f"| **{ack.submit.p99:.1f}** | {ack.provisioned} |"
+        )
+    workers = figures["workers"].submit.p99
+    verdict = "within" if workers <= 50 else "OVER"
+    body = (
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}; "
+        f"{new_db_bench.CLIENTS} concurrent clients, {duration:.0f} s each, gunicorn "
+        f"{ack_latency.WORKERS} workers x {ack_latency.THREADS} threads, one worker process "
+        "(2 job threads) on the same machine, PostgreSQL app database, a fresh database "
+        f"for each row; 1-minute load average {load:.1f} at the start.\n\n"
+        + "\n".join(rows)
+        + f"\n\nModal-submit ack p99 with provisioning in workers **{workers:.1f} ms** "
+        f"(budget ≤ 50 ms: {verdict}); in the serve process "
+        f"{figures['process'].submit.p99:.1f} ms.\n"
+    )
+    _replace_section("worker", body)
+    print(body)
+
+
 def bench_terraform() -> None:
     pairs = terraform_bench.measure()
     rows = [
@@ -430,6 +472,7 @@ def main() -> None:
             "lookup",
             "provisioning",
             "new-db",
+            "worker",
             "terraform",
             "environments",
             "new-service",
@@ -449,6 +492,8 @@ def main() -> None:
         bench_provisioning()
     if args.only in (None, "new-db"):
         bench_new_db(args.duration)
+    if args.only in (None, "worker"):
+        bench_worker(args.duration)
     if args.only in (None, "terraform"):
         bench_terraform()
     if args.only in (None, "environments"):

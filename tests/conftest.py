@@ -16,6 +16,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -53,11 +54,10 @@ def _import_all_models() -> None:
     import bot.runtime.models  # noqa: F401  (registers every table on Base.metadata)
 
 
-@pytest.fixture(scope="session")
-@needs_server("postgres")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session; dropped at the end."""
-    name = f"platform_bot_test_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def _throwaway_postgres_database(prefix: str) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped (with its sessions) afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
@@ -68,6 +68,23 @@ def postgres_url() -> Iterator[str]:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@pytest.fixture(scope="session")
+@needs_server("postgres")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session; dropped at the end."""
+    with _throwaway_postgres_database("platform_bot_test") as url:
+        yield url
+
+
+@pytest.fixture
+@needs_server("postgres")
+def empty_postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this test alone, with no tables: for a bot that migrates it
+    (several processes or Services sharing it, as replicas and workers do)."""
+    with _throwaway_postgres_database("platform_bot_one") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ from bot.emulator.state import Message
 from bot.runtime.config import PlatformConfig, load_config
 from bot.runtime.features import FEATURES
 from bot.runtime.local import local_bot
-from bot.runtime.services import Services, build_services
+from bot.runtime.services import Role, Services, build_services
 from bot.runtime.settings import Settings
 from integrations.protocols import Provisioner, SecretStore
 from tests.clock import Clock
@@ -118,12 +118,14 @@ def running_bot(
     capture_logs: bool = False,
     rate_limits: RateLimits | None = TEST_RATE_LIMITS,
     database_url: str | None = None,
+    role: Role = Role.ALL_IN_ONE,
 ) -> Iterator[BotHarness]:
     """The bot on `config` (the example config if None) with its database in `directory`
     (or at `database_url`, migrated at start).
 
     `config_path` is where relative paths in the config are read from. Without `background`
     nothing runs jobs or scheduled tasks: the test calls `run_jobs()` and the tasks itself.
+    With `role=Role.REQUESTS` the bot serves as `serve` does beside workers (jobs.run_in).
     """
     database = directory / "bot.db"
     if schema is not None:
@@ -151,6 +153,7 @@ def running_bot(
             emulator=emulator,
             background=background,
             build=build,
+            role=role,
         ) as running,
     ):
         yield BotHarness(

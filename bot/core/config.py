@@ -8,6 +8,7 @@ feature list. This module imports nothing but pydantic.
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -64,12 +65,30 @@ class IdentitySection(Section):
     cache_ttl_seconds: int = Field(default=3600, ge=0)
 
 
+class JobsRunIn(StrEnum):
+    """Where durable jobs and the scheduler run."""
+
+    PROCESS = "process"
+    """In every process that serves Slack, too: one process is the whole bot (the default)."""
+    WORKERS = "workers"
+    """Only in `platform-bot worker` processes; `serve` and `socket` ack and enqueue."""
+
+
 class JobsSection(Section):
+    run_in: JobsRunIn = Field(
+        default=JobsRunIn.PROCESS, description="process (all in one) or workers"
+    )
     workers: int = Field(default=2, ge=0, le=32, description="job-runner threads per process")
     poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     max_attempts: int = Field(default=5, ge=1, le=50)
     lease_seconds: int = Field(default=60, ge=5)
     keep_finished_days: int = Field(default=30, ge=1)
+    stop_grace_seconds: float = Field(
+        default=15,
+        ge=0,
+        le=3600,
+        description="on shutdown, how long running jobs may finish before they are given back",
+    )
 
 
 class CoreConfig(Section):

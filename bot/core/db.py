@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -121,6 +121,33 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+# libpq settings for a long-lived connection a process keeps for itself (the leader lock, the
+# job listener): notice a dead server or network within seconds instead of TCP's hours.
+_DEDICATED_CONNECT_ARGS = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
+
+
+def dedicated_engine(engine: Engine, *, purpose: str) -> Engine:
+    """An engine for one long-lived PostgreSQL session outside the pool, in autocommit.
+
+    NullPool: every connect is a new session and close really closes it, so session state
+    (an advisory lock, a LISTEN) never passes to another user of a pooled connection.
+    `purpose` names the session in pg_stat_activity (application_name).
+    """
+    return create_engine(
+        engine.url,
+        poolclass=NullPool,
+        isolation_level="AUTOCOMMIT",
+        connect_args={**_DEDICATED_CONNECT_ARGS, "application_name": f"platform-bot {purpose}"},
+    )
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:

@@ -13,25 +13,13 @@ import logging
 import threading
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, create_engine, func, select, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Connection, Engine, func, select, text
 
-from bot.core.db import is_postgres
+from bot.core.db import dedicated_engine, is_postgres
 
 logger = logging.getLogger(__name__)
 
 _BIGINT = 2**63
-
-# libpq settings for the lock connection: notice a dead server or network within seconds, so
-# a leader cut off from the database demotes itself about when the server drops its lock.
-_LOCK_CONNECT_ARGS = {
-    "connect_timeout": 5,
-    "keepalives": 1,
-    "keepalives_idle": 5,
-    "keepalives_interval": 2,
-    "keepalives_count": 3,
-    "tcp_user_timeout": 10_000,
-}
 
 
 class LeaderElector:
@@ -92,14 +80,10 @@ class LeaderElector:
             if not self._postgres:
                 self._elect()
                 return
-            # NullPool: every connect is a new session and close really closes it, so the
-            # lock never outlives this elector's use of it.
-            self._lock_engine = create_engine(
-                self._engine.url,
-                poolclass=NullPool,
-                isolation_level="AUTOCOMMIT",
-                connect_args=_LOCK_CONNECT_ARGS,
-            )
+            # Its own session, so the lock never outlives this elector's use of it; keepalives
+            # make a leader cut off from the database demote itself about when the server
+            # drops its lock.
+            self._lock_engine = dedicated_engine(self._engine, purpose="leader lock")
             self._thread = threading.Thread(
                 target=self._run, name=f"leader-elector-{self._key}", daemon=True
             )

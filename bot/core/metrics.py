@@ -64,12 +64,32 @@ class JobStatusCollector(Collector):
         return [family]
 
 
+class SchedulerLeaderCollector(Collector):
+    """1 while this process is the scheduler leader, else 0; summed over workers it should be
+    exactly 1 (an alert on 0 or 2 catches a failover that did not happen or a split brain)."""
+
+    def __init__(self, leader: Callable[[], bool]) -> None:
+        self._leader = leader
+
+    def collect(self) -> list[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "platform_bot_scheduler_leader",
+            "1 while this process runs the scheduled tasks (holds the leader lock), else 0.",
+        )
+        family.add_metric([], 1 if self._leader() else 0)
+        return [family]
+
+
 def record_job_outcome(kind: str, outcome: str) -> None:
     JOBS.labels(kind=kind, outcome=outcome).inc()
 
 
-def render(job_counts: Callable[[], dict[str, int]] | None) -> tuple[bytes, str]:
-    """The exposition text for a scrape, aggregated across workers when there are several."""
+def render(
+    job_counts: Callable[[], dict[str, int]] | None,
+    scheduler_leader: Callable[[], bool] | None = None,
+) -> tuple[bytes, str]:
+    """The exposition text for a scrape, aggregated across workers when there are several;
+    with `scheduler_leader`, whether this process runs the scheduler now (1 or 0)."""
     registry = CollectorRegistry()
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
@@ -81,5 +101,9 @@ def render(job_counts: Callable[[], dict[str, int]] | None) -> tuple[bytes, str]
     if job_counts is not None:
         extra = CollectorRegistry()
         extra.register(JobStatusCollector(job_counts))
+        output += generate_latest(extra)
+    if scheduler_leader is not None:
+        extra = CollectorRegistry()
+        extra.register(SchedulerLeaderCollector(scheduler_leader))
         output += generate_latest(extra)
     return output, CONTENT_TYPE_LATEST

@@ -152,6 +152,8 @@ class Scheduler:
             scheduler.shutdown(wait=True)
         if self._elector is not None:
             self._elector.stop()
+        if scheduler is not None:
+            logger.info("stopped being the scheduler leader: shutting down")
         with _registry_lock:
             for task_id, task in self._tasks.items():
                 if _registry.get(task_id) is task.func:
@@ -205,7 +207,8 @@ class Scheduler:
                 scheduler.shutdown(wait=False)
                 raise
             self._scheduler = scheduler
-        logger.info("scheduler started with %d task(s)", len(self._tasks))
+        # Operators follow leadership (and a failover) by these lines.
+        logger.info("became the scheduler leader: running %d scheduled task(s)", len(self._tasks))
 
     def _on_demoted(self) -> None:
         with self._lock:
@@ -214,7 +217,7 @@ class Scheduler:
             # Without waiting: leadership is already lost (or being handed over) and the
             # elector thread must not block behind a long task.
             scheduler.shutdown(wait=False)
-            logger.info("scheduler stopped: no longer the leader")
+            logger.info("stopped being the scheduler leader: lost the leader lock")
 
     def _sync_store(self, scheduler: BackgroundScheduler) -> None:
         for task in self._tasks.values():

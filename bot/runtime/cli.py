@@ -1,5 +1,5 @@
-"""`platform-bot`: the console script (serve, socket, shell, migrate, check-config, manifest,
-audit verify).
+"""`platform-bot`: the console script (serve, worker, socket, shell, migrate, check-config,
+manifest, audit verify).
 
 Heavy imports happen inside each command, after logging and the metrics mode are set up,
 so `--help` and `check-config` stay fast and gunicorn workers get multiprocess metrics.
@@ -75,6 +75,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
     serve.add_argument("--threads", type=int, default=32, help="threads per worker")
     serve.set_defaults(run=_serve)
+
+    worker = commands.add_parser(
+        "worker", help="run jobs and scheduled tasks apart from serve/socket (jobs.run_in)"
+    )
+    worker.add_argument("--host", default="0.0.0.0", help="probe address (default 0.0.0.0)")
+    worker.add_argument(
+        "--health-port",
+        type=int,
+        default=8081,
+        help="port of /healthz, /readyz and /metrics (default 8081)",
+    )
+    worker.set_defaults(run=_worker)
 
     socket = commands.add_parser("socket", help="connect to Slack over Socket Mode")
     socket.set_defaults(run=_socket)
@@ -227,7 +239,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
         services = _start_services(settings, config)
         app = build_app(services, listener_threads=args.threads)
-        services.start_background()
+        services.start_background(serving_role(config))
         assert settings.slack_signing_secret is not None  # checked by _require above
         web = WebApp(
             app,
@@ -238,6 +250,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         return web, services.close
 
     from bot.runtime.server import GunicornServer
+    from bot.runtime.services import serving_role
 
     logger.info("serving Slack at http://%s:%d/slack/events", args.host, args.port)
     GunicornServer(
@@ -258,16 +271,42 @@ def _socket(_args: argparse.Namespace, settings: Settings) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.runtime.app import build_app
+    from bot.runtime.services import serving_role
 
     services = _start_services(settings, config)
     app = build_app(services)
-    services.start_background()
+    services.start_background(serving_role(config))
     assert settings.slack_app_token is not None
     try:
         handler = SocketModeHandler(app, app_token=settings.slack_app_token.get_secret_value())
         handler.start()  # type: ignore[no-untyped-call]
     finally:
         services.close()
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    _require(settings.slack_bot_token, "SLACK_BOT_TOKEN", "worker")
+    if not 0 <= args.health_port <= 65535:
+        raise StartupError("--health-port must be a port number (0-65535)")
+    config = load_config(settings.platform_config)
+    _check_deployment(settings, config)
+    if config.jobs.workers < 1:
+        raise StartupError("jobs.workers is 0 in the platform config: a worker would run no jobs")
+    from bot.core.config import JobsRunIn
+    from bot.runtime.worker import Worker
+
+    if settings.database_url.startswith("sqlite"):
+        logger.warning("SQLite: run one worker only (each process on SQLite runs the scheduler)")
+    if config.jobs.run_in is not JobsRunIn.WORKERS:
+        logger.info("jobs.run_in is %s: serve and socket run jobs too", config.jobs.run_in)
+    services = _start_services(settings, config)
+    try:
+        worker = Worker(services, host=args.host, health_port=args.health_port)
+    except OSError as exc:
+        services.close()
+        raise StartupError(f"cannot listen on port {args.health_port}: {exc.strerror}") from None
+    worker.run()
     return 0
 
 

@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from socketserver import ThreadingMixIn
-from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from pydantic import SecretStr
 
@@ -23,20 +19,11 @@ from bot.emulator import Emulator, Shell, SlackSigner
 from bot.runtime.app import build_app
 from bot.runtime.config import PlatformConfig
 from bot.runtime.schema import upgrade
-from bot.runtime.services import Services, build_services
+from bot.runtime.services import Role, Services, build_services
 from bot.runtime.settings import Settings
-from bot.runtime.web import WebApp
+from bot.runtime.web import BackgroundHttpServer, WebApp
 
 logger = logging.getLogger(__name__)
-
-
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("local http: " + format, *args)
 
 
 @dataclass
@@ -55,8 +42,12 @@ def local_bot(
     emulator: Emulator | None = None,
     background: bool = True,
     build: Callable[..., Services] = build_services,
+    role: Role = Role.ALL_IN_ONE,
 ) -> Iterator[LocalBot]:
-    """Start the emulator (unless given), migrate the database, serve the app on loopback."""
+    """Start the emulator (unless given), migrate the database, serve the app on loopback.
+
+    The shell is always all in one; tests pass `role=Role.REQUESTS` to serve as `serve` does
+    beside workers."""
     own_emulator = emulator is None
     if emulator is None:
         specs = settings.platform_bot_specs_dir
@@ -79,17 +70,11 @@ def local_bot(
         services.jobs.counts_by_status,
         signing_secret=emulator.signing_secret,
     )
-    server = make_server(
-        "127.0.0.1", 0, web, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
-    )
-    # A short poll lets `shutdown` return at once instead of after up to half a second.
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="local-http", daemon=True
-    )
-    thread.start()
+    server = BackgroundHttpServer(web, host="127.0.0.1", port=0)
+    server.start()
     if background:
-        services.start_background()
-    app_url = f"http://127.0.0.1:{server.server_port}/slack/events"
+        services.start_background(role)
+    app_url = f"http://127.0.0.1:{server.port}/slack/events"
     try:
         yield LocalBot(
             emulator=emulator,
@@ -98,8 +83,7 @@ def local_bot(
             signer=SlackSigner(emulator, app_url, emulator.signing_secret),
         )
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
         # Bolt runs listeners on after the ack: let them finish while their services and
         # Slack are still there, instead of failing later in a thread nobody waits for.
         app.listener_runner.listener_executor.shutdown(wait=True)

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from slack_sdk import WebClient
@@ -23,13 +24,14 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy import Engine
 
 from bot.core.audit import AuditLog
+from bot.core.config import JobsRunIn
 from bot.core.db import SessionFactory, is_postgres, make_engine, make_session_factory, utcnow
 from bot.core.errors import ConfigProblem
 from bot.core.feature import Core, Feature, Listener, Parts
 from bot.core.feedback import FeedbackRelay
 from bot.core.idempotency import IdempotencyStore
 from bot.core.identity import IdentityService
-from bot.core.jobs import JobQueue, JobRunner
+from bot.core.jobs import JobListener, JobQueue, JobRunner
 from bot.core.leader import LeaderElector
 from bot.core.metrics import record_job_outcome
 from bot.core.policy import Policy
@@ -67,6 +69,26 @@ def build_slack_client(settings: Settings, token: str | None = None) -> WebClien
     )
 
 
+class Role(StrEnum):
+    """What a process does with the background work (`jobs.run_in` decides for serve/socket)."""
+
+    ALL_IN_ONE = "all-in-one"
+    """Slack requests, jobs and (on the leader) the scheduler: the default, and the shell."""
+    REQUESTS = "requests"
+    """Slack requests only: ack and enqueue; workers run the jobs and the scheduler."""
+    WORKER = "worker"
+    """Jobs and (on the leader) the scheduler, no Slack requests: `platform-bot worker`."""
+
+    @property
+    def runs_jobs(self) -> bool:
+        return self is not Role.REQUESTS
+
+
+def serving_role(config: PlatformConfig) -> Role:
+    """The role of a process that serves Slack (serve, socket) under this config."""
+    return Role.REQUESTS if config.jobs.run_in is JobsRunIn.WORKERS else Role.ALL_IN_ONE
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -81,10 +103,13 @@ class Services:
     usage: UsageLog
     jobs: JobQueue
     runner: JobRunner
+    listener: JobListener
     scheduler: Scheduler
     router: CommandRouter
     parts: dict[str, Parts[Any]] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)
+    role: Role | None = None
+    """What `start_background` started; None before it and after `stop_background`."""
 
     @property
     def tasks(self) -> list[ScheduledTask]:
@@ -98,21 +123,32 @@ class Services:
         """A built feature's own object graph (`Parts.api`), for tests and benchmarks."""
         return self.parts[name].api
 
-    def start_background(self) -> None:
-        """Start the job runner (every replica), the scheduler (on the leader only) and
-        each feature's background work."""
-        self.runner.start()
-        self.scheduler.start()
+    def start_background(self, role: Role = Role.ALL_IN_ONE) -> None:
+        """Start what `role` runs: the job runner (woken by LISTEN/NOTIFY on PostgreSQL) and
+        the scheduler (on the leader only) unless it only serves requests, and each
+        feature's background work always."""
+        if self.role is not None:
+            raise RuntimeError(f"background work is already started (as {self.role})")
+        self.role = role
+        if role.runs_jobs:
+            self.listener.start()
+            self.runner.start()
+            self.scheduler.start()
         for parts in self.parts.values():
             for start in parts.start:
                 start()
 
     def stop_background(self) -> None:
-        self.scheduler.stop()
+        """Stop the scheduler (releasing leadership), let running jobs finish for
+        `jobs.stop_grace_seconds` and give back the rest, then the features' work."""
+        role, self.role = self.role, None
+        if role is not None and role.runs_jobs:
+            self.scheduler.stop()
+            self.runner.stop(timeout=self.config.jobs.stop_grace_seconds)
+            self.listener.stop()
         for parts in reversed(self.parts.values()):
             for close in reversed(parts.close):
                 close()
-        self.runner.stop(timeout=10)
 
     def close(self) -> None:
         self.stop_background()
@@ -180,6 +216,7 @@ def build_services(
         usage=usage,
         jobs=core.jobs,
         runner=runner,
+        listener=JobListener(engine, core.jobs.wakeup),
         scheduler=scheduler,
         router=router,
         parts=parts,

@@ -1,7 +1,8 @@
 """HTTP mode: the WSGI application and the gunicorn server that `platform-bot serve` runs.
 
-Routes: POST /slack/events (commands, interactivity, events), GET /healthz (the process is
-up), GET /readyz (the database answers), GET /metrics.
+Routes: POST /slack/events (commands, interactivity, events), and the probes every process
+serves (`Probes`, also a worker's whole HTTP surface): GET /healthz (the process is up),
+GET /readyz (the database answers and the process is not stopping), GET /metrics.
 
 A request to /slack/events passes `bot.runtime.request_gate` first (size, signature,
 shape); Bolt only ever sees a verified body it can parse. A refusal is one short log line
@@ -14,12 +15,14 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
+from socketserver import ThreadingMixIn
+from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
-from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from sqlalchemy import Engine, text
 
@@ -40,6 +43,51 @@ for _reason in Refusal:
     metrics.REFUSED.labels(reason=_reason)
 
 
+class Probes:
+    """GET /healthz (the process is up), /readyz (it can do its work), /metrics: what the
+    orchestrator and Prometheus ask of every process, `serve` and `worker` alike."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        job_counts: Callable[[], dict[str, int]] | None = None,
+        *,
+        not_ready: Callable[[], str | None] = lambda: None,
+        scheduler_leader: Callable[[], bool] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._job_counts = job_counts
+        self._not_ready = not_ready
+        self._scheduler_leader = scheduler_leader
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        route = _route(environ)
+        if route == ("GET", "/metrics"):
+            body, content_type = metrics.render(self._job_counts, self._scheduler_leader)
+            start_response("200 OK", [("Content-Type", content_type)])
+            return [body]
+        if route == ("GET", "/healthz"):
+            response = WsgiHttpResponse(status=200, headers=_TEXT, body="ok\n")
+        elif route == ("GET", "/readyz"):
+            response = self._ready()
+        else:
+            response = WsgiHttpResponse(status=404, headers=_TEXT, body="not found\n")
+        start_response(response.status, response.get_headers())
+        return response.get_body()
+
+    def _ready(self) -> WsgiHttpResponse:
+        reason = self._not_ready()
+        if reason is not None:
+            return WsgiHttpResponse(status=503, headers=_TEXT, body=f"{reason}\n")
+        try:
+            with self._engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            logger.warning("readiness check failed: %s", type(exc).__name__)
+            return WsgiHttpResponse(status=503, headers=_TEXT, body="database unavailable\n")
+        return WsgiHttpResponse(status=200, headers=_TEXT, body="ready\n")
+
+
 class WebApp:
     """A small WSGI router in front of Bolt; the gate checks requests, Bolt dispatches them."""
 
@@ -52,25 +100,13 @@ class WebApp:
         signing_secret: str,
     ) -> None:
         self._app = app
-        self._engine = engine
-        self._job_counts = job_counts
+        self._probes = Probes(engine, job_counts)
         self._gate = RequestGate(signing_secret)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        request = WsgiHttpRequest(environ)
-        route = (request.method, request.path)
-        if route == ("POST", SLACK_PATH):
-            response = self._slack(environ)
-        elif route == ("GET", "/healthz"):
-            response = WsgiHttpResponse(status=200, headers=_TEXT, body="ok\n")
-        elif route == ("GET", "/readyz"):
-            response = self._ready()
-        elif route == ("GET", "/metrics"):
-            body, content_type = metrics.render(self._job_counts)
-            start_response("200 OK", [("Content-Type", content_type)])
-            return [body]
-        else:
-            response = WsgiHttpResponse(status=404, headers=_TEXT, body="not found\n")
+        if _route(environ) != ("POST", SLACK_PATH):
+            return self._probes(environ, start_response)
+        response = self._slack(environ)
         start_response(response.status, response.get_headers())
         return response.get_body()
 
@@ -94,14 +130,45 @@ class WebApp:
             status=bolt_response.status, headers=bolt_response.headers, body=bolt_response.body
         )
 
-    def _ready(self) -> WsgiHttpResponse:
-        try:
-            with self._engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except Exception as exc:
-            logger.warning("readiness check failed: %s", type(exc).__name__)
-            return WsgiHttpResponse(status=503, headers=_TEXT, body="database unavailable\n")
-        return WsgiHttpResponse(status=200, headers=_TEXT, body="ready\n")
+
+def _route(environ: WSGIEnvironment) -> tuple[str, str]:
+    return environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("http: " + format, *args)
+
+
+class BackgroundHttpServer:
+    """A threaded WSGI server on a daemon thread: the shell's local app, a worker's probes."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], *, host: str, port: int) -> None:
+        self._server = make_server(
+            host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+        )
+        self._thread = threading.Thread(
+            # A short poll lets `stop` return at once instead of after up to half a second.
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"http-{self.port}",
+            daemon=True,
+        )
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_port)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 def prepare_multiprocess_metrics(workers: int) -> None:

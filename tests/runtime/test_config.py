@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.runtime.config import ConfigError, load_config, parse_config
+from bot.runtime.services import Role, serving_role
 from tests.conftest import REPO_ROOT
 
 
@@ -157,3 +158,16 @@ def test_a_secret_key_from_the_environment_is_kept() -> None:
     text = "databases:\n  secret_key: ${KEY:-}\n"
     key = parse_config(text, "p.yaml", {"KEY": "k" * 44}).databases.secret_key
     assert key is not None and key.get_secret_value() == "k" * 44
+
+
+def test_where_jobs_run_is_process_by_default_and_must_be_one_of_two_words() -> None:
+    default = parse_config("", "p.yaml", {})
+    workers = parse_config("jobs:\n  run_in: workers\n", "p.yaml", {})
+    assert (default.jobs.run_in, workers.jobs.run_in) == ("process", "workers")
+    # serve and socket run jobs themselves by default, and leave them to workers if told to.
+    assert (serving_role(default), serving_role(workers)) == (Role.ALL_IN_ONE, Role.REQUESTS)
+    with pytest.raises(ConfigError) as caught:
+        parse_config("jobs:\n  run_in: threads\n  stop_grace_seconds: .nan\n", "p.yaml", {})
+    message = str(caught.value)
+    assert "p.yaml:2: jobs.run_in: Input should be 'process' or 'workers'" in message
+    assert "p.yaml:3: jobs.stop_grace_seconds:" in message

@@ -14,7 +14,8 @@ Lifecycle of a row:
       └──── retry ───────┘ └──▶ cancelled  (JobQueue.cancel)
 
 `model` holds the table and values, `queue` enqueues and reads, `lease` claims a row and
-holds it, `runner` runs the handlers on worker threads.
+holds it, `runner` runs the handlers on worker threads, `notify` wakes runners in other
+processes when a job is enqueued (PostgreSQL LISTEN/NOTIFY; polling is the fallback).
 """
 
 from bot.core.jobs.model import (
@@ -27,6 +28,7 @@ from bot.core.jobs.model import (
     JobStatus,
     PermanentJobError,
 )
+from bot.core.jobs.notify import JobListener
 from bot.core.jobs.queue import JobQueue
 from bot.core.jobs.runner import (
     JobContext,
@@ -44,6 +46,7 @@ __all__ = [
     "JobHandler",
     "JobInfo",
     "JobInterrupted",
+    "JobListener",
     "JobQueue",
     "JobRef",
     "JobRunner",

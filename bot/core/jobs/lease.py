@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from bot.core.db import SessionFactory, rowcount
 from bot.core.jobs.model import Clock, Job, JobStatus
+from bot.core.jobs.notify import notify_new_job
 
 # One logger for the whole package: operators filter on "bot.core.jobs".
 logger = logging.getLogger("bot.core.jobs")
@@ -56,11 +57,14 @@ class Ownership:
             Job.attempts == self.attempt,
         )
 
-    def update(self, **values: Any) -> bool:
+    def update(self, *, notify: bool = False, **values: Any) -> bool:
         values.setdefault("updated_at", self._clock())
         with self._sessions.begin() as session:
             result = session.execute(update(Job).where(self._held()).values(**values))
-            return rowcount(result) == 1
+            held = rowcount(result) == 1
+            if held and notify:
+                notify_new_job(session)
+            return held
 
     def save_state(self, state: dict[str, Any]) -> bool:
         return self.update(state=state)
@@ -87,6 +91,29 @@ class Ownership:
             locked_until=None,
             last_error=last_error,
             run_after=run_after,
+        )
+
+    def release(self, *, attempt_started: bool = True) -> bool:
+        """Give the job back now, keeping its checkpointed state.
+
+        For a worker that stops before its job finishes: the attempt it gives back is not
+        counted (the job did not fail), and a listening runner is told at once instead of
+        waiting for the lease to expire. A holder that started no attempt (it was failing an
+        exhausted job) only ends its lease, so the next worker fails the job in its place.
+        Any later write of this holder fails: its handler's next checkpoint raises
+        `JobInterrupted`.
+        """
+        now = self._clock()
+        if not attempt_started:
+            return self.update(notify=True, locked_until=now, updated_at=now)
+        return self.update(
+            notify=True,
+            status=JobStatus.QUEUED,
+            attempts=self.attempt - 1,
+            locked_by=None,
+            locked_until=None,
+            run_after=now,
+            updated_at=now,
         )
 
 

@@ -28,6 +28,7 @@ from bot.core.jobs.model import (
     JobRef,
     JobStatus,
 )
+from bot.core.jobs.notify import notify_new_job
 
 # One logger for the whole package: operators filter on "bot.core.jobs".
 logger = logging.getLogger("bot.core.jobs")
@@ -98,6 +99,7 @@ class JobQueue:
         insert = insert_ignore(session, Job, conflict=["idempotency_key"]).values(values)
         new_id = session.execute(insert.returning(Job.id)).scalar_one_or_none()
         if new_id is not None:
+            notify_new_job(session)
             return JobRef(id=new_id, kind=kind, status=JobStatus.QUEUED, created=True)
         existing = session.execute(
             select(Job.id, Job.kind, Job.status).where(Job.idempotency_key == idempotency_key)

@@ -129,6 +129,10 @@ class JobRunner:
         self._on_outcome = on_outcome
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        # The job each worker thread holds now, and whether it started an attempt of it;
+        # what `stop` gives back when a job outlives the grace period.
+        self._holding: dict[str, tuple[Ownership, bool]] = {}
+        self._holding_lock = threading.Lock()
 
     def register(self, kind: str, handler: JobHandler) -> None:
         if kind in self._handlers:
@@ -150,7 +154,12 @@ class JobRunner:
             self._threads.append(thread)
 
     def stop(self, timeout: float = 30.0) -> bool:
-        """Let each worker finish its current job; True if all stopped within `timeout`."""
+        """Let each worker finish its current job; True if all stopped within `timeout`.
+
+        A job still running after `timeout` is released: queued again at once with its
+        checkpointed state and the attempt not counted, for another worker to resume (this
+        process's handler can no longer write to it).
+        """
         self._stopping.set()
         self._wakeup.set()
         deadline = time.monotonic() + timeout
@@ -158,7 +167,28 @@ class JobRunner:
             thread.join(max(0.0, deadline - time.monotonic()))
         stopped = not any(thread.is_alive() for thread in self._threads)
         self._threads = []
+        if not stopped:
+            self._release_unfinished()
         return stopped
+
+    @property
+    def is_running(self) -> bool:
+        """Whether worker threads run jobs in this process now; for readiness and tests."""
+        return bool(self._threads) and not self._stopping.is_set()
+
+    def _release_unfinished(self) -> None:
+        with self._holding_lock:
+            holding = list(self._holding.values())
+        for owner, attempt_started in holding:
+            try:
+                if owner.release(attempt_started=attempt_started):
+                    logger.warning(
+                        "job %s: still running at shutdown; released for another worker",
+                        owner.job_id,
+                    )
+            except Exception:
+                # Its lease runs out on its own; another worker takes the job over then.
+                logger.exception("job %s: releasing it at shutdown failed", owner.job_id)
 
     def run_once(self) -> bool:
         """Claim and run one due job in the calling thread; False when none was due.
@@ -201,16 +231,27 @@ class JobRunner:
             state=claim.state,
             owner=owner,
         )
+        with self._holding_lock:
+            self._holding[worker] = (owner, not claim.exhausted)
+        try:
+            self._run_claimed(handler, ctx, owner, exhausted=claim.exhausted)
+        finally:
+            with self._holding_lock:
+                self._holding.pop(worker, None)
+        return True
+
+    def _run_claimed(
+        self, handler: JobHandler, ctx: JobContext, owner: Ownership, *, exhausted: bool
+    ) -> None:
         with Heartbeat(owner, self._lease):
-            if claim.exhausted:
+            if exhausted:
                 message = (
-                    f"gave up after {claim.attempt} attempt(s): "
+                    f"gave up after {ctx.attempt} attempt(s): "
                     "the worker running the job stopped before it finished"
                 )
                 self._fail(handler, ctx, owner, message)
             else:
                 self._execute(handler, ctx, owner)
-        return True
 
     def _execute(self, handler: JobHandler, ctx: JobContext, owner: Ownership) -> None:
         try:
