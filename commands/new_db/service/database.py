@@ -259,9 +259,12 @@ class DatabaseService:
             ttl_hours=form.ttl_hours if self.config.tiers[form.tier].expires else None,
         )
         session.add(resource)
-        session.flush()
+        session.flush()  # the request refers to it (no ORM relationship orders the inserts)
         session.add(request)
         session.flush()
+        if approval is None:
+            self.enqueue(session, JobKind.PROVISION, request.id)
+        # Last: the audit append holds the chain's lock until this transaction commits.
         self._audit.record(
             actor=principal.user_id,
             action=PolicyAction.CREATE,
@@ -277,8 +280,6 @@ class DatabaseService:
             idempotency_key=idempotency_key,
             session=session,
         )
-        if approval is None:
-            self.enqueue(session, JobKind.PROVISION, request.id)
         # Built from the rows just written: a new request has no decisions to read back.
         return self.submitted(request_info_of(request, resource, (), self.config), approval)
 

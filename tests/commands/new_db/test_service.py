@@ -205,10 +205,14 @@ def test_concurrent_submits_for_one_name_record_one_request(harness: Harness) ->
     assert harness.run_jobs() == 2  # provisioning, then the hand-off DM
 
 
-def test_a_submit_is_one_transaction_of_five_statements(harness: Harness, engine: Engine) -> None:
+def test_a_submit_is_one_transaction_with_the_audit_append_last(
+    harness: Harness, engine: Engine
+) -> None:
     # The modal's ack waits for submit: one connection, one lookup for the retry, the name
-    # and the quota, then the four inserts (resource, request, audit, job); the audit record
-    # takes the append lock (an UPDATE of no row on SQLite) and reads the chain's last link.
+    # and the quota, then the inserts (resource, request, job — with its NOTIFY on
+    # PostgreSQL — and last the audit record, which takes the chain's append lock — an UPDATE
+    # of no row on SQLite — and reads the chain's last link, so the lock is held only from
+    # there to the commit).
     statements: list[str] = []
 
     def count(*args: Any) -> None:
@@ -222,8 +226,11 @@ def test_a_submit_is_one_transaction_of_five_statements(harness: Harness, engine
         again = harness.feature.service.submit(BOB, form("counted"), idempotency_key="v-count")
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    lock = "UPDATE" if engine.dialect.name == "sqlite" else "SELECT"
-    assert first == ["SELECT", "INSERT", "INSERT", lock, "SELECT", "INSERT", "INSERT"]
+    if engine.dialect.name == "sqlite":
+        job, lock = ["INSERT"], "UPDATE"
+    else:
+        job, lock = ["INSERT", "NOTIFY"], "SELECT"
+    assert first == ["SELECT", "INSERT", "INSERT", *job, lock, "SELECT", "INSERT"]
     assert again.duplicate and statements[0] == "SELECT" and "INSERT" not in statements
 
 
