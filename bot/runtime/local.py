@@ -1,7 +1,8 @@
 """The whole bot on one machine with no Slack workspace: the emulator plus the real app.
 
 `platform-bot shell` runs this for people; the Slack-tier tests and the benchmarks use
-`local_bot()` to drive the real app over real HTTP with requests signed as Slack signs them.
+`local_bot()` to drive the real app over real HTTP with requests signed as Slack signs them,
+or over Socket Mode with the app connected to the emulator as `platform-bot socket` connects.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from pydantic import SecretStr
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.core.db import make_engine
 from bot.emulator import Emulator, Shell, SlackSigner
@@ -39,11 +43,19 @@ class _QuietHandler(WSGIRequestHandler):
         logger.debug("local http: " + format, *args)
 
 
+class Transport(StrEnum):
+    """How the emulator reaches the app: signed HTTP POSTs, or Socket Mode envelopes."""
+
+    HTTP = "http"
+    SOCKET = "socket"
+
+
 @dataclass
 class LocalBot:
     emulator: Emulator
     services: Services
     app_url: str
+    """Where Slack delivers: the app's request URL, or the Socket Mode link it connected to."""
     signer: SlackSigner
 
 
@@ -55,8 +67,10 @@ def local_bot(
     emulator: Emulator | None = None,
     background: bool = True,
     build: Callable[..., Services] = build_services,
+    transport: Transport = Transport.HTTP,
 ) -> Iterator[LocalBot]:
-    """Start the emulator (unless given), migrate the database, serve the app on loopback."""
+    """Start the emulator (unless given), migrate the database, serve the app on loopback
+    (HTTP) or connect it to the emulator (Socket Mode)."""
     own_emulator = emulator is None
     if emulator is None:
         specs = settings.platform_bot_specs_dir
@@ -67,15 +81,39 @@ def local_bot(
             "slack_api_url": emulator.api_url,
             "slack_bot_token": SecretStr(emulator.bot_token),
             "slack_signing_secret": SecretStr(emulator.signing_secret),
+            "slack_app_token": SecretStr(emulator.app_token),
         }
     )
     engine = make_engine(settings.database_url)
     upgrade(engine)
     services = build(settings, config, engine=engine)
     app = build_app(services)
+    serve = (
+        _serve_socket(app, emulator)
+        if transport is Transport.SOCKET
+        else _serve_http(app, services, emulator)
+    )
+    try:
+        with serve as (app_url, signer):
+            if background:
+                services.start_background()
+            yield LocalBot(emulator=emulator, services=services, app_url=app_url, signer=signer)
+    finally:
+        # Bolt runs listeners on after the ack: let them finish while their services and
+        # Slack are still there, instead of failing later in a thread nobody waits for.
+        app.listener_runner.listener_executor.shutdown(wait=True)
+        services.close()
+        if own_emulator:
+            emulator.stop()
+
+
+@contextmanager
+def _serve_http(
+    app: App, services: Services, emulator: Emulator
+) -> Iterator[tuple[str, SlackSigner]]:
     web = WebApp(
         app,
-        engine,
+        services.engine,
         services.jobs.counts_by_status,
         signing_secret=emulator.signing_secret,
     )
@@ -87,34 +125,44 @@ def local_bot(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="local-http", daemon=True
     )
     thread.start()
-    if background:
-        services.start_background()
     app_url = f"http://127.0.0.1:{server.server_port}/slack/events"
+    signer = SlackSigner(emulator, app_url, emulator.signing_secret)
     try:
-        yield LocalBot(
-            emulator=emulator,
-            services=services,
-            app_url=app_url,
-            signer=SlackSigner(emulator, app_url, emulator.signing_secret),
-        )
+        yield app_url, signer
     finally:
         server.shutdown()
         server.server_close()
-        # Bolt runs listeners on after the ack: let them finish while their services and
-        # Slack are still there, instead of failing later in a thread nobody waits for.
-        app.listener_runner.listener_executor.shutdown(wait=True)
-        services.close()
-        if own_emulator:
-            emulator.stop()
+        signer.close()
 
 
-def run_shell(settings: Settings, config: PlatformConfig, *, user: str, channel: str) -> int:
+@contextmanager
+def _serve_socket(app: App, emulator: Emulator) -> Iterator[tuple[str, SlackSigner]]:
+    """The app connects as `platform-bot socket` does, with Bolt's SocketModeHandler."""
+    handler = SocketModeHandler(app, app_token=emulator.app_token)
+    handler.connect()  # type: ignore[no-untyped-call]
+    try:
+        if not emulator.socket_mode.wait_for_connection(timeout=10):
+            raise RuntimeError("the app did not connect to the emulator over Socket Mode")
+        yield emulator.socket_mode.url, SlackSigner.over_socket(emulator)
+    finally:
+        handler.close()  # type: ignore[no-untyped-call]
+
+
+def run_shell(
+    settings: Settings,
+    config: PlatformConfig,
+    *,
+    user: str,
+    channel: str,
+    transport: Transport = Transport.HTTP,
+) -> int:
     """`platform-bot shell`: a REPL as a chosen user, against the emulator."""
-    with local_bot(settings, config) as bot:
+    with local_bot(settings, config, transport=transport) as bot:
         interactive = sys.stdin.isatty()
         if interactive:
             print(
-                f"{config.platform.name}, on the local Slack emulator ({bot.emulator.api_url}).",
+                f"{config.platform.name}, on the local Slack emulator ({bot.emulator.api_url}, "
+                f"{'Socket Mode' if transport is Transport.SOCKET else 'HTTP'}).",
                 flush=True,
             )
         shell = Shell(
