@@ -139,12 +139,17 @@ def _serve_http(
 def _serve_socket(app: App, emulator: Emulator) -> Iterator[tuple[str, SlackSigner]]:
     """The app connects as `platform-bot socket` does, with Bolt's SocketModeHandler."""
     handler = SocketModeHandler(app, app_token=emulator.app_token)
+    opened = emulator.socket_mode.connections_opened
     handler.connect()  # type: ignore[no-untyped-call]
     try:
-        if not emulator.socket_mode.wait_for_connection(timeout=10):
+        if not emulator.socket_mode.wait_for_connection(newer_than=opened, timeout=10):
             raise RuntimeError("the app did not connect to the emulator over Socket Mode")
         yield emulator.socket_mode.url, SlackSigner.over_socket(emulator)
     finally:
+        # Closed from the emulator's side first, so the client's reader stops at once
+        # instead of waiting out its 3 s receive timeout.
+        handler.client.auto_reconnect_enabled = False
+        emulator.socket_mode.drop()
         handler.close()  # type: ignore[no-untyped-call]
 
 
