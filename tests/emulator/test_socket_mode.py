@@ -100,8 +100,8 @@ def apps(emulator: Emulator) -> Iterator[Callable[..., RawApp]]:
 
 @pytest.fixture
 def quick_retries(emulator: Emulator) -> None:
-    """Acks are due within 0.3 s instead of Slack's 3 s, so retries come quickly."""
-    emulator.socket_mode.outbox.ack_timeout = 0.3
+    """Acks are due within 0.5 s instead of Slack's 3 s, so retries come quickly."""
+    emulator.socket_mode.outbox.ack_timeout = 0.5
 
 
 # -- apps.connections.open and the handshake ----------------------------------------------
@@ -249,7 +249,7 @@ def test_a_lost_ack_is_retried_and_the_retry_ack_is_the_answer(
     response = SlackSigner.over_socket(emulator).slash_command("U0ALICE", "hello")
 
     assert response.status == 200 and response.json == {"text": "done"}
-    first, retry = app.envelopes()
+    first, retry = app.envelopes()[:2]  # a slow machine may see one more retry
     assert first["envelope_id"] == retry["envelope_id"]
     assert (retry["retry_attempt"], retry["retry_reason"]) == (1, "timeout")
     assert emulator.socket_mode.outbox.lost_acks == [first["envelope_id"]]
