@@ -115,9 +115,9 @@ class SocketMode:
             return
         self._stopping.set()
         self.outbox.wake()
-        server.shutdown()
         for link in links:
             link.connection.close(GOING_AWAY, "the emulator stopped")
+        server.shutdown()
         for thread in self._threads:
             thread.join(timeout=5)
 
