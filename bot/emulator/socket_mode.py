@@ -138,8 +138,11 @@ class SocketMode:
             raise ApiError("invalid_auth")
         ticket = secrets.token_hex(16)
         url = self.url
+        now = self._clock()
         with self._lock:
-            self._tickets[ticket] = self._clock() + TICKET_TTL
+            # Tickets nobody used expire; keep only the live ones.
+            self._tickets = {t: end for t, end in self._tickets.items() if end > now}
+            self._tickets[ticket] = now + TICKET_TTL
         return {"url": f"{url}?ticket={ticket}&app_id={self._backend.workspace.app.id}"}
 
     def _check_ticket(self, connection: ServerConnection, request: Request) -> Response | None:
