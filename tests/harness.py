@@ -1,4 +1,5 @@
-"""The one way tests run the whole bot: the Slack emulator plus the real app over signed HTTP.
+"""The one way tests run the whole bot: the Slack emulator plus the real app over signed HTTP
+(or, with `transport=Transport.SOCKET`, connected over Socket Mode).
 
     with running_bot(tmp_path, schema=migrated_schema, features=features_with(...)) as bot:
         bot.signer.slash_command("U0BOB", "help")
@@ -28,7 +29,7 @@ from bot.emulator.emulator import SLACK_RATE_LIMITS
 from bot.emulator.state import Message
 from bot.runtime.config import PlatformConfig, load_config
 from bot.runtime.features import FEATURES
-from bot.runtime.local import local_bot
+from bot.runtime.local import Transport, local_bot
 from bot.runtime.services import Role, Services, build_services
 from bot.runtime.settings import Settings
 from integrations.protocols import Provisioner, SecretStore
@@ -119,6 +120,7 @@ def running_bot(
     rate_limits: RateLimits | None = TEST_RATE_LIMITS,
     database_url: str | None = None,
     role: Role = Role.ALL_IN_ONE,
+    transport: Transport = Transport.HTTP,
 ) -> Iterator[BotHarness]:
     """The bot on `config` (the example config if None) with its database in `directory`
     (or at `database_url`, migrated at start).
@@ -154,6 +156,7 @@ def running_bot(
             background=background,
             build=build,
             role=role,
+            transport=transport,
         ) as running,
     ):
         yield BotHarness(

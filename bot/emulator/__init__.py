@@ -1,14 +1,17 @@
 """A local Slack: Web API server, request signer and REPL shell for running the bot offline.
 
 `Emulator` serves the Web API methods the bot uses and keeps what people would see;
-`SlackSigner` sends the app Slack's signed slash commands and interactivity payloads;
+`SlackSigner` sends the app Slack's slash commands, interactivity payloads and events, as
+signed HTTP POSTs or as Socket Mode envelopes (`SocketMode`, the emulator's `socket_mode`);
 `Shell` lets a person (or a script on stdin) drive both from a terminal.
 """
 
+from bot.emulator.delivery import SignedResponse
 from bot.emulator.emulator import Emulator
 from bot.emulator.limits import RateLimits
 from bot.emulator.shell import Shell
-from bot.emulator.signer import SignedResponse, SlackSigner, SubmissionBlocked
+from bot.emulator.signer import SlackSigner, SubmissionBlocked
+from bot.emulator.socket_mode import SocketMode
 from bot.emulator.workspace import Workspace
 
 __all__ = [
@@ -17,6 +20,7 @@ __all__ = [
     "Shell",
     "SignedResponse",
     "SlackSigner",
+    "SocketMode",
     "SubmissionBlocked",
     "Workspace",
 ]

@@ -2,7 +2,8 @@
 
 Point slack_sdk at `api_url`, authenticate with `bot_token`, verify requests with
 `signing_secret` (both random per instance, so a test cannot accidentally talk to a real
-workspace), and use `SlackSigner` to send the app what Slack would send. `state`, `calls` and
+workspace), and use `SlackSigner` to send the app what Slack would send: over signed HTTP, or
+over Socket Mode to an app connected with `app_token` (see `socket_mode.py`). `state`, `calls` and
 the activity log let tests and the shell see what the app did.
 """
 
@@ -20,6 +21,7 @@ from bot.emulator.backend import Backend, ResponseTarget
 from bot.emulator.limits import Faults, RateLimiter, RateLimits
 from bot.emulator.params import ParamSpec
 from bot.emulator.server import CallLog, Service, make_server, serve_in_thread
+from bot.emulator.socket_mode import SocketMode
 from bot.emulator.state import Activity, Message, State
 from bot.emulator.workspace import Workspace
 
@@ -48,6 +50,8 @@ class Emulator:
         self.calls = CallLog()
         self.params = ParamSpec(spec_dir)
         limiter = RateLimiter(rate_limits, clock) if rate_limits is not None else None
+        # Socket Mode waits in real time (acks, retries), whatever clock the capabilities use.
+        self.socket_mode = SocketMode(self._backend)
         self._service = Service(
             self._backend,
             self.params,
@@ -56,6 +60,7 @@ class Emulator:
             self.calls,
             self.bot_token,
             threading.Event(),
+            self.socket_mode,
         )
         self._server: ThreadingHTTPServer | None = None
 
@@ -68,6 +73,7 @@ class Emulator:
         self._server = make_server(self._service, host, port)
         bound_host, bound_port = self._server.server_address[:2]
         self._backend.base_url = f"http://{bound_host!s}:{bound_port}"
+        self.socket_mode.host = str(bound_host)
         serve_in_thread(self._server)
         return self
 
@@ -75,6 +81,7 @@ class Emulator:
         if self._server is None:
             return
         self._service.stopping.set()  # releases connections held by timeout faults
+        self.socket_mode.stop()
         self._server.shutdown()
         self._server.server_close()
         self._server = None
@@ -100,6 +107,11 @@ class Emulator:
     def api_url(self) -> str:
         """What SLACK_API_URL / `WebClient(base_url=...)` must be set to."""
         return f"{self.base_url}/api/"
+
+    @property
+    def app_token(self) -> str:
+        """What SLACK_APP_TOKEN must be set to for Socket Mode."""
+        return self.socket_mode.app_token
 
     # -- what happened --------------------------------------------------------------------
 

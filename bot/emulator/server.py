@@ -26,6 +26,7 @@ from bot.emulator.limits import Faults, RateLimiter
 from bot.emulator.params import ApiError, Args, ParamSpec
 from bot.emulator.respond import deliver
 from bot.emulator.shapes import message_json
+from bot.emulator.socket_mode import SocketMode
 from bot.emulator.state import JSON
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class Service:
     calls: CallLog
     token: str
     stopping: threading.Event
+    socket_mode: SocketMode
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -156,6 +158,15 @@ class Handler(BaseHTTPRequestHandler):
                 retry = {"Retry-After": str(fault.retry_after)}
                 return 429, {"ok": False, "error": "ratelimited"}, retry
             return fault.status, {"ok": False, "error": "fatal_error"}, {}
+        if method == "apps.connections.open":  # the one method that takes the app-level token
+            try:
+                return (
+                    200,
+                    {"ok": True, **service.socket_mode.open_connection(token, service.token)},
+                    {},
+                )
+            except ApiError as exc:
+                return 200, exc.body(), {}
         if not token:
             return 200, {"ok": False, "error": "not_authed"}, {}
         if token != service.token:

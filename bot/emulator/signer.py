@@ -1,27 +1,23 @@
-"""`SlackSigner`: sends the app what Slack sends, signed, over real HTTP.
+"""`SlackSigner`: sends the app what Slack sends, and shows people what Slack shows of the acks.
 
-Requests are form-encoded exactly as Slack encodes them (slash commands as fields,
-interactivity as one `payload` field holding JSON) and signed with v0 HMAC-SHA256, so the
-app's own request verification runs unmodified. The signer also plays the Slack client's part
-afterwards: it shows acks to people and applies a view_submission's `response_action`.
+It builds the payloads exactly as Slack builds them (slash command fields, interactivity
+payloads, event callbacks) and hands them over by a `Delivery`: signed HTTP POSTs to the app's
+request URL (`SlackSigner(emulator, app_url, signing_secret)`), or Socket Mode envelopes to an
+app connected to the emulator (`SlackSigner.over_socket(emulator)`). Either way it then plays
+the Slack client's part: it shows acks to people and applies a view_submission's
+`response_action`.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import ssl
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
-
-import httpx
-from slack_sdk.signature import SignatureVerifier
 
 from bot.emulator.backend import ResponseTarget
 from bot.emulator.blockkit import assign_ids, check_view
+from bot.emulator.delivery import Delivery, EnvelopeType, HttpDelivery, SignedResponse
 from bot.emulator.emulator import Emulator
 from bot.emulator.params import ApiError
 from bot.emulator.payloads import (
@@ -35,17 +31,7 @@ from bot.emulator.respond import command_failed, deliver, parse_ack, record_comm
 from bot.emulator.shapes import message_json
 from bot.emulator.state import JSON, View
 
-USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
-
-
-@dataclass(frozen=True)
-class SignedResponse:
-    """The app's answer; status 0 means it did not answer within the ack deadline."""
-
-    status: int
-    headers: dict[str, str]
-    body: str
-    json: Any
+__all__ = ["SignedResponse", "SlackSigner", "SubmissionBlocked"]
 
 
 class SubmissionBlocked(Exception):
@@ -56,40 +42,44 @@ class SubmissionBlocked(Exception):
         self.errors = errors
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    # httpx's default, built once: each build reads the CA bundle again (~50 ms), and the
-    # tests start a signer for every bot they run.
-    return httpx.create_ssl_context()
-
-
 class SlackSigner:
     def __init__(
         self,
         emulator: Emulator,
-        app_url: str,
-        signing_secret: str,
+        app_url: str | None = None,
+        signing_secret: str | None = None,
         *,
         command: str = "/platform",
         ack_timeout: float = 3.0,
+        delivery: Delivery | None = None,
     ) -> None:
+        if delivery is None:
+            if app_url is None or signing_secret is None:
+                raise ValueError("give the app's URL and signing secret, or a delivery")
+            delivery = HttpDelivery(emulator.state, app_url, signing_secret, ack_timeout)
         self._emulator = emulator
         self._backend = emulator.backend
+        self._delivery = delivery
         self.app_url = app_url
         self.command = command
-        self._verifier = SignatureVerifier(signing_secret)
-        self._http = httpx.Client(timeout=ack_timeout, verify=_tls_context())
         self.verification_token = "emulated-verification-token"
 
+    @classmethod
+    def over_socket(
+        cls, emulator: Emulator, *, command: str = "/platform", ack_timeout: float = 3.0
+    ) -> SlackSigner:
+        """A signer whose envelopes go to the app connected over Socket Mode."""
+        return cls(emulator, command=command, delivery=emulator.socket_mode.delivery(ack_timeout))
+
     def close(self) -> None:
-        self._http.close()
+        self._delivery.close()
 
     # -- sending --------------------------------------------------------------------------
 
     def sign(self, body: str, timestamp: str) -> str:
-        signature = self._verifier.generate_signature(timestamp=timestamp, body=body)
-        assert signature is not None  # only None for an empty secret, which the sdk rejects
-        return signature
+        if not isinstance(self._delivery, HttpDelivery):
+            raise TypeError("Socket Mode envelopes are not signed")
+        return self._delivery.sign(body, timestamp)
 
     def send(
         self,
@@ -98,17 +88,17 @@ class SlackSigner:
         retry_num: int | None = None,
         retry_reason: str | None = None,
     ) -> SignedResponse:
-        return self._post(
-            urlencode(fields),
-            "application/x-www-form-urlencoded",
-            retry_num=retry_num,
-            retry_reason=retry_reason,
-        )
+        """Send a form as Slack would: a slash command's fields, or an interaction's `payload`."""
+        if "command" not in fields and "payload" in fields:
+            kind, payload = EnvelopeType.INTERACTIVE, json.loads(fields["payload"])
+        else:
+            kind, payload = EnvelopeType.SLASH_COMMANDS, dict(fields)
+        return self._delivery.deliver(kind, payload, retry_num=retry_num, retry_reason=retry_reason)
 
     def event(
         self, event: JSON, *, retry_num: int | None = None, retry_reason: str | None = None
     ) -> SignedResponse:
-        """Deliver an Events API `event_callback` as Slack does: a signed JSON body."""
+        """Deliver an Events API `event_callback` as Slack does."""
         workspace = self._backend.workspace
         team = workspace.team
         envelope = {
@@ -130,44 +120,12 @@ class SlackSigner:
             ],
             "is_ext_shared_channel": False,
         }
-        return self._post(
-            json.dumps(envelope),
-            "application/json",
-            retry_num=retry_num,
-            retry_reason=retry_reason,
+        return self._delivery.deliver(
+            EnvelopeType.EVENTS_API, envelope, retry_num=retry_num, retry_reason=retry_reason
         )
 
-    def _post(
-        self,
-        body: str,
-        content_type: str,
-        *,
-        retry_num: int | None = None,
-        retry_reason: str | None = None,
-    ) -> SignedResponse:
-        timestamp = str(int(time.time()))
-        headers = {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": self.sign(body, timestamp),
-            "User-Agent": USER_AGENT,
-        }
-        if retry_num is not None:
-            headers["X-Slack-Retry-Num"] = str(retry_num)
-            headers["X-Slack-Retry-Reason"] = retry_reason or "http_timeout"
-        with self._emulator.state.busy():
-            try:
-                response = self._http.post(self.app_url, content=body.encode(), headers=headers)
-            except httpx.TimeoutException:
-                return SignedResponse(0, {}, "", None)
-        try:
-            parsed = response.json() if response.content else None
-        except ValueError:
-            parsed = None
-        return SignedResponse(response.status_code, dict(response.headers), response.text, parsed)
-
     def _interaction(self, payload: JSON) -> SignedResponse:
-        return self.send({"payload": json.dumps(payload)})
+        return self._delivery.deliver(EnvelopeType.INTERACTIVE, payload)
 
     def _common(self, user_id: str) -> JSON:
         user = self._backend.user(user_id)

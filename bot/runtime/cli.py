@@ -96,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     shell.add_argument("--as", dest="user", default="alice", help="user to start as")
     shell.add_argument("--channel", default="general", help="channel to start in")
+    shell.add_argument(
+        "--transport",
+        choices=("http", "socket"),
+        default="http",
+        help="how the emulator reaches the bot: signed HTTP (default) or Socket Mode",
+    )
     shell.set_defaults(run=_shell)
 
     migrate = commands.add_parser("migrate", help="upgrade the database schema")
@@ -311,7 +317,9 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _shell(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.runtime.local import run_shell
+    from bot.runtime.local import Transport, run_shell
 
     config = load_config(settings.platform_config)
-    return run_shell(settings, config, user=args.user, channel=args.channel)
+    return run_shell(
+        settings, config, user=args.user, channel=args.channel, transport=Transport(args.transport)
+    )

@@ -1,4 +1,5 @@
-"""`platform-bot serve` under gunicorn and `platform-bot shell` from a script, as processes."""
+"""`platform-bot serve` under gunicorn and `platform-bot shell` from a script (over either
+transport), as processes."""
 
 from __future__ import annotations
 
@@ -74,10 +75,11 @@ def test_serve_answers_slack_under_gunicorn_and_stops_on_sigterm(
     assert "Booting worker with pid" in log.read_text()
 
 
-def test_shell_is_scriptable_from_stdin(tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["http", "socket"])
+def test_shell_is_scriptable_from_stdin(tmp_path: Path, transport: str) -> None:
     script = "/platform help\n:as erin\n/platform whoami\n/platform hepl\n"
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "shell"],
+        [sys.executable, "-m", "bot", "shell", "--transport", transport],
         input=script,
         env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'shell.db'}"},
         cwd=REPO_ROOT,
