@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr, ValidationError
@@ -283,12 +285,22 @@ def _socket(_args: argparse.Namespace, settings: Settings) -> int:
     app = build_app(services)
     services.start_background(serving_role(config))
     assert settings.slack_app_token is not None
+    handler = SocketModeHandler(app, app_token=settings.slack_app_token.get_secret_value())
+    # A container is stopped with SIGTERM: leave as on Ctrl-C, closing the connection (Slack
+    # sends what was not acknowledged to another connection) and the services.
+    signal.signal(signal.SIGTERM, _exit_quietly)
     try:
-        handler = SocketModeHandler(app, app_token=settings.slack_app_token.get_secret_value())
         handler.start()  # type: ignore[no-untyped-call]
     finally:
+        handler.client.auto_reconnect_enabled = False
+        handler.close()  # type: ignore[no-untyped-call]
         services.close()
+        logger.info("socket mode stopped")
     return 0
+
+
+def _exit_quietly(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:

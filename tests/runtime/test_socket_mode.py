@@ -73,6 +73,9 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SocketBot]:
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
+    # Stopped as a container is stopped: the connection and the services closed, exit 0.
+    assert process.returncode == 0, log.read_text()
+    assert "socket mode stopped" in log.read_text()
     assert "Traceback" not in log.read_text()
 
 
