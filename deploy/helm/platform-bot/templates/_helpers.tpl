@@ -65,7 +65,10 @@ What a mode cannot start without, said with the key to set (checked before anyth
 {{- end -}}
 {{- end -}}
 
-{{/* The environment of every container: plain settings, secrets by reference, the jobs switch. */}}
+{{/*
+The environment of every container: plain settings, secrets by reference (of the two Slack
+credentials, only the one the mode uses), the jobs switch.
+*/}}
 {{- define "platform-bot.env" -}}
 - name: PLATFORM_CONFIG
   value: /etc/platform-bot/platform.yaml
@@ -77,19 +80,15 @@ What a mode cannot start without, said with the key to set (checked before anyth
 - name: {{ $name }}
   value: {{ $value | quote }}
 {{- end }}
+{{- $otherMode := ternary "SLACK_APP_TOKEN" "SLACK_SIGNING_SECRET" (eq .Values.mode "http") }}
 {{- range $name, $ref := .Values.secretEnv }}
+{{- if ne $name $otherMode }}
 - name: {{ $name }}
   valueFrom:
     secretKeyRef:
       name: {{ $ref.secretName }}
       key: {{ $ref.key }}
 {{- end }}
-{{- end -}}
-
-{{- define "platform-bot.envFrom" -}}
-{{- with .Values.extraEnvFrom }}
-envFrom:
-  {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
 
