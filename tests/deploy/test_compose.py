@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -111,13 +112,21 @@ def test_every_variable_given_is_one_the_bot_reads(services: dict[str, Any]) -> 
 
 
 def test_the_mounted_platform_config_is_one_the_bot_accepts(services: dict[str, Any]) -> None:
-    (volume,) = services["serve"]["volumes"]
-    source, target, mode = volume.split(":")
-    assert mode == "ro"
-    assert target == services["serve"]["environment"]["PLATFORM_CONFIG"]
-    path = REPO_ROOT / source
+    mounts = {}
+    for volume in services["serve"]["volumes"]:
+        source, target, mode = volume.split(":")
+        assert mode == "ro"
+        assert (REPO_ROOT / source).exists(), source
+        mounts[PurePosixPath(target)] = REPO_ROOT / source
+    config_path = PurePosixPath(services["serve"]["environment"]["PLATFORM_CONFIG"])
+    path = mounts[config_path]
     config = load_config(path, environ={})
     check_deployment(path, config, shared_database=True)
+    # What the config reads relative to itself is mounted beside it.
+    beside = config_path.parent
+    for relative in (config.catalog.files.path, config.oncall.rotation.path):
+        wanted = beside / PurePosixPath(relative)
+        assert any(wanted == target or target in wanted.parents for target in mounts), wanted
 
 
 def _subcommands() -> set[str]:

@@ -9,18 +9,22 @@ the Dockerfile, hadolint's verdict, and that it copies every package the project
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from bot.emulator import Emulator
 from bot.runtime.cli import _parser
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, free_port
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 BUILD_TOOLS = ("gcc", "g++", "make", "build-essential", "python3-dev", "libpq-dev")
@@ -171,3 +175,49 @@ def test_the_healthcheck_asks_serve_s_healthz(stages: list[Stage]) -> None:
     assert url == f"http://127.0.0.1:{serve_port}/healthz"
     assert "HEALTHCHECK_URL" in check
     assert runtime.one("EXPOSE") == str(serve_port)
+
+
+def _healthcheck(stages: list[Stage], url: str) -> int:
+    """The image's HEALTHCHECK command, run here (`python` is this interpreter)."""
+    _options, _, command = stages[-1].one("HEALTHCHECK").partition(" CMD ")
+    program, *args = json.loads(command)
+    assert program == "python"
+    environment = {"PATH": os.environ.get("PATH", ""), "HEALTHCHECK_URL": url}
+    done = subprocess.run([sys.executable, *args], env=environment, timeout=30, check=False)
+    return done.returncode
+
+
+@pytest.mark.slow
+def test_the_healthcheck_passes_only_while_serve_answers(
+    stages: list[Stage], tmp_path: Path
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/healthz"
+    assert _healthcheck(stages, url) != 0  # nothing listens yet
+    with Emulator(rate_limits=None) as emulator:
+        env = {
+            **os.environ,
+            "SLACK_API_URL": emulator.api_url,
+            "SLACK_BOT_TOKEN": emulator.bot_token,
+            "SLACK_SIGNING_SECRET": emulator.signing_secret,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+            "PLATFORM_CONFIG": str(REPO_ROOT / "deploy" / "compose" / "platform.yaml"),
+        }
+        bot = [sys.executable, "-m", "bot"]
+        subprocess.run([*bot, "migrate"], env=env, check=True, timeout=60, capture_output=True)
+        serve = subprocess.Popen(
+            [*bot, "serve", "--host=127.0.0.1", f"--port={port}"],
+            env=env,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while _healthcheck(stages, url) != 0:
+                assert serve.poll() is None, "serve exited"
+                assert time.monotonic() < deadline, "serve never became healthy"
+                time.sleep(0.5)
+            assert _healthcheck(stages, url.replace("/healthz", "/nowhere")) != 0
+        finally:
+            serve.send_signal(signal.SIGTERM)
+            serve.wait(timeout=30)
+    assert _healthcheck(stages, url) != 0
