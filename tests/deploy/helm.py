@@ -23,8 +23,10 @@ from tests.conftest import REPO_ROOT
 
 TOOLS = REPO_ROOT / "deploy" / "tools"
 CHART = REPO_ROOT / "deploy" / "helm" / "platform-bot"
-# The Kubernetes version the manifests are checked against (and helm renders for).
+# The Kubernetes version the manifests are checked against (and helm renders for), and the
+# oldest one the chart claims (Chart.yaml kubeVersion), checked too.
 KUBERNETES_VERSION = "1.33.0"
+OLDEST_KUBERNETES_VERSION = "1.25.0"
 RELEASE = "pb"
 
 Manifest = dict[str, Any]

@@ -12,11 +12,14 @@ from pathlib import Path
 
 import kubernetes_validate
 import pytest
+import yaml
 
 from bot.runtime.cli import _parser
 from bot.runtime.config import check_deployment, parse_config
 from tests.deploy.helm import (
+    CHART,
     KUBERNETES_VERSION,
+    OLDEST_KUBERNETES_VERSION,
     HelmFailed,
     InvalidCustomResource,
     Manifest,
@@ -57,22 +60,28 @@ def rendered(helm_home: Path) -> dict[str, Rendered]:
 CUSTOM_KINDS = {"ServiceMonitor"}
 
 
-def _validate(manifests: list[Manifest]) -> None:
+def _validate(manifests: list[Manifest], version: str = KUBERNETES_VERSION) -> None:
     standard = [m for m in manifests if m["kind"] not in CUSTOM_KINDS]
     for manifest in standard:
-        kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+        kubernetes_validate.validate(manifest, version, strict=True)
     custom = [m for m in manifests if m["kind"] in CUSTOM_KINDS]
     if custom:
         validate_custom_resources(custom)
 
 
+@pytest.mark.parametrize("version", [KUBERNETES_VERSION, OLDEST_KUBERNETES_VERSION])
 @pytest.mark.parametrize("value_set", VALUE_SETS)
 def test_every_rendered_document_is_valid_for_the_pinned_kubernetes(
-    rendered: dict[str, Rendered], value_set: str
+    rendered: dict[str, Rendered], value_set: str, version: str
 ) -> None:
     manifests = rendered[value_set].manifests
     assert len(manifests) >= 7
-    _validate(manifests)
+    _validate(manifests, version)
+
+
+def test_the_oldest_version_checked_is_the_one_the_chart_claims() -> None:
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert chart["kubeVersion"] == f">={OLDEST_KUBERNETES_VERSION}-0"
 
 
 def test_the_schema_checks_refuse_a_wrong_manifest(rendered: dict[str, Rendered]) -> None:
