@@ -14,6 +14,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from bot.core.config import JobsRunIn
 from bot.runtime.cli import _parser
 from bot.runtime.config import check_deployment, parse_config
 from tests.deploy.helm import (
@@ -30,6 +31,9 @@ from tests.deploy.helm import (
     render,
     validate_custom_resources,
 )
+
+# What the rendered configs read from the environment (placeholders, never real secrets).
+FAKE_ENVIRON = {"PLATFORM_BOT_SECRET_KEY": "x" * 43 + "=", "POSTGRES_ADMIN_PASSWORD": "pw"}
 
 VALUE_SETS = {
     "defaults": (),
@@ -320,9 +324,8 @@ def test_edges_of_the_ranges_render(helm_home: Path) -> None:
 def test_the_config_map_holds_a_config_the_bot_accepts(
     rendered: dict[str, Rendered], value_set: str
 ) -> None:
-    environ = {"PLATFORM_BOT_SECRET_KEY": "x" * 43 + "=", "POSTGRES_ADMIN_PASSWORD": "pw"}
     path = "/etc/platform-bot/platform.yaml"
-    config = parse_config(rendered[value_set].platform_config(), path, environ)
+    config = parse_config(rendered[value_set].platform_config(), path, dict(FAKE_ENVIRON))
     # Replicas share PostgreSQL: the deployment checks for that must pass too.
     check_deployment(path, config, shared_database=True)
     for _name, template in rendered[value_set].pod_templates():
@@ -342,20 +345,24 @@ def test_pods_roll_when_the_config_changes(helm_home: Path, rendered: dict[str, 
     assert checksum(changed) != checksum(rendered["defaults"])
 
 
+def _run_in(release: Rendered, tmp_path: Path) -> JobsRunIn:
+    path = tmp_path / "platform.yaml"
+    return parse_config(release.platform_config(), path, dict(FAKE_ENVIRON)).jobs.run_in
+
+
 def test_serve_leaves_jobs_to_workers_only_while_workers_run(
-    helm_home: Path, rendered: dict[str, Rendered]
+    helm_home: Path, rendered: dict[str, Rendered], tmp_path: Path
 ) -> None:
-    switch = "PLATFORM_JOBS_IN_WORKERS"
-    release = rendered["defaults"]
-    assert env_of(release.one("Deployment", "serve"))[switch]["value"] == "true"
-    assert env_of(release.one("Deployment", "worker"))[switch]["value"] == "true"
+    assert _run_in(rendered["defaults"], tmp_path) is JobsRunIn.WORKERS
     alone = Rendered(render(helm_home, sets={"worker.enabled": "false"}))
     assert [
         d["metadata"]["labels"]["app.kubernetes.io/component"] for d in alone.of_kind("Deployment")
     ] == ["serve"]
-    assert switch not in env_of(alone.one("Deployment", "serve"))
-    renamed = Rendered(render(helm_home, sets={"jobs.inWorkersEnv": "PLATFORM_ROLE_SPLIT"}))
-    assert env_of(renamed.one("Deployment", "serve"))["PLATFORM_ROLE_SPLIT"]["value"] == "true"
+    assert _run_in(alone, tmp_path) is JobsRunIn.PROCESS
+    # The chart sets the one key and keeps the rest of the `jobs` section as given.
+    tuned = Rendered(render(helm_home, sets={"config.jobs.workers": "7"}))
+    config = parse_config(tuned.platform_config(), tmp_path / "p.yaml", dict(FAKE_ENVIRON))
+    assert (config.jobs.run_in, config.jobs.workers) == (JobsRunIn.WORKERS, 7)
 
 
 def test_autoscaled_deployments_leave_replicas_to_their_hpa(rendered: dict[str, Rendered]) -> None:

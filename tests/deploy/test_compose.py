@@ -80,11 +80,10 @@ def test_the_commands_are_the_console_script_s(services: dict[str, Any]) -> None
     assert parser.parse_args(services["serve"]["command"]).command == "serve"
 
 
-def test_serve_and_worker_share_the_jobs_switch(services: dict[str, Any]) -> None:
-    for name in BOT_SERVICES:
-        assert services[name]["environment"]["PLATFORM_JOBS_IN_WORKERS"] == "true"
-    text = COMPOSE.read_text()
-    assert text.count("PLATFORM_JOBS_IN_WORKERS") == 1  # named in one place only
+def test_serve_leaves_the_jobs_to_the_worker_service(services: dict[str, Any]) -> None:
+    raw = yaml.safe_load((REPO_ROOT / "deploy" / "compose" / "platform.yaml").read_text())
+    assert raw["jobs"]["run_in"] == "workers"
+    assert "worker" in services
 
 
 def test_secrets_come_only_from_the_environment(services: dict[str, Any]) -> None:
@@ -105,7 +104,7 @@ def test_every_variable_given_is_one_the_bot_reads(services: dict[str, Any]) -> 
     used_by_config = set(INTERPOLATION.findall(config))
     # Beside Settings: the jobs switch, the image's health check URL, and the key that
     # platform configs with new-db engines read as ${PLATFORM_BOT_SECRET_KEY}.
-    others = {"PLATFORM_JOBS_IN_WORKERS", "HEALTHCHECK_URL", "PLATFORM_BOT_SECRET_KEY"}
+    others = {"HEALTHCHECK_URL", "PLATFORM_BOT_SECRET_KEY"}
     for name in BOT_SERVICES:
         unknown = set(services[name]["environment"]) - settings - used_by_config - others
         assert not unknown, f"{name}: {unknown}"

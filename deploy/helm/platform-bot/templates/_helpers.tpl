@@ -66,16 +66,26 @@ What a mode cannot start without, said with the key to set (checked before anyth
 {{- end -}}
 
 {{/*
+The platform config as the pods read it: `.Values.config`, with `jobs.run_in: workers` while
+the worker Deployment runs (serve/socket then only ack and enqueue), else as given.
+*/}}
+{{- define "platform-bot.platformConfig" -}}
+{{- $config := deepCopy .Values.config -}}
+{{- if .Values.worker.enabled -}}
+{{- $jobs := deepCopy (default (dict) (get $config "jobs")) -}}
+{{- $_ := set $jobs "run_in" "workers" -}}
+{{- $_ := set $config "jobs" $jobs -}}
+{{- end -}}
+{{- toYaml $config -}}
+{{- end -}}
+
+{{/*
 The environment of every container: plain settings, secrets by reference (of the two Slack
-credentials, only the one the mode uses), the jobs switch.
+credentials, only the one the mode uses).
 */}}
 {{- define "platform-bot.env" -}}
 - name: PLATFORM_CONFIG
   value: /etc/platform-bot/platform.yaml
-{{- if .Values.worker.enabled }}
-- name: {{ .Values.jobs.inWorkersEnv }}
-  value: "true"
-{{- end }}
 {{- range $name, $value := .Values.env }}
 - name: {{ $name }}
   value: {{ $value | quote }}
