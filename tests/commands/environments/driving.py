@@ -26,9 +26,19 @@ def top_view(env: EnvBot, user: str) -> View:
 
 
 def open_form(env: EnvBot, user: str, text: str = "env create") -> View:
+    """The form the command opens: a new view, not the one an earlier step left open (the
+    command is answered before Slack has opened its modal)."""
+    state = env.bot.emulator.state
+    before = {view.id for view in state.modal_stack(user)}
     response = env.bot.signer.slash_command(user, text)
     assert response.status == 200, response.body
-    view = top_view(env, user)
+
+    def opened() -> bool:
+        stack = state.modal_stack(user)
+        return bool(stack) and stack[-1].id not in before
+
+    assert env.bot.emulator.wait_for(opened), state.modal_stack(user)
+    view = state.modal_stack(user)[-1]
     assert view.spec.get("callback_id") == CallbackId.FORM, view.spec
     return view
 
