@@ -14,8 +14,9 @@ object satisfying `Feature`. The runtime's feature list names each object once, 
 `Core` is everything a feature may use: the core services, the config sections, the ports to
 Slack and the capabilities other features offer. Features never import each other, the
 runtime or Bolt's App. A feature that offers something to the others returns it in its parts
-(`Parts.feedback`, `Parts.catalog`, `Parts.actions`, `Parts.runbooks`); the runtime hands it on
-through `Core.feedback`, `Core.catalog`, `Core.actions`, `Core.runbooks`. Several features of one
+(`Parts.feedback`, `Parts.catalog`, `Parts.actions`, `Parts.runbooks`, `Parts.nps_rounds`,
+`Parts.csat_weeks`); the runtime hands it on through `Core.feedback`, `Core.catalog`,
+`Core.actions`, `Core.runbooks`, `Core.feedback_trends`. Several features of one
 family may share a section or a migrations directory (the surveys do); the runtime takes
 each once.
 """
@@ -39,6 +40,7 @@ from bot.core.config import CoreConfig
 from bot.core.db import SessionFactory
 from bot.core.errors import ConfigProblem
 from bot.core.feedback import ActionFeedback
+from bot.core.feedback_trends import CsatWeeks, FeedbackTrends, NpsRounds
 from bot.core.identity import IdentityService, Principal
 from bot.core.jobs import JobHandler, JobQueue
 from bot.core.policy import Policy
@@ -110,6 +112,10 @@ class Parts(Generic[T_co]):
     """The bot actions this feature offers the others by name, through `Core.actions`."""
     runbooks: ServiceRunbooks | None = None
     """The runbooks of a service, for its card, as `Core.runbooks` (one feature at most)."""
+    nps_rounds: NpsRounds | None = None
+    """NPS per round, for `Core.feedback_trends` (one feature at most)."""
+    csat_weeks: CsatWeeks | None = None
+    """Action CSAT per week, for `Core.feedback_trends` (one feature at most)."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +152,8 @@ class Core:
     """Every feature's offered actions; call them as the acting person (bot.core.actions)."""
     runbooks: RunbookRelay = field(default_factory=RunbookRelay)
     """The runbooks of a service the person may run (bot.core.runbook_links)."""
+    feedback_trends: FeedbackTrends = field(default_factory=FeedbackTrends)
+    """NPS per round and CSAT per week over a period (bot.core.feedback_trends)."""
 
     def section(self, key: str, model: type[SectionT]) -> SectionT:
         """The validated config section `key` (the runtime validated it with `model`)."""

@@ -261,6 +261,10 @@ def _wire(
             core.catalog.attach(built.catalog)
         if built.runbooks is not None:
             core.runbooks.attach(built.runbooks)
+        if built.nps_rounds is not None:
+            core.feedback_trends.attach_nps(built.nps_rounds)
+        if built.csat_weeks is not None:
+            core.feedback_trends.attach_csat(built.csat_weeks)
         core.actions.offer(built.actions)
     return tasks
 

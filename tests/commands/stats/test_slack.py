@@ -65,12 +65,12 @@ def test_admins_see_teams_failures_and_get_the_chart(bot: BotHarness) -> None:
     assert "failed: 1" in shown  # the reason, without what followed its colon
     assert bot.emulator.wait_for(
         lambda: any(
-            f["name"] == "platform-stats-30d.png" and f["uploaded"]
+            f["name"] == "platform-stats-active-30d.png" and f["uploaded"]
             for f in bot.emulator.state.files
         ),
         timeout=10,
     )
-    chart = next(f for f in bot.emulator.state.files if f["name"] == "platform-stats-30d.png")
+    chart = next(f for f in bot.emulator.state.files if f["name"] == "platform-stats-active-30d.png")
     assert chart["content"].startswith(b"\x89PNG")
 
 
