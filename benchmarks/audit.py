@@ -9,10 +9,11 @@ Their hash chain is not valid (each record's hashes are filler): the chain is ch
 would take minutes and measure nothing here.
 
 Each filter is timed through `AuditReader.page` (parse the filter text, run the query, load
-the ten records of the page) with a different person, team member list, resource or
-environment on each call, twice in the same run on the same rows: first with the indexes of
-revision 0011 (the baseline), then after `0012_audit_indexes`. The unfiltered newest page is
-a second baseline: the cheapest query the reader makes.
+the ten records of the page) with a different person, resource or environment on each call,
+on two databases holding the same records (random() seeded alike): one with the indexes of
+revision 0011 (the baseline), one brought to `0012_audit_indexes`. Calls alternate between
+the two, so both see the same load on the machine. The unfiltered newest page is a second
+baseline: the cheapest query the reader makes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from alembic import command
 from sqlalchemy import Engine, text
 
 from bot.core.db import make_engine, make_session_factory
@@ -126,51 +128,48 @@ def _latency(samples: list[float]) -> Latency:
     return Latency(_percentile(samples, 0.5), _percentile(samples, 0.99))
 
 
-def _time(reader: AuditReader, directory: Directory, case: Callable[[int], str]) -> Latency:
-    samples = []
+Reader = tuple[AuditReader, Directory]
+
+
+def _pair(before: Reader, after: Reader, case: Callable[[int], str]) -> tuple[Latency, Latency]:
+    """The same page on both databases, call by call: both see the same load on the machine."""
+    samples: tuple[list[float], list[float]] = ([], [])
     for i in range(CALLS):
-        started = time.perf_counter()
-        where = parse_filters(case(i).split(), directory, NOW)
-        reader.page(where)
-        samples.append((time.perf_counter() - started) * 1000)
-    return _latency(samples)
-
-
-def _deep(reader: AuditReader, directory: Directory) -> Latency:
-    """Page N+1 of a person's records: keyset paging reads ids below the last one shown."""
-    samples = []
-    for i in range(CALLS // 4):
-        where = parse_filters([f"user:{_user(i)}"], directory, NOW)
-        page = reader.page(where)
-        for _ in range(3):  # to the fourth page, timing each step
-            if not page.has_older:
-                break
+        for (reader, directory), found in zip((before, after), samples, strict=True):
             started = time.perf_counter()
-            page = reader.page(where, older_than=page.records[-1].id)
-            samples.append((time.perf_counter() - started) * 1000)
-    return _latency(samples)
+            reader.page(parse_filters(case(i).split(), directory, NOW))
+            found.append((time.perf_counter() - started) * 1000)
+    return _latency(samples[0]), _latency(samples[1])
 
 
-def _all(engine: Engine) -> tuple[dict[str, Latency], Latency]:
-    reader = AuditReader(sessions=make_session_factory(engine), clock=lambda: NOW)
+def _deep(before: Reader, after: Reader) -> tuple[Latency, Latency]:
+    """Pages 2-4 of a person's records: keyset paging reads the ids below the last shown."""
+    samples: tuple[list[float], list[float]] = ([], [])
+    for i in range(CALLS // 4):
+        for (reader, directory), found in zip((before, after), samples, strict=True):
+            where = parse_filters([f"user:{_user(i)}"], directory, NOW)
+            page = reader.page(where)
+            for _ in range(3):
+                if not page.has_older:
+                    break
+                started = time.perf_counter()
+                page = reader.page(where, older_than=page.records[-1].id)
+                found.append((time.perf_counter() - started) * 1000)
+    return _latency(samples[0]), _latency(samples[1])
+
+
+def _reader(engine: Engine) -> Reader:
     members = [_user(n * 11) for n in range(TEAM_SIZE)]
     directory = Directory(
         user_named=lambda _name: None, teams=("payments",), team_members=lambda _t: members
     )
-    for case in CASES.values():  # warm the cache and the connection pool once
-        _time_once(reader, directory, case)
-    return {label: _time(reader, directory, case) for label, case in CASES.items()}, _deep(
-        reader, directory
-    )
-
-
-def _time_once(reader: AuditReader, directory: Directory, case: Callable[[int], str]) -> None:
-    reader.page(parse_filters(case(0).split(), directory, NOW))
+    reader = AuditReader(sessions=make_session_factory(engine), clock=lambda: NOW)
+    for case in CASES.values():  # the connection pool and the plan caches, warm once
+        reader.page(parse_filters(case(0).split(), directory, NOW))
+    return reader, directory
 
 
 def _upgrade(engine: Engine, revision: str) -> None:
-    from alembic import command
-
     config = alembic_config()
     with engine.connect() as connection:
         config.attributes["connection"] = connection
@@ -178,27 +177,46 @@ def _upgrade(engine: Engine, revision: str) -> None:
         connection.commit()
 
 
-def measure(database_url: str) -> AuditFigures:
-    engine = make_engine(database_url)
+def _seed(engine: Engine) -> float:
+    """The records, the same in every database (a fixed seed for random()); seconds taken."""
+    _upgrade(engine, BEFORE)
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        connection.execute(text("SELECT setseed(0.42)"))
+        connection.execute(text(SEED), {"now": NOW, "records": RECORDS})
+    _analyze(engine)
+    return time.perf_counter() - started
+
+
+def _analyze(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT").execute(
+            text("VACUUM ANALYZE audit_record")
+        )
+
+
+def measure(before_url: str, after_url: str) -> AuditFigures:
+    """Two databases with the same records: one left at 0011, one brought to 0012."""
+    engines = make_engine(before_url), make_engine(after_url)
     try:
-        _upgrade(engine, BEFORE)
+        seed_s = _seed(engines[0])
+        _seed(engines[1])
         started = time.perf_counter()
-        with engine.begin() as connection:
-            connection.execute(text(SEED), {"now": NOW, "records": RECORDS})
-        with engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").execute(
-                text("VACUUM ANALYZE audit_record")
-            )
-        seed_s = time.perf_counter() - started
-        before, deep_before = _all(engine)
-        started = time.perf_counter()
-        _upgrade(engine, AFTER)
-        with engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").execute(
-                text("ANALYZE audit_record")
-            )
+        _upgrade(engines[1], AFTER)
+        _analyze(engines[1])
         index_s = time.perf_counter() - started
-        after, deep_after = _all(engine)
-        return AuditFigures(RECORDS, seed_s, index_s, before, after, deep_before, deep_after)
+        before, after = _reader(engines[0]), _reader(engines[1])
+        pairs = {label: _pair(before, after, case) for label, case in CASES.items()}
+        deep_before, deep_after = _deep(before, after)
+        return AuditFigures(
+            RECORDS,
+            seed_s,
+            index_s,
+            before={label: pair[0] for label, pair in pairs.items()},
+            after={label: pair[1] for label, pair in pairs.items()},
+            deep_before=deep_before,
+            deep_after=deep_after,
+        )
     finally:
-        engine.dispose()
+        for engine in engines:
+            engine.dispose()

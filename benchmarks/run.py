@@ -393,8 +393,8 @@ def bench_docs() -> None:
 
 
 def bench_audit() -> None:
-    with scratch_postgres() as database_url:
-        r = audit_bench.measure(database_url)
+    with scratch_postgres() as before_url, scratch_postgres() as after_url:
+        r = audit_bench.measure(before_url, after_url)
     rows = [
         "| filter | 0011 indexes (baseline) p50 / p99 | 0012 indexes p50 / p99 |",
         "|---|---:|---:|",
