@@ -60,10 +60,14 @@ def _nps_round(round_: NpsRoundResult) -> str:
     if result is None:
         return f"{head}: {round_.responses} answers, fewer than {round_.min_group_size}: no score"
     return (
-        f"{head}: *NPS {result.score:+.0f}* from {result.responses} answers "
-        f"({result.promoters} promoters, {result.passives} passives, "
-        f"{result.detractors} detractors)"
+        f"{head}: *NPS {result.score:+.0f}* from {_count(result.responses, 'answer')} "
+        f"({_count(result.promoters, 'promoter')}, {_count(result.passives, 'passive')}, "
+        f"{_count(result.detractors, 'detractor')})"
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _csat_cell(week: CsatWeek) -> str:

@@ -221,7 +221,7 @@ def test_the_view_shows_the_figures_and_hides_what_is_under_the_size(
     opened = START.strftime("%Y-%m-%d")
     assert (
         f"`pulse` round 2, opened {opened}: *NPS +20* from 5 answers "
-        "(2 promoters, 2 passives, 1 detractors)"
+        "(2 promoters, 2 passives, 1 detractor)"
     ) in shown
     assert "`pulse` round 3, opened" in shown and "2 answers, fewer than 3: no score" in shown
     assert "`quarterly` round 1" in shown and "*NPS +60* from 5 answers" in shown
