@@ -57,7 +57,7 @@ def answer_to(bot: BotHarness, user: str, command: str) -> dict[str, Any]:
     return {"text": shown.text, "blocks": shown.blocks}
 
 
-def test_admins_see_teams_failures_and_get_the_chart(bot: BotHarness) -> None:
+def test_admins_see_teams_failures_the_trend_and_get_the_charts(bot: BotHarness) -> None:
     answer = answer_to(bot, ALICE, "stats 30d")
     assert check_message_blocks(answer["blocks"]) == []
     shown = text(answer["blocks"])
@@ -68,17 +68,23 @@ def test_admins_see_teams_failures_and_get_the_chart(bot: BotHarness) -> None:
     assert "`db.create`: 2 requested, 50% succeeded" in shown
     assert "`postgres`: p50 90 s, p90 90 s (1)" in shown
     assert "failed: 1" in shown  # the reason, without what followed its colon
-    assert bot.emulator.wait_for(
-        lambda: any(
-            f["name"] == "platform-stats-active-30d.png" and f["uploaded"]
-            for f in bot.emulator.state.files
-        ),
-        timeout=10,
-    )
-    chart = next(
-        f for f in bot.emulator.state.files if f["name"] == "platform-stats-active-30d.png"
-    )
-    assert chart["content"].startswith(b"\x89PNG")
+    # The trend: a round with a score, one under the group size, and a week of ratings.
+    assert "`quarterly` round 1, opened" in shown
+    assert "*NPS +40* from 5 answers (3 promoters, 1 passive, 1 detractor)" in shown
+    assert "`quarterly` round 2, opened" in shown and "4 answers, fewer than 5: no score" in shown
+    assert "`db.create` *4.0* (5 ratings)" in shown
+    assert "/platform nps" not in shown
+    charts = {f"platform-stats-{name}-30d.png" for name in ("active", "nps-quarterly", "csat")}
+    state = bot.emulator.state
+
+    def shared_in_dm() -> set[str]:
+        dm = state.dm_channel(ALICE)
+        messages = state.messages(dm) if dm else []
+        return {file["name"] for m in messages for file in m.files or []}
+
+    assert bot.emulator.wait_for(lambda: shared_in_dm() == charts, timeout=10)
+    assert {f["name"] for f in state.files} == charts
+    assert all(f["content"].startswith(b"\x89PNG") for f in state.files)
 
 
 def test_others_see_platform_wide_figures_only(bot: BotHarness) -> None:
