@@ -116,6 +116,12 @@ class Csat(Section):
     enabled: bool = True
     period_days: float = Field(default=30, gt=0, description="at most one request per user")
     question: str = Field(default="How did that go?", min_length=1, max_length=150)
+    min_group_size: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="an action's weekly average is shown only with this many ratings",
+    )
 
 
 class OfficeHours(Section):

@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from bot.core.db import Base, SessionFactory, make_engine, make_session_factory
 from bot.runtime.schema import upgrade
@@ -139,6 +139,30 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     """The app database on each supported backend."""
     name = "sqlite_engine" if request.param == "sqlite" else "pg_engine"
     return request.getfixturevalue(name)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database on each backend, for tests that run the migrations themselves; on
+    PostgreSQL the session's database, emptied before and after."""
+    _import_all_models()
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        engine = make_engine(url)
+        Base.metadata.drop_all(engine)
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            connection.execute(text("DROP FUNCTION IF EXISTS audit_record_append_only CASCADE"))
+            connection.execute(text("DROP TABLE IF EXISTS docs_search"))
+    yield engine
+    if request.param == "postgres":
+        Base.metadata.drop_all(engine)
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            connection.execute(text("DROP TABLE IF EXISTS docs_search"))
+    engine.dispose()
 
 
 @pytest.fixture

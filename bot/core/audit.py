@@ -53,9 +53,18 @@ class Outcome(StrEnum):
 
 class AuditRecord(Base):
     __tablename__ = "audit_record"
+    # Keyed on id, the order `/platform audit` pages in (see migration 0012_audit_indexes;
+    # it also adds a trigram index on target where PostgreSQL has pg_trgm).
     __table_args__ = (
-        Index("ix_audit_record_actor_created_at", "actor", "created_at"),
-        Index("ix_audit_record_action_created_at", "action", "created_at"),
+        Index("ix_audit_record_actor_id", "actor", "id"),
+        Index(
+            "ix_audit_record_action_id",
+            "action",
+            "id",
+            postgresql_ops={"action": "text_pattern_ops"},
+        ),
+        Index("ix_audit_record_outcome_id", "outcome", "id"),
+        Index("ix_audit_record_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(_Id, primary_key=True, autoincrement=True)

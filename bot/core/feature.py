@@ -14,11 +14,11 @@ object satisfying `Feature`. The runtime's feature list names each object once, 
 `Core` is everything a feature may use: the core services, the config sections, the ports to
 Slack and the capabilities other features offer. Features never import each other, the
 runtime or Bolt's App. A feature that offers something to the others returns it in its parts
-(`Parts.feedback`, `Parts.catalog`, `Parts.actions`, `Parts.runbooks`, `Parts.dashboard`); the
-runtime hands it on through `Core.feedback`, `Core.catalog`, `Core.actions`, `Core.runbooks`,
-`Core.dashboard`. Several features of one
-family may share a section or a migrations directory (the surveys do); the runtime takes
-each once.
+(`Parts.feedback`, `Parts.catalog`, `Parts.actions`, `Parts.runbooks`, `Parts.dashboard`,
+`Parts.nps_rounds`, `Parts.csat_weeks`); the runtime hands it on through `Core.feedback`,
+`Core.catalog`, `Core.actions`, `Core.runbooks`, `Core.dashboard`, `Core.feedback_trends`.
+Several features of one family may share a section or a migrations directory (the surveys
+do); the runtime takes each once.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from bot.core.dashboard import DashboardRelay, DashboardSource
 from bot.core.db import SessionFactory
 from bot.core.errors import ConfigProblem
 from bot.core.feedback import ActionFeedback
+from bot.core.feedback_trends import CsatWeeks, FeedbackTrends, NpsRounds
 from bot.core.identity import IdentityService, Principal
 from bot.core.jobs import JobHandler, JobQueue
 from bot.core.policy import Policy
@@ -114,6 +115,10 @@ class Parts(Generic[T_co]):
     """The runbooks of a service, for its card, as `Core.runbooks` (one feature at most)."""
     dashboard: DashboardSource | None = None
     """What people see of this feature on their dashboard, through `Core.dashboard`."""
+    nps_rounds: NpsRounds | None = None
+    """NPS per round, for `Core.feedback_trends` (one feature at most)."""
+    csat_weeks: CsatWeeks | None = None
+    """Action CSAT per week, for `Core.feedback_trends` (one feature at most)."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,8 @@ class Core:
     """The runbooks of a service the person may run (bot.core.runbook_links)."""
     dashboard: DashboardRelay = field(default_factory=DashboardRelay)
     """Every feature's dashboard items, and "these people's things changed" (bot.core.dashboard)."""
+    feedback_trends: FeedbackTrends = field(default_factory=FeedbackTrends)
+    """NPS per round and CSAT per week over a period (bot.core.feedback_trends)."""
 
     def section(self, key: str, model: type[SectionT]) -> SectionT:
         """The validated config section `key` (the runtime validated it with `model`)."""

@@ -300,6 +300,10 @@ def _wire(
             core.runbooks.attach(built.runbooks)
         if built.dashboard is not None:
             core.dashboard.attach(built.dashboard)
+        if built.nps_rounds is not None:
+            core.feedback_trends.attach_nps(built.nps_rounds)
+        if built.csat_weeks is not None:
+            core.feedback_trends.attach_csat(built.csat_weeks)
         core.actions.offer(built.actions)
     return tasks
 

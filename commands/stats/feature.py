@@ -1,7 +1,8 @@
 """`/platform stats [PERIOD]` as a Feature: adoption and outcome figures in chat, a chart in
 the admin's DM, and the same figures as Prometheus gauges refreshed by the leader.
 
-It has no tables: it reads core's `command_usage` and `audit_record` (see service.py).
+It has no tables: it reads core's `command_usage` and `audit_record` (see service.py), and the
+surveys' NPS and CSAT trend through `Core.feedback_trends`.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class StatsFeature:
             clock=core.clock,
             min_group_size=section.min_group_size,
             teams=core.config.teams.keys(),
+            trends=core.feedback_trends,
         )
         gauges = StatsGauges(
             stats=service,

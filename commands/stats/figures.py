@@ -14,6 +14,8 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from bot.core.feedback_trends import CsatWeek, NpsRoundResult
+
 MAX_REASON = 80
 TOP_FAILURES = 5
 
@@ -80,6 +82,37 @@ class Outcomes:
 
 
 @dataclass(frozen=True)
+class PooledWeek:
+    """All actions' ratings of one week, from the actions with a figure that week only."""
+
+    week_start: datetime
+    ratings: int
+    average: float
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The surveys' trend over the period (from `Core.feedback_trends`)."""
+
+    nps: list[NpsRoundResult] = field(default_factory=list)
+    csat: list[CsatWeek] = field(default_factory=list)
+
+    def csat_pooled(self) -> list[PooledWeek]:
+        """The mean rating per week over every action shown that week, oldest first.
+
+        A hidden action-week stays out: with it in, the pooled mean minus the shown ones
+        would give away the few ratings the group size hides.
+        """
+        totals: dict[datetime, tuple[int, float]] = {}
+        for week in self.csat:
+            if week.average is None:
+                continue
+            ratings, total = totals.get(week.week_start, (0, 0.0))
+            totals[week.week_start] = (ratings + week.ratings, total + week.average * week.ratings)
+        return [PooledWeek(start, n, total / n) for start, (n, total) in sorted(totals.items())]
+
+
+@dataclass(frozen=True)
 class Figures:
     period: Period
     start: datetime
@@ -87,6 +120,7 @@ class Figures:
     min_group_size: int
     adoption: Adoption
     outcomes: Outcomes
+    feedback: Feedback = field(default_factory=Feedback)
 
 
 @dataclass(frozen=True)

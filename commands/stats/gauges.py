@@ -5,6 +5,11 @@ unknown), teams named in the config, engines of the config's engine enum, and au
 which features write as code constants (never from what a request carries), capped at
 MAX_ACTIONS. A team below the
 minimum group size gets no series, as it gets no line in chat. Values are of the last 30 days.
+
+Feedback: per configured campaign (the NPS feature reports those only), the latest round of
+the 30 days with a score, and per action the mean rating of the last 7 days (the newest week
+of the trend). A round or an action's week under its survey's group size gets no series;
+Grafana draws the trend from the series over time.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Final
 
 from prometheus_client import Gauge
 
+from bot.core.feedback_trends import WEEK, NpsScore
 from commands.stats.figures import Figures, Period, Timing
 from commands.stats.service import StatsService
 
@@ -67,6 +73,30 @@ APPROVAL_WAIT_SECONDS = Gauge(
     ["quantile"],
     multiprocess_mode=_MODE,
 )
+NPS = Gauge(
+    "platform_bot_stats_nps",
+    "NPS (-100 to 100) of each campaign's latest round with enough answers, last 30 days.",
+    ["campaign"],
+    multiprocess_mode=_MODE,
+)
+NPS_ANSWERS = Gauge(
+    "platform_bot_stats_nps_answers",
+    "Answers of that round, by kind: promoter (9-10), passive (7-8), detractor (0-6).",
+    ["campaign", "kind"],
+    multiprocess_mode=_MODE,
+)
+CSAT_AVERAGE = Gauge(
+    "platform_bot_stats_csat_average",
+    "Mean action rating (1-5) in the last 7 days, by action (enough ratings only).",
+    ["action"],
+    multiprocess_mode=_MODE,
+)
+CSAT_RATINGS = Gauge(
+    "platform_bot_stats_csat_ratings",
+    "Action ratings in the last 7 days, by action (where the mean is shown).",
+    ["action"],
+    multiprocess_mode=_MODE,
+)
 _ALL = (
     ACTIVE_USERS,
     NEW_USERS,
@@ -76,6 +106,10 @@ _ALL = (
     SUCCESS_RATIO,
     PROVISION_SECONDS,
     APPROVAL_WAIT_SECONDS,
+    NPS,
+    NPS_ANSWERS,
+    CSAT_AVERAGE,
+    CSAT_RATINGS,
 )
 
 
@@ -93,7 +127,7 @@ class StatsGauges:
 
     def refresh(self) -> None:
         """The leader's task: recompute the last 30 days and replace every series."""
-        self.show(self._stats.figures(Period.MONTH))
+        self.show(self._stats.figures(Period.MONTH, feedback=True))
 
     def show(self, figures: Figures) -> None:
         for gauge in _ALL:
@@ -118,6 +152,28 @@ class StatsGauges:
                 _quantiles(PROVISION_SECONDS, timing, engine=timing.group)
         if outcomes.approval_wait is not None:
             _quantiles(APPROVAL_WAIT_SECONDS, outcomes.approval_wait)
+        _feedback(figures)
+
+
+def _feedback(figures: Figures) -> None:
+    latest: dict[str, NpsScore] = {}
+    for round_ in figures.feedback.nps:  # by campaign and round number: the last one wins
+        if round_.result is not None:
+            latest[round_.campaign] = round_.result
+    for campaign, score in latest.items():
+        NPS.labels(campaign=campaign).set(score.score)
+        NPS_ANSWERS.labels(campaign=campaign, kind="promoter").set(score.promoters)
+        NPS_ANSWERS.labels(campaign=campaign, kind="passive").set(score.passives)
+        NPS_ANSWERS.labels(campaign=campaign, kind="detractor").set(score.detractors)
+    last_week = figures.end - WEEK
+    shown = [
+        week
+        for week in figures.feedback.csat
+        if week.week_start == last_week and week.average is not None
+    ]
+    for week in shown[:MAX_ACTIONS]:
+        CSAT_AVERAGE.labels(action=week.action).set(week.average or 0.0)
+        CSAT_RATINGS.labels(action=week.action).set(week.ratings)
 
 
 def _quantiles(gauge: Gauge, timing: Timing, **labels: str) -> None:

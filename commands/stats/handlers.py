@@ -1,5 +1,6 @@
 """The `/platform stats [PERIOD]` listener: everyone sees the platform-wide figures; admins
-(policy action `stats.read`) also see teams and failure reasons, and get a chart in their DM."""
+(policy action `stats.read`) also see teams, failure reasons and the NPS and CSAT trend, and get
+charts in their DM."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from bot.core.policy import Policy
 from bot.core.router import CommandContext
 from commands.stats import views
 from commands.stats.charts import StatsCharts
-from commands.stats.figures import Period
+from commands.stats.figures import Figures, Period
 from commands.stats.service import StatsService
 from integrations.errors import IntegrationError
 from integrations.protocols import Messenger
@@ -45,27 +46,29 @@ class StatsHandlers:
         full = self._policy.can(ctx.principal, READ_ACTION).allowed
         # Acked first: a 90-day answer reads a large usage table, and Slack waits 3 s at most.
         ctx.ack()
-        figures = self._stats.figures(period, daily=full)
+        figures = self._stats.figures(period, daily=full, feedback=full)
         ctx.reply(
             f"Platform stats, last {period.days} days",
             blocks=views.build_stats(figures, full=full),
         )
-        if not full:
+        if full:
+            self._upload_charts(ctx, figures)
+
+    def _upload_charts(self, ctx: CommandContext, figures: Figures) -> None:
+        charts = self._charts.all(figures)
+        if not charts:
             return
-        chart = self._charts.daily_active(figures)
-        if chart is None:
-            return
-        # To the caller's DM: the bot may not be in the channel, and the chart is theirs.
+        # To the caller's DM: the bot may not be in the channel, and the charts are theirs.
         try:
             dm = self._messenger.open_dm(ctx.user_id)
-            title = f"Daily active users, last {period.days} days"
-            self._messenger.upload(
-                dm,
-                filename=f"platform-stats-{period}.png",
-                content=chart,
-                title=title,
-                comment=title,
-            )
+            for chart in charts:
+                self._messenger.upload(
+                    dm,
+                    filename=f"platform-stats-{chart.name}-{figures.period}.png",
+                    content=chart.png,
+                    title=chart.title,
+                    comment=chart.title,
+                )
         except IntegrationError:
-            logger.exception("could not upload the stats chart")
-            ctx.respond(text="I could not upload the chart; try again.", response_type="ephemeral")
+            logger.exception("could not upload the stats charts")
+            ctx.respond(text="I could not upload the charts; try again.", response_type="ephemeral")

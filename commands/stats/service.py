@@ -2,8 +2,9 @@
 
 Adoption comes from `command_usage` (one row per /platform use, with the caller's first team
 as the identity service knew it); outcomes from `audit_record` (see `figures.outcomes` for what
-is derived from which records). The surveys' tables are the surveys' own, so NPS and CSAT are
-not read here.
+is derived from which records). The surveys' tables are the surveys' own: NPS per round and
+CSAT per week come from them through `Core.feedback_trends`, which applies their minimum
+group sizes.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from bot.core.audit import AuditRecord
 from bot.core.db import SessionFactory
+from bot.core.feedback_trends import FeedbackTrends
 from bot.core.usage import CommandUsage
 from commands.stats.figures import (
     Adoption,
     AuditRow,
+    Feedback,
     Figures,
     Period,
     TeamUse,
@@ -41,18 +44,28 @@ class StatsService:
         clock: Callable[[], datetime],
         min_group_size: int,
         teams: Collection[str],
+        trends: FeedbackTrends,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._min_group_size = min_group_size
         self._teams = frozenset(teams)
+        self._trends = trends
 
-    def figures(self, period: Period, *, daily: bool = False) -> Figures:
+    def figures(self, period: Period, *, daily: bool = False, feedback: bool = False) -> Figures:
+        """The period's figures; `daily` adds active users per day, `feedback` the surveys'
+        trend (both only for who sees them: each costs queries)."""
         end = self._clock()
         start = end - timedelta(days=period.days)
         with self._sessions() as session:
             adoption = self._adoption(session, start, end, daily=daily)
             rows = self._audit_rows(session, start - LOOKBACK, end)
+        trend = Feedback()
+        if feedback:
+            trend = Feedback(
+                nps=self._trends.nps_rounds(start=start, end=end),
+                csat=self._trends.csat_weeks(start=start, end=end),
+            )
         return Figures(
             period=period,
             start=start,
@@ -60,6 +73,7 @@ class StatsService:
             min_group_size=self._min_group_size,
             adoption=adoption,
             outcomes=outcomes(rows, start=start),
+            feedback=trend,
         )
 
     def _adoption(

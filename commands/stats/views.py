@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -12,10 +13,13 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.core.feedback_trends import CsatWeek, NpsRoundResult
 from bot.core.mrkdwn import SECTION_FIELD_LIMIT, SECTION_TEXT_LIMIT, escape, truncate
-from commands.stats.figures import Figures, Timing
+from commands.stats.figures import Feedback, Figures, Timing
 
 MAX_LINES = 10
+MAX_WEEKS = 13  # a 90-day period: twelve weeks and six days
+MAX_ACTIONS_PER_WEEK = 5
 USAGE = "/platform stats [7d | 30d | 90d]"
 
 
@@ -23,10 +27,10 @@ def _field(title: str, value: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=truncate(f"*{title}*\n{value}", SECTION_FIELD_LIMIT))
 
 
-def _section(title: str, lines: list[str]) -> SectionBlock:
-    shown = lines[:MAX_LINES] or ["none in this period"]
-    if len(lines) > MAX_LINES:
-        shown.append(f"and {len(lines) - MAX_LINES} more")
+def _section(title: str, lines: list[str], *, limit: int = MAX_LINES) -> SectionBlock:
+    shown = lines[:limit] or ["none in this period"]
+    if len(lines) > limit:
+        shown.append(f"and {len(lines) - limit} more")
     text = truncate(f"*{title}*\n" + "\n".join(shown), SECTION_TEXT_LIMIT)
     return SectionBlock(text=MarkdownTextObject(text=text))
 
@@ -48,6 +52,57 @@ def _timing(timing: Timing) -> str:
 
 def _rate(rate: float | None) -> str:
     return "no finished requests" if rate is None else f"{rate:.0%} succeeded"
+
+
+def _nps_round(round_: NpsRoundResult) -> str:
+    head = f"`{escape(round_.campaign)}` round {round_.number}, opened {round_.opened_at:%Y-%m-%d}"
+    result = round_.result
+    if result is None:
+        return f"{head}: {round_.responses} answers, fewer than {round_.min_group_size}: no score"
+    return (
+        f"{head}: *NPS {result.score:+.0f}* from {_count(result.responses, 'answer')} "
+        f"({_count(result.promoters, 'promoter')}, {_count(result.passives, 'passive')}, "
+        f"{_count(result.detractors, 'detractor')})"
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _csat_cell(week: CsatWeek) -> str:
+    if week.average is None:
+        return f"`{escape(week.action)}` {week.ratings} ratings, fewer than {week.min_group_size}"
+    return f"`{escape(week.action)}` *{week.average:.1f}* ({week.ratings} ratings)"
+
+
+def _csat_weeks(weeks: list[CsatWeek]) -> list[str]:
+    """One line per week with ratings, newest first; its actions most rated first."""
+    by_week: dict[datetime, list[CsatWeek]] = {}
+    for week in weeks:
+        by_week.setdefault(week.week_start, []).append(week)
+    lines = []
+    for start, cells in sorted(by_week.items(), reverse=True):
+        cells.sort(key=lambda c: (-c.ratings, c.action))
+        shown = " · ".join(_csat_cell(c) for c in cells[:MAX_ACTIONS_PER_WEEK])
+        more = len(cells) - MAX_ACTIONS_PER_WEEK
+        lines.append(
+            f"Week from {start:%m-%d}: {shown}"
+            + (f" · and {more} more actions" if more > 0 else "")
+        )
+    return lines
+
+
+def _feedback(feedback: Feedback) -> list[SectionBlock]:
+    return [
+        _section(
+            "NPS per round (newest first)",
+            [_nps_round(r) for r in sorted(feedback.nps, key=lambda r: r.opened_at, reverse=True)],
+        ),
+        _section(
+            "Action CSAT per week, 1-5 (newest first)", _csat_weeks(feedback.csat), limit=MAX_WEEKS
+        ),
+    ]
 
 
 def build_stats(figures: Figures, *, full: bool) -> list[dict[str, Any]]:
@@ -110,12 +165,14 @@ def build_stats(figures: Figures, *, full: bool) -> list[dict[str, Any]]:
                 [f"{escape(reason)}: {count}" for reason, count in outcomes.failures],
             )
         )
+        blocks += [DividerBlock(), *_feedback(figures.feedback)]
     note = (
-        f"Teams with fewer than {figures.min_group_size} active people are not broken down."
+        f"Teams with fewer than {figures.min_group_size} active people are not broken down; "
+        "a round or an action's week with fewer answers than its survey's group size shows "
+        "no figure. Charts are in your DM."
         if full
-        else "Platform-wide figures; admins also see teams and failure reasons."
+        else "Platform-wide figures; admins also see teams, failure reasons and the NPS and "
+        "CSAT trend."
     )
-    blocks.append(
-        ContextBlock(elements=[MarkdownTextObject(text=f"{note} NPS and CSAT: `/platform nps`.")])
-    )
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
     return [block.to_dict() for block in blocks]

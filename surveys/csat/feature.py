@@ -1,6 +1,7 @@
 """Action CSAT as a Feature: the 1-5 rating in an action's result thread.
 
-It offers its service to every other feature as `Core.feedback` (see bot/core/feedback.py).
+It offers its service to every other feature as `Core.feedback` (see bot/core/feedback.py),
+and its ratings per week to `Core.feedback_trends` (bot/core/feedback_trends.py).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class CsatFeature:
             api=service,
             listeners=[Listener(ListenerKind.ACTION, RATE_PATTERN, handlers.handle_rate)],
             feedback=service,
+            csat_weeks=service,
         )
 
 

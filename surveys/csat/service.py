@@ -20,10 +20,12 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from bot.core.db import SessionFactory
 from bot.core.errors import NotAllowed, NotFound
 from bot.core.feedback import RatingSummary
+from bot.core.feedback_trends import CsatWeek, week_windows
 from integrations.protocols import PostedMessage
 from surveys.config import Csat
 from surveys.csat.models import CsatRequest
@@ -186,3 +188,41 @@ class CsatService:
             RatingSummary(action, int(ratings), int(asked), float(average or 0.0))
             for action, ratings, asked, average in rows
         ]
+
+    def csat_weeks(self, *, start: datetime, end: datetime) -> list[CsatWeek]:
+        """Ratings per week and action of the requests made in [start, end) (see
+        `bot.core.feedback_trends`): an action's week with fewer than the minimum group size
+        of ratings shows its count only."""
+        least = self._config.min_group_size
+        weeks: list[CsatWeek] = []
+        with self._sessions() as session:
+            for week_start, week_end in week_windows(start, end):
+                for action, ratings, total in _ratings_between(session, week_start, week_end):
+                    shown = ratings >= least
+                    weeks.append(
+                        CsatWeek(
+                            action=action,
+                            week_start=week_start,
+                            ratings=ratings,
+                            min_group_size=least,
+                            average=total / ratings if shown else None,
+                        )
+                    )
+        return weeks
+
+
+def _ratings_between(
+    session: Session, start: datetime, end: datetime
+) -> list[tuple[str, int, int]]:
+    """(action, ratings, sum of ratings) of the requests made in [start, end), by action."""
+    rows = session.execute(
+        select(CsatRequest.action, func.count(), func.sum(CsatRequest.score))
+        .where(
+            CsatRequest.requested_at >= start,
+            CsatRequest.requested_at < end,
+            CsatRequest.score.is_not(None),
+        )
+        .group_by(CsatRequest.action)
+        .order_by(CsatRequest.action)
+    ).all()
+    return [(action, int(ratings), int(total or 0)) for action, ratings, total in rows]

@@ -5,7 +5,8 @@
 runs one task per campaign at its cron time (so `/platform jobs` shows when each fires next)
 and a minute sweep for rounds, reminders and snoozes missed while no leader was up; both call
 the same idempotent `NpsServices.tick`. Ratings of actions (CSAT) are shown beside the results
-through `Core.feedback`, so this feature does not depend on the CSAT feature.
+through `Core.feedback`, so this feature does not depend on the CSAT feature; it offers NPS
+per round to `/platform stats` through `Core.feedback_trends`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from surveys.nps.service.answers import AnswerService
 from surveys.nps.service.campaigns import CampaignService
 from surveys.nps.service.fanout import FanOutService
 from surveys.nps.service.results import ResultsService
+from surveys.nps.service.trend import NpsTrend
 from surveys.nps.service.types import CampaignCatalog
 from surveys.nps.views import NpsMessageBuilder
 from surveys.sections import MIGRATIONS, SURVEYS_SECTION, Timetable, tick_tasks
@@ -46,6 +48,7 @@ class NpsServices:
     fanout: FanOutService
     answers: AnswerService
     results: ResultsService
+    trend: NpsTrend
     outbox: DmOutbox
 
     def tick(self) -> None:
@@ -100,6 +103,7 @@ def build_graph(
         results=ResultsService(
             sessions=sessions, catalog=catalog, charts=charts, audit=audit, clock=clock
         ),
+        trend=NpsTrend(sessions=sessions, catalog=catalog),
         outbox=outbox,
     )
 
@@ -154,6 +158,7 @@ class NpsFeature:
                 Listener(view, CallbackId.ANSWER, surveys.handle_answer),
             ],
             job_handlers={JobKind.FANOUT: NpsFanOut(nps.fanout)},
+            nps_rounds=nps.trend,
             tasks=tick_tasks(
                 sweep_id="nps-sweep",
                 sweep="NPS rounds, reminders and snoozed invitations that are due",

@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.runtime.schema import alembic_config, upgrade
 from surveys.nps.models import NpsAnswer, NpsRound
-from tests.runtime.test_schema import empty_engine  # noqa: F401  (the fixture, on both backends)
 
 OPENED = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
@@ -35,7 +34,7 @@ def _round(campaign: str, week: int) -> dict[str, object]:
     }
 
 
-def test_existing_rounds_are_numbered_within_their_campaign(empty_engine: Engine) -> None:  # noqa: F811
+def test_existing_rounds_are_numbered_within_their_campaign(empty_engine: Engine) -> None:
     config = alembic_config()
     with empty_engine.connect() as connection:
         config.attributes["connection"] = connection

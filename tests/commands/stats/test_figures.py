@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from bot.core.db import SessionFactory
+from bot.core.feedback_trends import FeedbackTrends
 from commands.stats.figures import AuditRow, Period, failure_reason, outcomes, percentile
 from commands.stats.service import StatsService
 from tests.commands.stats.seeding import NOW, ago, audit, use
@@ -25,6 +26,7 @@ def service(sessions: SessionFactory, min_group_size: int = 2) -> StatsService:
         clock=lambda: NOW,
         min_group_size=min_group_size,
         teams=["platform", "payments", "search"],
+        trends=FeedbackTrends(),
     )
 
 

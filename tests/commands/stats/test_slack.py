@@ -15,7 +15,7 @@ from bot.core.db import SessionFactory
 from bot.emulator.blockkit import check_message_blocks
 from commands.stats.feature import Stats
 from tests.clock import Clock
-from tests.commands.stats.seeding import NOW, ago, audit, use
+from tests.commands.stats.seeding import NOW, ago, audit, csat, nps_round, use
 from tests.harness import BotHarness, running_bot
 
 ALICE = "U0ALICE"  # admin
@@ -30,6 +30,11 @@ def seed(sessions: SessionFactory) -> None:
     audit(sessions, "db.create", "succeeded", ago(days=1, seconds=-90), target="postgres:a")
     audit(sessions, "db.create", "requested", ago(hours=3), target="redis:b", engine="redis")
     audit(sessions, "db.create", "failed", ago(hours=2), target="redis:b", detail="failed: boom")
+    # The example config's campaign `quarterly` and CSAT both need 5 answers for a figure.
+    nps_round(sessions, "quarterly", 1, ago(days=20), [10, 10, 9, 7, 3])
+    nps_round(sessions, "quarterly", 2, ago(days=3), [10, 10, 10, 10])
+    for hours, score in enumerate([5, 4, 4, 5, 2], start=1):
+        csat(sessions, "db.create", ago(hours=hours), score)
 
 
 @pytest.fixture
@@ -52,7 +57,7 @@ def answer_to(bot: BotHarness, user: str, command: str) -> dict[str, Any]:
     return {"text": shown.text, "blocks": shown.blocks}
 
 
-def test_admins_see_teams_failures_and_get_the_chart(bot: BotHarness) -> None:
+def test_admins_see_teams_failures_the_trend_and_get_the_charts(bot: BotHarness) -> None:
     answer = answer_to(bot, ALICE, "stats 30d")
     assert check_message_blocks(answer["blocks"]) == []
     shown = text(answer["blocks"])
@@ -63,15 +68,23 @@ def test_admins_see_teams_failures_and_get_the_chart(bot: BotHarness) -> None:
     assert "`db.create`: 2 requested, 50% succeeded" in shown
     assert "`postgres`: p50 90 s, p90 90 s (1)" in shown
     assert "failed: 1" in shown  # the reason, without what followed its colon
-    assert bot.emulator.wait_for(
-        lambda: any(
-            f["name"] == "platform-stats-30d.png" and f["uploaded"]
-            for f in bot.emulator.state.files
-        ),
-        timeout=10,
-    )
-    chart = next(f for f in bot.emulator.state.files if f["name"] == "platform-stats-30d.png")
-    assert chart["content"].startswith(b"\x89PNG")
+    # The trend: a round with a score, one under the group size, and a week of ratings.
+    assert "`quarterly` round 1, opened" in shown
+    assert "*NPS +40* from 5 answers (3 promoters, 1 passive, 1 detractor)" in shown
+    assert "`quarterly` round 2, opened" in shown and "4 answers, fewer than 5: no score" in shown
+    assert "`db.create` *4.0* (5 ratings)" in shown
+    assert "/platform nps" not in shown
+    charts = {f"platform-stats-{name}-30d.png" for name in ("active", "nps-quarterly", "csat")}
+    state = bot.emulator.state
+
+    def shared_in_dm() -> set[str]:
+        dm = state.dm_channel(ALICE)
+        messages = state.messages(dm) if dm else []
+        return {file["name"] for m in messages for file in m.files or []}
+
+    assert bot.emulator.wait_for(lambda: shared_in_dm() == charts, timeout=10)
+    assert {f["name"] for f in state.files} == charts
+    assert all(f["content"].startswith(b"\x89PNG") for f in state.files)
 
 
 def test_others_see_platform_wide_figures_only(bot: BotHarness) -> None:
@@ -81,6 +94,7 @@ def test_others_see_platform_wide_figures_only(bot: BotHarness) -> None:
     assert "last 30 days" in shown and "Weekly active users*\\n6" in shown
     assert "Uses per team" not in shown and "`platform`" not in shown
     assert "Failures by reason" not in shown
+    assert "NPS per round" not in shown and "quarterly" not in shown
     assert not bot.emulator.state.files
 
 
@@ -112,3 +126,10 @@ def test_the_gauges_expose_the_figures_with_fixed_labels(bot: BotHarness) -> Non
     assert 'platform_bot_stats_provision_seconds{engine="postgres",quantile="0.5"} 90.0' in (
         exposition
     )
+    # The latest round with a score (round 2 has too few answers), and the last 7 days' CSAT.
+    assert 'platform_bot_stats_nps{campaign="quarterly"} 40.0' in exposition
+    assert 'platform_bot_stats_nps_answers{campaign="quarterly",kind="detractor"} 1.0' in (
+        exposition
+    )
+    assert 'platform_bot_stats_csat_average{action="db.create"} 4.0' in exposition
+    assert 'platform_bot_stats_csat_ratings{action="db.create"} 5.0' in exposition
