@@ -7,13 +7,12 @@ template's `db: postgres/small` means exactly what `/platform new-db` would prov
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from bot.core.config import Section
-from commands.resources.config import MAX_MONTHLY_COST, MAX_TTL_HOURS, QuotaConfig
+from commands.resources.config import MAX_MONTHLY_COST, MAX_TTL_HOURS, Driver, QuotaConfig
 from commands.resources.orchestrators import GitHubDriver, HumanitecDriver, KubernetesDriver
 
 TEMPLATE_KEY = re.compile(r"[a-z][a-z0-9-]{0,30}")
@@ -22,17 +21,6 @@ RESOURCE_KEY = re.compile(r"[a-z][a-z0-9]{0,9}")
 _ENGINE_PLAN = re.compile(r"(?P<engine>[a-z]{1,20})/(?P<plan>[a-z][a-z0-9_-]{0,30})")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 MAX_INPUT_CHARS = 200
-
-
-class Driver(StrEnum):
-    """How an environment's resources are made: the bot's provisioners, Terraform, or the
-    platform's own orchestrator."""
-
-    LOCAL = "local"
-    TERRAFORM = "terraform"
-    KUBERNETES = "kubernetes"
-    HUMANITEC = "humanitec"
-    GITHUB = "github"
 
 
 ORCHESTRATED = (Driver.KUBERNETES, Driver.HUMANITEC, Driver.GITHUB)

@@ -22,7 +22,7 @@ from bot.core.errors import ConfigProblem
 from bot.core.feature import ConfigSection, Core, Listener, ListenerKind, Parts
 from bot.core.router import Subcommand
 from bot.core.scheduler import ScheduledTask
-from commands.environments.config import Driver, EnvironmentsSection
+from commands.environments.config import EnvironmentsSection
 from commands.environments.drivers.base import EnvDriver
 from commands.environments.drivers.local import LocalDriver
 from commands.environments.drivers.orchestrators import orchestrated_drivers
@@ -42,7 +42,7 @@ from commands.environments.service.records import EnvContext
 from commands.environments.service.requests import EnvRequests
 from commands.environments.service.templates import Template, TemplateProblem, load_templates
 from commands.environments.service.types import EnvInfo
-from commands.resources.config import DatabasesSection
+from commands.resources.config import DatabasesSection, Driver
 from commands.resources.credentials import CredentialBox, credential_box
 from integrations.protocols import Provisioner, SecretStore
 

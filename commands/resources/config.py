@@ -60,6 +60,18 @@ class PlanConfig(Section):
     )
 
 
+class Driver(StrEnum):
+    """How resources are made: the bot's own provisioners (`local`: new-db's engines without
+    a `driver`, and environments of resources or Score files), Terraform, or the platform's
+    own orchestrator. Audit records of requests name it, so stats can time each."""
+
+    LOCAL = "local"
+    TERRAFORM = "terraform"
+    KUBERNETES = "kubernetes"
+    HUMANITEC = "humanitec"
+    GITHUB = "github"
+
+
 class EngineDriver(StrEnum):
     """The orchestrators a new-db engine may be made by (Humanitec deploys workloads, not
     single resources: it drives environments only)."""

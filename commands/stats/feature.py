@@ -16,7 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.core.feature import ConfigSection, Core, Parts
 from bot.core.router import Subcommand
 from bot.core.scheduler import ScheduledTask
-from commands.resources.config import EngineKind
+from commands.resources.config import Driver, EngineKind
 from commands.stats.charts import StatsCharts
 from commands.stats.config import StatsSection
 from commands.stats.gauges import StatsGauges
@@ -57,6 +57,7 @@ class StatsFeature:
             stats=service,
             subcommands=core.subcommand_names,
             engines=[engine.value for engine in EngineKind],
+            drivers=[driver.value for driver in Driver],
         )
         handlers = StatsHandlers(
             stats=service,

@@ -76,6 +76,7 @@ class Adoption:
 class Outcomes:
     per_action: list[ActionOutcomes]
     provision_by_engine: list[Timing]
+    provision_by_driver: list[Timing]
     provision_by_action: list[Timing]
     approval_wait: Timing | None
     failures: list[tuple[str, int]]
@@ -163,12 +164,14 @@ def failure_reason(detail: str | None) -> str:
 class _Open:
     requested_at: datetime
     engine: str | None
+    driver: str | None
     decided_at: datetime | None = None
 
 
 @dataclass
 class _Durations:
     by_engine: dict[str, list[float]] = field(default_factory=dict)
+    by_driver: dict[str, list[float]] = field(default_factory=dict)
     by_action: dict[str, list[float]] = field(default_factory=dict)
     waits: list[float] = field(default_factory=list)
 
@@ -178,9 +181,9 @@ def outcomes(rows: Iterable[AuditRow], *, start: datetime) -> Outcomes:
     earlier ones only open the requests they close.
 
     A request is its `requested` record; its later records share its action and target.
-    Time to provision: `requested` → `succeeded` (per engine when the request's inputs name
-    one, and per action). Approval wait: `requested` → the last `approved`/`denied` vote
-    before the request ends, for requests that needed one.
+    Time to provision: `requested` → `succeeded` (per engine and per driver when the
+    request's inputs name them, and per action). Approval wait: `requested` → the last
+    `approved`/`denied` vote before the request ends, for requests that needed one.
     """
     counts: Counter[tuple[str, str]] = Counter()
     failures: Counter[str] = Counter()
@@ -208,6 +211,7 @@ def outcomes(rows: Iterable[AuditRow], *, start: datetime) -> Outcomes:
     return Outcomes(
         per_action=per_action,
         provision_by_engine=[timing(k, v) for k, v in sorted(durations.by_engine.items())],
+        provision_by_driver=[timing(k, v) for k, v in sorted(durations.by_driver.items())],
         provision_by_action=[timing(k, v) for k, v in sorted(durations.by_action.items())],
         approval_wait=timing("approval", durations.waits) if durations.waits else None,
         failures=sorted(failures.items(), key=lambda item: (-item[1], item[0]))[:TOP_FAILURES],
@@ -223,8 +227,12 @@ def _pair(
     counted: bool,
 ) -> None:
     if row.outcome == "requested":
-        engine = row.inputs.get("engine")
-        open_requests[key] = _Open(row.created_at, engine if isinstance(engine, str) else None)
+        engine, driver = row.inputs.get("engine"), row.inputs.get("driver")
+        open_requests[key] = _Open(
+            row.created_at,
+            engine if isinstance(engine, str) else None,
+            driver if isinstance(driver, str) else None,
+        )
         return
     request = open_requests.get(key)
     if request is None:
@@ -246,6 +254,8 @@ def _pair(
         durations.by_action.setdefault(key[0], []).append(took)
         if request.engine is not None:
             durations.by_engine.setdefault(request.engine, []).append(took)
+        if request.driver is not None:
+            durations.by_driver.setdefault(request.driver, []).append(took)
 
 
 def _seconds(delta: timedelta) -> float:

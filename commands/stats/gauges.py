@@ -1,7 +1,8 @@
 """The stats as Prometheus gauges for Grafana, refreshed by a leader task.
 
 Label values come from fixed sets only: subcommands the router registered (plus help and
-unknown), teams named in the config, engines of the config's engine enum, and audit actions,
+unknown), teams named in the config, engines of the config's engine enum, the drivers that
+make resources (`Driver`), and audit actions,
 which features write as code constants (never from what a request carries), capped at
 MAX_ACTIONS. A team below the
 minimum group size gets no series, as it gets no line in chat. Values are of the last 30 days.
@@ -67,6 +68,13 @@ PROVISION_SECONDS = Gauge(
     ["engine", "quantile"],
     multiprocess_mode=_MODE,
 )
+PROVISION_BY_DRIVER_SECONDS = Gauge(
+    "platform_bot_stats_provision_by_driver_seconds",
+    "Time from request to ready in the last 30 days, by what made it "
+    "(local, terraform, kubernetes, humanitec, github), p50 and p90.",
+    ["driver", "quantile"],
+    multiprocess_mode=_MODE,
+)
 APPROVAL_WAIT_SECONDS = Gauge(
     "platform_bot_stats_approval_wait_seconds",
     "Time from request to approval decision in the last 30 days, p50 and p90.",
@@ -105,6 +113,7 @@ _ALL = (
     REQUESTS,
     SUCCESS_RATIO,
     PROVISION_SECONDS,
+    PROVISION_BY_DRIVER_SECONDS,
     APPROVAL_WAIT_SECONDS,
     NPS,
     NPS_ANSWERS,
@@ -120,10 +129,12 @@ class StatsGauges:
         stats: StatsService,
         subcommands: Callable[[], Collection[str]],
         engines: Collection[str],
+        drivers: Collection[str],
     ) -> None:
         self._stats = stats
         self._subcommands = subcommands
         self._engines = frozenset(engines)
+        self._drivers = frozenset(drivers)
 
     def refresh(self) -> None:
         """The leader's task: recompute the last 30 days and replace every series."""
@@ -150,6 +161,9 @@ class StatsGauges:
         for timing in outcomes.provision_by_engine:
             if timing.group in self._engines:
                 _quantiles(PROVISION_SECONDS, timing, engine=timing.group)
+        for timing in outcomes.provision_by_driver:
+            if timing.group in self._drivers:
+                _quantiles(PROVISION_BY_DRIVER_SECONDS, timing, driver=timing.group)
         if outcomes.approval_wait is not None:
             _quantiles(APPROVAL_WAIT_SECONDS, outcomes.approval_wait)
         _feedback(figures)

@@ -151,6 +151,9 @@ def build_stats(figures: Figures, *, full: bool) -> list[dict[str, Any]]:
             [_timing(t) for t in outcomes.provision_by_engine],
         ),
         _section(
+            "Time to provision, per driver", [_timing(t) for t in outcomes.provision_by_driver]
+        ),
+        _section(
             "Time to provision, per action", [_timing(t) for t in outcomes.provision_by_action]
         ),
         _section(

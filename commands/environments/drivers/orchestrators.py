@@ -8,10 +8,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from bot.core.db import SessionFactory
-from commands.environments.config import ORCHESTRATED, Driver, TemplateConfig
+from commands.environments.config import ORCHESTRATED, TemplateConfig
 from commands.environments.drivers.base import EnvDriver, EnvShape
 from commands.environments.drivers.orchestrated import OrchestratedDriver, Waiting
 from commands.environments.service.templates import Template
+from commands.resources.config import Driver
 from commands.resources.orchestrator_factory import DriverSettings, build_orchestrator
 from commands.resources.orchestrators import OnTimeout
 from integrations.orchestrators.base import Orchestrator, OrchestratorRequest

@@ -15,13 +15,13 @@ from contextlib import contextmanager
 from bot.core.errors import Unavailable
 from bot.core.jobs import PermanentJobError
 from bot.core.redaction import scrub_text
-from commands.environments.config import Driver
 from commands.environments.drivers.base import Applied, EnvShape, Progress, ResourceFailed
 from commands.environments.models import Environment
 from commands.environments.service import records
 from commands.environments.service.records import EnvContext
 from commands.environments.service.templates import score_outputs
 from commands.environments.service.types import EnvInfo
+from commands.resources.config import Driver
 from commands.resources.credentials import CredentialBox
 from integrations.errors import IntegrationError, ProviderUnavailable
 from integrations.protocols import WrappedSecret

@@ -21,13 +21,13 @@ from bot.core.errors import Conflict, InvalidInput, NotAllowed
 from bot.core.identity import Principal
 from bot.core.mrkdwn import escape
 from bot.core.policy import Decision
-from commands.environments.config import Driver
 from commands.environments.ids import BlockId, JobKind, PolicyAction
 from commands.environments.models import Environment, EnvResource, EnvStatus, ResourceState
 from commands.environments.service import records
 from commands.environments.service.records import EnvContext, policy_context
 from commands.environments.service.templates import Template
 from commands.environments.service.types import EnvInfo, EnvRequest, Operation, Plan
+from commands.resources.config import Driver
 from commands.resources.forms import FormInvalid
 from commands.resources.hours import parse_hours
 from integrations.errors import IntegrationError
@@ -239,7 +239,11 @@ class EnvRequests:
                     actor=principal.user_id,
                     action=self._action(request),
                     outcome=Outcome.REQUESTED,
-                    inputs={"template": request.template, "tier": request.tier},
+                    inputs={
+                        "template": request.template,
+                        "tier": request.tier,
+                        "driver": template.config.driver.value,
+                    },
                     idempotency_key=key,
                     target=f"env:{request.name}",
                     detail=request.reason,

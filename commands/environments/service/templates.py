@@ -19,12 +19,11 @@ import yaml
 from commands.environments.config import (
     ORCHESTRATED,
     RESOURCE_KEY,
-    Driver,
     EnvironmentsSection,
     TemplateConfig,
 )
 from commands.environments.drivers.base import ResourceShape
-from commands.resources.config import DatabasesSection
+from commands.resources.config import DatabasesSection, Driver
 from integrations.protocols import PlanLimits
 from integrations.score import ScoreError, ScoreWorkload, load_score, plan_resources
 

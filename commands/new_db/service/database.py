@@ -43,7 +43,7 @@ from commands.new_db.service.rows import (
     resource_info,
 )
 from commands.new_db.service.types import Notifier, RequestInfo, ResourceInfo
-from commands.resources.config import DatabasesSection
+from commands.resources.config import DatabasesSection, Driver, EngineKind
 from commands.resources.forms import FormInvalid
 
 ADMIN_ROLE = "admin"
@@ -275,6 +275,7 @@ class DatabaseService:
                 **form.model_dump(),
                 "reason": request.reason,
                 "needs_approval": approval is not None,
+                "driver": self._driver_of(form.engine),
             },
             target=active_key(form.engine, form.name),
             idempotency_key=idempotency_key,
@@ -282,6 +283,11 @@ class DatabaseService:
         )
         # Built from the rows just written: a new request has no decisions to read back.
         return self.submitted(request_info_of(request, resource, (), self.config), approval)
+
+    def _driver_of(self, engine: str) -> str:
+        """What makes the engine's resources: an orchestrator, else the bot's provisioners."""
+        driver = self.config.engines[EngineKind(engine)].driver
+        return (driver or Driver.LOCAL).value
 
     def _policy_only(self, principal: Principal, form: NewDbForm) -> Decision | None:
         """The policy's answer for a well-formed form; None while the form has errors."""

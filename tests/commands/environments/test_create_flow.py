@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import select
+
+from bot.core.audit import AuditRecord
 from commands.environments.ids import ActionId
 from tests.commands.environments.conftest import EnvBot
 from tests.commands.environments.driving import (
@@ -46,6 +49,16 @@ def test_confirm_creates_every_resource_and_the_requester_gets_the_card_and_a_re
     create(envbot, BOB, "env create preview pr-7", tier="dev", reason="try the new checkout")
     env = wait_status(envbot, "pr-7", "ready")
     assert {r.state for r in resource_rows(envbot, env.id)} == {"ready"}
+    # The request's record names what made it, for the time to provision per driver.
+    with envbot.services.sessions() as session:
+        requested = session.scalars(
+            select(AuditRecord.inputs).where(
+                AuditRecord.action == "env.create",
+                AuditRecord.outcome == "requested",
+                AuditRecord.target == "env:pr-7",
+            )
+        ).one()
+    assert (requested["template"], requested["driver"]) == ("preview", "local")
     for engine, name in (
         ("postgres", "pr-7-db"),
         ("redis", "pr-7-cache"),

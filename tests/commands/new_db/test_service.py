@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 
 from bot.core.audit import AuditRecord
 from bot.core.errors import NotFound
@@ -46,6 +46,14 @@ def test_a_request_is_queued_provisioned_once_and_its_name_held(harness: Harness
     assert ("reveal offer", resource.id) in harness.notifier.said
     assert [r.name for r in service.visible_resources(CAROL)] == ["orders-db"]
     assert service.visible_resources(person("U0DAVE", teams={"search"})) == []
+    # The request's record names what made it, for the time to provision per driver.
+    with harness.sessions() as session:
+        [requested] = session.scalars(
+            select(AuditRecord).where(
+                AuditRecord.action == "db.create", AuditRecord.outcome == "requested"
+            )
+        ).all()
+    assert (requested.inputs["engine"], requested.inputs["driver"]) == ("postgres", "local")
 
 
 @pytest.mark.parametrize(

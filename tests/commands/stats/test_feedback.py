@@ -250,7 +250,7 @@ def test_a_long_trend_keeps_within_slack_limits() -> None:
             end=NOW,
             min_group_size=5,
             adoption=Adoption(0, 0, 0, 0, 0, [], []),
-            outcomes=Outcomes([], [], [], None, []),
+            outcomes=Outcomes([], [], [], [], None, []),
             feedback=feedback,
         ),
         full=True,

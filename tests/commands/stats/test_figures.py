@@ -83,9 +83,26 @@ def test_one_user_in_a_week(sessions: SessionFactory) -> None:
 
 def test_outcomes_pair_requests_with_their_votes_and_results(sessions: SessionFactory) -> None:
     # db.create: two requests on postgres (60 s, 300 s), one on redis that failed.
-    audit(sessions, "db.create", "requested", ago(days=2), target="postgres:a", engine="postgres")
+    local = {"driver": "local"}
+    audit(
+        sessions,
+        "db.create",
+        "requested",
+        ago(days=2),
+        target="postgres:a",
+        engine="postgres",
+        **local,
+    )
     audit(sessions, "db.create", "succeeded", ago(days=2, seconds=-60), target="postgres:a")
-    audit(sessions, "db.create", "requested", ago(days=1), target="postgres:b", engine="postgres")
+    audit(
+        sessions,
+        "db.create",
+        "requested",
+        ago(days=1),
+        target="postgres:b",
+        engine="postgres",
+        **local,
+    )
     audit(sessions, "db.create", "approved", ago(days=1, seconds=-100), target="postgres:b")
     audit(sessions, "db.create", "approved", ago(days=1, seconds=-200), target="postgres:b")
     audit(sessions, "db.create", "succeeded", ago(days=1, seconds=-300), target="postgres:b")
@@ -93,7 +110,15 @@ def test_outcomes_pair_requests_with_their_votes_and_results(sessions: SessionFa
     detail = "failed while creating user: connection refused to 10.0.0.1"
     audit(sessions, "db.create", "failed", ago(hours=4), target="redis:c", detail=detail)
     # env.create, requested before the period, ready inside it: counts as a provision time.
-    audit(sessions, "env.create", "requested", ago(days=31), target="env:x", template="web")
+    audit(
+        sessions,
+        "env.create",
+        "requested",
+        ago(days=31),
+        target="env:x",
+        template="web",
+        driver="terraform",
+    )
     audit(sessions, "env.create", "succeeded", ago(days=29), target="env:x")
     # env.create denied after 600 s: an approval wait, no provision.
     audit(sessions, "env.create", "requested", ago(days=5), target="env:y")
@@ -108,6 +133,8 @@ def test_outcomes_pair_requests_with_their_votes_and_results(sessions: SessionFa
     assert set(engines) == {"postgres"}
     assert (engines["postgres"].count, engines["postgres"].p50_seconds) == (2, 60.0)
     assert engines["postgres"].p90_seconds == 300.0
+    drivers = {t.group: (t.count, t.p50_seconds, t.p90_seconds) for t in result.provision_by_driver}
+    assert drivers == {"local": (2, 60.0, 300.0), "terraform": (1, 2 * 86400, 2 * 86400)}
     by_action = {t.group: t for t in result.provision_by_action}
     assert by_action["env.create"].p50_seconds == 2 * 86400
     assert result.approval_wait is not None

@@ -26,8 +26,19 @@ def seed(sessions: SessionFactory) -> None:
     for user in ("U1", "U2", "U3", "U4", "U5"):  # five people of platform: shown
         use(sessions, user, "platform", "new-db", ago(days=2))
     use(sessions, "U6", "search", "owner", ago(days=2))  # one person of search: cut
-    audit(sessions, "db.create", "requested", ago(days=1), target="postgres:a", engine="postgres")
+    audit(
+        sessions,
+        "db.create",
+        "requested",
+        ago(days=1),
+        target="postgres:a",
+        engine="postgres",
+        driver="local",
+    )
     audit(sessions, "db.create", "succeeded", ago(days=1, seconds=-90), target="postgres:a")
+    # A driver named by no `Driver` gets no series (labels come from fixed sets only).
+    audit(sessions, "env.create", "requested", ago(days=1), target="env:z", driver="made-up")
+    audit(sessions, "env.create", "succeeded", ago(days=1, seconds=-30), target="env:z")
     audit(sessions, "db.create", "requested", ago(hours=3), target="redis:b", engine="redis")
     audit(sessions, "db.create", "failed", ago(hours=2), target="redis:b", detail="failed: boom")
     # The example config's campaign `quarterly` and CSAT both need 5 answers for a figure.
@@ -126,6 +137,11 @@ def test_the_gauges_expose_the_figures_with_fixed_labels(bot: BotHarness) -> Non
     assert 'platform_bot_stats_provision_seconds{engine="postgres",quantile="0.5"} 90.0' in (
         exposition
     )
+    assert (
+        'platform_bot_stats_provision_by_driver_seconds{driver="local",quantile="0.9"} 90.0'
+        in exposition
+    )
+    assert 'driver="made-up"' not in exposition
     # The latest round with a score (round 2 has too few answers), and the last 7 days' CSAT.
     assert 'platform_bot_stats_nps{campaign="quarterly"} 40.0' in exposition
     assert 'platform_bot_stats_nps_answers{campaign="quarterly",kind="detractor"} 1.0' in (
