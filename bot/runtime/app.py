@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import inspect
 import logging
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from slack_bolt import Ack, App, Args, BoltContext, BoltRequest, BoltResponse, Respond
@@ -27,6 +28,10 @@ from bot.runtime.services import Services
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+ACK_WAIT_SECONDS = 3.0
+"""As long as Bolt itself waits for a listener's ack (Slack's limit)."""
+
 
 def reparse_misread_form(req: BoltRequest, next: Callable[[], BoltResponse]) -> BoltResponse:
     """Work around Bolt reading any form body that contains "payload" as interactivity.
@@ -44,15 +49,17 @@ def reparse_misread_form(req: BoltRequest, next: Callable[[], BoltResponse]) -> 
 
 
 class StickyAck(Ack):
-    """An `ack` whose answer, once given, stays given.
+    """An `ack` whose answer, once given, stays given, and says when it was given.
 
     When a listener raises after acking, Bolt's thread runner sets `ack.response` back to
     None; if that lands before the request thread's next 10 ms poll, the answer the user was
     already given is lost and Slack shows a timeout. The error still reaches `handle_error`.
+    `given` is set with the first answer (see `AckWaitingExecutor`).
     """
 
     def __init__(self) -> None:
         self._answer: BoltResponse | None = None
+        self.given = threading.Event()
         super().__init__()  # type: ignore[no-untyped-call]
 
     @property
@@ -63,11 +70,40 @@ class StickyAck(Ack):
     def response(self, value: BoltResponse | None) -> None:
         if value is not None or self._answer is None:
             self._answer = value
+        if self._answer is not None:
+            self.given.set()
+
+
+# The ack of the request the current request thread is dispatching.
+_dispatching = threading.local()
 
 
 def keep_acks(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
-    context["ack"] = StickyAck()
+    ack = StickyAck()
+    context["ack"] = ack
+    # Read by `AckWaitingExecutor.submit`, which Bolt calls from this thread after the
+    # middleware, to start the listener.
+    _dispatching.ack = ack
     return next()
+
+
+class AckWaitingExecutor(ThreadPoolExecutor):
+    """The listeners' pool, which returns from `submit` once the listener has acked.
+
+    Bolt's thread runner submits the listener here and then polls its ack every 10 ms, so
+    every answer waited up to 10 ms (5 on average) after it was ready. Waiting here on the
+    ack itself, the request thread finds the answer given at its first look and returns it
+    at once. A listener that finishes without acking ends the wait too; Bolt then reports
+    the missing ack as before.
+    """
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future = super().submit(fn, *args, **kwargs)
+        ack: StickyAck | None = getattr(_dispatching, "ack", None)
+        if ack is not None:
+            future.add_done_callback(lambda _: ack.given.set())
+            ack.given.wait(ACK_WAIT_SECONDS)
+        return future
 
 
 def handle_error(
@@ -121,7 +157,7 @@ def build_app(
         before_authorize=reparse_misread_form,
         logger=logging.getLogger("slack_bolt"),
         # Bolt's default pool has 5 threads: the sixth concurrent command would wait for one.
-        listener_executor=ThreadPoolExecutor(
+        listener_executor=AckWaitingExecutor(
             max_workers=listener_threads, thread_name_prefix="listener"
         ),
     )

@@ -274,6 +274,8 @@ def test_hostile_catalog_text_and_page_reasons_never_reach_slack_as_markup(tmp_p
             value="component:default/red-api",
             message=(card.channel, card.ts),
         )
+        # The click is answered before the modal opens (views.open follows the ack).
+        assert emulator.wait_for(lambda: bool(emulator.state.modal_stack("U0DAVE")))
         [reason_view] = emulator.state.modal_stack("U0DAVE")
         signer.view_submission(
             "U0DAVE", reason_view.id, {BlockId.REASON: {ActionId.REASON: HOSTILE_TEXT}}
