@@ -291,6 +291,15 @@ class Records:
             for request, resource, offer_ts in rows
         ]
 
+    def held_by(self, pids: Iterable[int]) -> Counter[str]:
+        """Running jobs, by kind, that processes `pids` hold (`locked_by` is host:pid:n)."""
+        wanted = {str(pid) for pid in pids}
+        with self._session() as session:
+            running = session.execute(
+                select(Job.kind, Job.locked_by).where(Job.status == "running")
+            ).all()
+        return Counter(str(kind) for kind, by in running if by and by.split(":")[1] in wanted)
+
     def jobs_by_kind(self) -> Counter[tuple[str, str]]:
         with self._session() as session:
             rows = session.execute(

@@ -70,9 +70,10 @@ def slack_process(users: int, scale: float, seed: int) -> Iterator[SlackProcess]
         assert process.stdout is not None
         yield SlackProcess(**json.loads(process.stdout.readline()))
     finally:
-        assert process.stdin is not None
+        assert process.stdin is not None and process.stdout is not None
         process.stdin.close()
         process.wait(timeout=30)
+        process.stdout.close()
 
 
 @dataclass

@@ -30,6 +30,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -85,6 +86,7 @@ class Kill:
     survivor: Member
     attempts: int
     drill_done: int  # drill DMs posted before the kill
+    interrupted: Counter[str]  # running jobs the victims held, by kind
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,9 @@ def _drill(slack: SlackProcess, traffic: Traffic, workers: list[Member], engine:
         submitted = list(pool.map(traffic.submit_new_db, range(REQUESTS)))
     _sleep_until(boundary - timedelta(seconds=KILL_LEAD))
     kill = _kill_between_posts(slack, records, drill_round, workers)
+    # The kill landed mid-way: DMs were left to send and requests were being provisioned.
+    assert 0 < kill.drill_done < USERS
+    assert kill.interrupted["db.provision"] + kill.interrupted["db.handoff"] > 0
     takeover = _takeover(kill, records, drill_round)
     after = _next_minute(boundary + timedelta(seconds=1))
     _wait_settled(slack, records, drill_round, after)
@@ -169,7 +174,8 @@ def _kill_between_posts(
             for victim in victims:
                 victim.process.wait(10)
             done = sum(survey_dms(posts, DRILL_QUESTION).values())
-            return Kill(at, wall, victims, survivor, attempt, done)
+            interrupted = records.held_by(victim.pid for victim in victims)
+            return Kill(at, wall, victims, survivor, attempt, done, interrupted)
         for victim in victims:
             os.kill(victim.pid, signal.SIGCONT)
         assert time.monotonic() < deadline, "no moment without a message in flight in 30 s"
@@ -255,7 +261,8 @@ def _print_report(states, dms, kill, takeover, bound, runs, leaderless, posts) -
         "failover drill: 3 serve replicas behind a round-robin proxy, 3 workers, PostgreSQL",
         f"  killed -9 together: {', '.join(v.name for v in kill.victims)} "
         f"(scheduler leader + fan-out runner), after {kill.attempts} stop(s) to find a "
-        f"moment between messages; {kill.drill_done} of {USERS} DMs were out",
+        f"moment between messages; {kill.drill_done} of {USERS} DMs were out; jobs they "
+        f"held: {dict(kill.interrupted)}",
         f"  scheduler takeover: {takeover.leader_s:.2f} s (bound: job lease {PACE.lease_seconds} s"
         f" + 5 s = {bound} s)",
         f"  fan-out job takeover: {takeover.fanout_s:.2f} s (its lease: {PACE.lease_seconds} s)",
