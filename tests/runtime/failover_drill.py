@@ -252,6 +252,19 @@ class Records:
             ).all()
         return Counter({str(state): int(count) for state, count in rows})
 
+    def claimed(self, round_id: int) -> int:
+        """Rows of the round no longer pending: steady between the pacer's bursts."""
+        with self._session() as session:
+            return int(
+                session.scalar(
+                    select(func.count()).where(
+                        NpsDelivery.round_id == round_id,
+                        NpsDelivery.state != DeliveryState.PENDING,
+                    )
+                )
+                or 0
+            )
+
     def users_in(self, round_id: int, *states: DeliveryState) -> set[str]:
         with self._session() as session:
             return set(

@@ -74,7 +74,7 @@ PACE = Pace(scale=0.1, messages_per_minute=300, senders=16, lease_seconds=10)
 WORKERS = REPLICAS = 3
 CAMPAIGN_LEAD = 20.0  # seconds before the boundary: the fan-out is mid-way at the kill
 REQUESTS_LEAD = 7.0  # the requests are being provisioned at the kill
-KILL_LEAD = 3.0  # the boundary falls while no leader is up
+KILL_LEAD = 2.5  # the boundary falls while no leader is up (unless the takeover is quicker)
 SETTLE = 0.3  # what stopped processes had already sent reaches the emulator
 
 
@@ -163,6 +163,7 @@ def _kill_between_posts(
     survivor = next(w for w in workers if w not in victims)
     deadline = time.monotonic() + 30
     for attempt in range(1, 1000):
+        _wait(lambda: _between_bursts(records, drill_round), 30, "a pause in the fan-out")
         for victim in victims:
             os.kill(victim.pid, signal.SIGSTOP)
         time.sleep(SETTLE)
@@ -181,6 +182,13 @@ def _kill_between_posts(
         assert time.monotonic() < deadline, "no moment without a message in flight in 30 s"
         time.sleep(random.uniform(0.05, 0.3))
     raise AssertionError("unreachable")
+
+
+def _between_bursts(records: Records, drill_round: int) -> bool:
+    """Whether the fan-out waits for its pacer now: no DM claimed for a moment."""
+    before = records.claimed(drill_round)
+    time.sleep(0.15)
+    return records.claimed(drill_round) == before
 
 
 def _takeover(kill: Kill, records: Records, drill_round: int) -> Takeover:
