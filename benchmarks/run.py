@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import platform
 import re
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
