@@ -75,7 +75,8 @@ SETTLE = 0.3  # what stopped processes had already sent reaches the emulator
 class Kill:
     at: float  # time.monotonic() of the SIGKILL
     wall: datetime
-    victims: tuple[Member, ...]
+    victims: tuple[Member, ...]  # the leader first
+    fanout_runner: Member
     survivor: Member
     attempts: int
     drill_done: int  # drill DMs posted before the kill
@@ -145,8 +146,8 @@ def report(outcome: Outcome) -> list[str]:
     when = (outcome.boundary - kill.wall).total_seconds()
     fell = "fell while no leader was up" if outcome.leaderless_at_boundary else "was run before"
     return [
-        f"killed -9 together: {', '.join(v.name for v in kill.victims)} (scheduler leader and "
-        f"fan-out runner) {when:.1f} s before a minute was due, after {kill.attempts} stop(s) "
+        f"killed -9 together: {_roles(kill)} {when:.1f} s before a minute was due, "
+        f"after {kill.attempts} stop(s) "
         f"to find a moment between messages; {kill.drill_done} of {USERS} DMs were out; "
         f"jobs they held: {dict(sorted(kill.interrupted.items()))}",
         f"scheduler takeover: {takeover.leader_s:.2f} s (bound: job lease "
@@ -163,6 +164,13 @@ def report(outcome: Outcome) -> list[str]:
         f"{PACE.scale}); {USERS} DMs need at least "
         f"{(math.ceil(USERS / PACE.messages_per_minute) - 1) * window:.0f} s",
     ]
+
+
+def _roles(kill: Kill) -> str:
+    leader, other = kill.victims
+    if kill.fanout_runner is leader:
+        return f"{leader.name} (scheduler leader, fan-out runner) and {other.name}"
+    return f"{leader.name} (scheduler leader) and {other.name} (fan-out runner)"
 
 
 def minutes_between(start: datetime, end: datetime) -> list[datetime]:
@@ -259,7 +267,7 @@ def _kill_between_posts(
                 victim.process.wait(10)
             done = sum(survey_dms(posts, DRILL_QUESTION).values())
             interrupted = records.held_by(victim.pid for victim in victims)
-            return Kill(at, wall, victims, survivor, attempt, done, interrupted)
+            return Kill(at, wall, victims, runner, survivor, attempt, done, interrupted)
         for victim in victims:
             os.kill(victim.pid, signal.SIGCONT)
         assert time.monotonic() < deadline, "no moment without a message in flight in 30 s"
