@@ -6,6 +6,7 @@ import argparse
 import os
 import platform
 import re
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from benchmarks import new_db as new_db_bench
 from benchmarks import new_service as new_service_bench
 from benchmarks import provisioning as provisioning_bench
 from benchmarks import terraform as terraform_bench
+from tests.runtime import failover_run
 
 README = Path(__file__).resolve().parent / "README.md"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -109,6 +111,25 @@ def bench_fanout() -> None:
         f"| audience resolution (users.list, Tier 2) | {r.audience_seconds:.1f} s |\n"
     )
     _replace_section("fanout", body)
+    print(body)
+
+
+def bench_failover() -> None:
+    """The acceptance test's drill (tests/runtime/test_failover.py), its figures recorded."""
+    with scratch_postgres() as database_url, tempfile.TemporaryDirectory() as tmp:
+        outcome = failover_run.run_drill(database_url, Path(tmp))
+    bound = failover_run.PACE.lease_seconds + 5
+    verdict = "within" if outcome.takeover.leader_s <= bound else "OVER"
+    body = (
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}; "
+        f"{failover_run.REPLICAS} serve replicas (gunicorn, 1 worker each) behind a "
+        f"round-robin proxy, {failover_run.WORKERS} workers, PostgreSQL, the emulator at "
+        f"Slack's limits x {failover_run.PACE.scale}.\n\n"
+        + "\n".join(f"- {line}" for line in failover_run.report(outcome))
+        + f"\n\nScheduler takeover **{outcome.takeover.leader_s:.2f} s** "
+        f"(budget ≤ job lease + 5 s = {bound} s: {verdict}).\n"
+    )
+    _replace_section("failover", body)
     print(body)
 
 
@@ -509,6 +530,7 @@ def main() -> None:
             "docs",
             "home",
             "audit",
+            "failover",
         ],
         help="run one benchmark",
     )
@@ -537,6 +559,8 @@ def main() -> None:
         bench_home()
     if args.only in (None, "audit"):
         bench_audit()
+    if args.only in (None, "failover"):
+        bench_failover()
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ def _import_all_models() -> None:
 
 
 @contextmanager
-def _throwaway_postgres_database(prefix: str) -> Iterator[str]:
+def throwaway_postgres_database(prefix: str) -> Iterator[str]:
     """The URL of a new, empty PostgreSQL database, dropped (with its sessions) afterwards."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
@@ -74,7 +74,7 @@ def _throwaway_postgres_database(prefix: str) -> Iterator[str]:
 @needs_server("postgres")
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session; dropped at the end."""
-    with _throwaway_postgres_database("platform_bot_test") as url:
+    with throwaway_postgres_database("platform_bot_test") as url:
         yield url
 
 
@@ -83,7 +83,7 @@ def postgres_url() -> Iterator[str]:
 def empty_postgres_url() -> Iterator[str]:
     """A PostgreSQL database of this test alone, with no tables: for a bot that migrates it
     (several processes or Services sharing it, as replicas and workers do)."""
-    with _throwaway_postgres_database("platform_bot_one") as url:
+    with throwaway_postgres_database("platform_bot_one") as url:
         yield url
 
 

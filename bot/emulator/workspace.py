@@ -27,6 +27,8 @@ _TIMEZONES = (
     ("America/Sao_Paulo", -10800),
 )
 TZ_OFFSETS: dict[str, int] = dict(_TIMEZONES)
+# The channel of the synthetic people `Workspace.generate(..., beside=...)` adds.
+LOAD_CHANNEL = "C0LOAD"
 
 
 class _Frozen(BaseModel):
@@ -122,10 +124,13 @@ class Workspace(_Frozen):
         return cls.model_validate(data)
 
     @classmethod
-    def generate(cls, users: int) -> Workspace:
+    def generate(cls, users: int, *, beside: Workspace | None = None) -> Workspace:
         """A workspace with `users` synthetic people, for load tests of directory-heavy flows.
 
         Time zones are spread round-robin so schedulers that group by zone see every bucket.
+        With `beside`, that workspace's people, channels and groups stay as they are and the
+        synthetic people are added in a channel of their own (`LOAD_CHANNEL`): the example
+        config's teams and admins still work, and a survey can ask exactly the synthetic crowd.
         """
         bot = User(
             id="U0PLATBOT",
@@ -145,6 +150,15 @@ class Workspace(_Frozen):
             for i in range(users)
         )
         members = (*(u.id for u in people), bot.id)
+        if beside is not None:
+            crowd = Channel(id=LOAD_CHANNEL, name="load", members=members)
+            return cls(
+                team=beside.team,
+                app=beside.app,
+                users=(*beside.users, *people),
+                channels=(*beside.channels, crowd),
+                usergroups=beside.usergroups,
+            )
         general = Channel(id="C0GENERAL", name="general", is_general=True, members=members)
         return cls(users=(*people, bot), channels=(general,))
 

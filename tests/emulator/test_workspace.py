@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.emulator import Workspace
+from bot.emulator.workspace import LOAD_CHANNEL
 
 
 def test_default_fixture_has_the_documented_people_and_places() -> None:
@@ -62,3 +63,17 @@ def test_generated_workspace_for_load_tests() -> None:
     assert len({u.email for u in ws.humans}) == 250
     assert len({u.tz for u in ws.humans}) == 8
     assert len(ws.channel("general").members) == 251  # type: ignore[union-attr]
+
+
+def test_a_synthetic_crowd_beside_the_fixture_keeps_its_people_and_has_a_channel() -> None:
+    base = Workspace.default()
+    ws = Workspace.generate(users=30, beside=base)
+
+    assert len(ws.humans) == len(base.humans) + 30
+    assert ws.user("U0BOB") == base.user("U0BOB")
+    assert ws.usergroups == base.usergroups
+    assert ws.channel("general") == base.channel("general")  # the crowd is not in it
+    crowd = ws.channel(LOAD_CHANNEL)
+    assert crowd is not None and crowd.name == "load"
+    assert len(crowd.members) == 31  # the synthetic people and the bot
+    assert set(crowd.members) - {"U0PLATBOT"} == {f"U{i:08d}" for i in range(30)}
