@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, or_, update
 from sqlalchemy.orm import Session
 
 from bot.core.db import Base, SessionFactory, insert_ignore, rowcount
@@ -71,15 +71,33 @@ def settle(
         )
 
 
-def recover_stale(session: Session, model: type[Base], round_id: int, now: datetime) -> int:
-    """Rows left `sending` by a sender that died: outcome unknown, never posted again."""
+def recover_stale(
+    session: Session,
+    model: type[Base],
+    round_id: int,
+    now: datetime,
+    *,
+    taken_over_from_others: str | None = None,
+) -> int:
+    """Rows left `sending` by a sender that died: outcome unknown, never posted again.
+
+    A row claimed over `STALE_SEND` ago is one whatever claimed it. With
+    `taken_over_from_others` (this sender's id, given when a fan-out job resumes after its
+    last runner stopped: its lease ran out), so is every row another sender claimed: the
+    runner that claimed it is gone, and its reminders must not wait for a minute that the
+    next run may never look at again. A sender still alive elsewhere loses nothing: its own
+    answer (`confirm_sent`, `settle`) still records the row.
+    """
     columns = _table(model).c
+    stale = columns.claimed_at < now - STALE_SEND
+    if taken_over_from_others is not None:
+        stale = or_(stale, columns.claimed_by != taken_over_from_others)
     result = session.execute(
         update(model)
         .where(
             columns.round_id == round_id,
             columns.state == DeliveryState.SENDING,
-            columns.claimed_at < now - STALE_SEND,
+            stale,
         )
         .values(state=DeliveryState.UNCONFIRMED, error="sender stopped mid-post")
     )

@@ -17,7 +17,8 @@ class NpsFanOut:
         if ctx.payload.get("prepare") and not ctx.state.get("prepared"):
             count = self._fanout.prepare_round(round_id)
             ctx.checkpoint(prepared=True, recipients=count)
-        self._fanout.recover_stale(round_id)
+        # A later attempt runs because the last one stopped (its lease ran out, or it failed).
+        self._fanout.recover_stale(round_id, taken_over=ctx.attempt > 1)
         self._fanout.send_due(round_id)
         self._fanout.schedule_rest(round_id)
 

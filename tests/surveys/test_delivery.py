@@ -144,6 +144,53 @@ def test_a_dm_interrupted_mid_post_is_not_posted_again(sessions: SessionFactory)
     assert messenger.messages["D00001"][0]["text"].startswith("A gentle reminder")
 
 
+def test_a_fan_out_taken_over_settles_what_its_last_runner_left_sending(
+    sessions: SessionFactory,
+) -> None:
+    users = _people(4)
+    clock = Clock(MONDAY)
+    nps = _service(sessions, users, clock, FakeMessenger(), _config(ALL_DAY))
+    round_ = nps.campaigns.run_now("pulse", actor="U1")
+    nps.fanout.prepare_round(round_.id)
+    mine = nps.fanout._worker
+
+    def claim(user: str, by: str, seconds_ago: float) -> None:
+        with sessions.begin() as session:
+            session.execute(
+                update(NpsDelivery)
+                .where(NpsDelivery.user_id == user)
+                .values(
+                    state="sending",
+                    claimed_by=by,
+                    claimed_at=MONDAY - timedelta(seconds=seconds_ago),
+                )
+            )
+
+    claim("U00000", "killed-worker", 5)  # the stopped runner's, seconds ago
+    claim("U00001", mine, 5)  # this sender's own, in flight
+    claim("U00002", "killed-worker", 59)  # one second under the stale age
+    claim("U00003", "killed-worker", 61)  # one second over it
+
+    def states() -> dict[str, str]:
+        with sessions() as session:
+            return {
+                str(user): str(state)
+                for user, state in session.execute(select(NpsDelivery.user_id, NpsDelivery.state))
+            }
+
+    # A first attempt cannot tell a stopped sender from a slow one: only the old row.
+    assert nps.fanout.recover_stale(round_.id) == 1
+    assert states()["U00002"] == "sending" and states()["U00003"] == "unconfirmed"
+    # A later attempt runs because the last runner stopped: its rows are settled at once.
+    assert nps.fanout.recover_stale(round_.id, taken_over=True) == 2
+    assert states() == {
+        "U00000": "unconfirmed",
+        "U00001": "sending",
+        "U00002": "unconfirmed",
+        "U00003": "unconfirmed",
+    }
+
+
 def test_a_dm_whose_post_timed_out_is_unconfirmed_and_not_posted_again(
     sessions: SessionFactory,
 ) -> None:

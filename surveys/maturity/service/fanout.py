@@ -195,11 +195,14 @@ class FanOutService:
 
     # -- posting ----------------------------------------------------------------------------
 
-    def send_due(self, round_id: int) -> None:
-        """Recover rows a dead sender left, then post every due DM of the round."""
+    def send_due(self, round_id: int, *, taken_over: bool = False) -> None:
+        """Recover rows a dead sender left, then post every due DM of the round.
+        `taken_over`: this run resumes a fan-out whose last runner stopped, so every row
+        another sender holds is one it left."""
         now = self._clock()
+        mine = self._worker if taken_over else None
         with self._sessions.begin() as session:
-            stale = recover_stale(session, round_id, now)
+            stale = recover_stale(session, round_id, now, taken_over_from_others=mine)
             row = session.get(MaturityRound, round_id)
             round_ = None if row is None else RoundRef.of(row)
         if stale:

@@ -101,9 +101,13 @@ class RoundDeliveries:
         round_ledger.settle(self._sessions, MaturityDelivery, item.id, outcome, error)
 
 
-def recover_stale(session: Session, round_id: int, now: datetime) -> int:
+def recover_stale(
+    session: Session, round_id: int, now: datetime, *, taken_over_from_others: str | None = None
+) -> int:
     """Rows left `sending` by a sender that died: outcome unknown, never posted again."""
-    return round_ledger.recover_stale(session, MaturityDelivery, round_id, now)
+    return round_ledger.recover_stale(
+        session, MaturityDelivery, round_id, now, taken_over_from_others=taken_over_from_others
+    )
 
 
 def insert_deliveries(session: Session, rows: Sequence[dict[str, Any]]) -> int:

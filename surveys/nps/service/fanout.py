@@ -196,10 +196,13 @@ class FanOutService:
 
     # -- posting ----------------------------------------------------------------------------
 
-    def recover_stale(self, round_id: int) -> int:
-        """Rows left `sending` by a sender that died: outcome unknown, never posted again."""
+    def recover_stale(self, round_id: int, *, taken_over: bool = False) -> int:
+        """Rows left `sending` by a sender that died: outcome unknown, never posted again.
+        `taken_over`: this run resumes a fan-out whose last runner stopped, so every row
+        another sender holds is one it left."""
+        mine = self._worker if taken_over else None
         with self._sessions.begin() as session:
-            count = recover_stale(session, round_id, self._clock())
+            count = recover_stale(session, round_id, self._clock(), taken_over_from_others=mine)
         if count:
             logger.warning(
                 "NPS round %d: %d DM(s) may or may not have been posted before a restart; "
