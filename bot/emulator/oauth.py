@@ -88,7 +88,6 @@ class Installs:
             backend = self._by_team[team_id]
             self._revoked.add(backend.bot_token)
             backend.bot_token = Backend.mint_bot_token()
-            backend.org_wide = False
         return backend
 
     # -- the OAuth v2 flow ----------------------------------------------------------------
