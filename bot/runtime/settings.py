@@ -53,7 +53,8 @@ class Settings(BaseSettings):
     @property
     def multi_workspace(self) -> bool:
         """Installed through OAuth in any number of workspaces, not run on one bot token."""
-        return bool(self.slack_client_id) or self.slack_client_secret is not None
+        secret = self.slack_client_secret
+        return bool(self.slack_client_id) or bool(secret and secret.get_secret_value())
 
     def oauth_authorize_url(self) -> str:
         """Slack's authorize page on the host of the Web API (slack.com, GovSlack, the

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import BoltRequest, BoltResponse
 from sqlalchemy import Engine
 
+from bot.core.config import JobsRunIn
+from bot.core.db import make_engine
+from bot.core.slack_ids import InstallEvent
 from bot.runtime.app import reread_misread_form
-from bot.runtime.config import PlatformConfig
+from bot.runtime.config import PlatformConfig, load_config
 from bot.runtime.installations import Installations, TenantKey
 from bot.runtime.services import Services, build_services, build_slack_client
 from bot.runtime.settings import Settings
@@ -36,6 +39,7 @@ NOT_INSTALLED = (
     "Ask a Slack admin to install it again."
 )
 UNAVAILABLE = "Platform Bot cannot start for this workspace right now; its admins are told why."
+_INSTALL_EVENTS = frozenset(str(event) for event in InstallEvent)
 # A tokens_revoked event lists people whose tokens went; more than this is not Slack's.
 MAX_REVOKED_USERS = 1000
 
@@ -61,7 +65,7 @@ class WorkspaceDispatcher:
             logger.info("a request names no workspace this bot can serve")
             return _not_installed(body)
         event = body.get("event") if body.get("type") == "event_callback" else None
-        if isinstance(event, dict) and event.get("type") in ("app_uninstalled", "tokens_revoked"):
+        if isinstance(event, dict) and event.get("type") in _INSTALL_EVENTS:
             self._install_ended(key, event)
             return BoltResponse(status=200, body="")
         try:
@@ -75,7 +79,7 @@ class WorkspaceDispatcher:
         return tenant.app.dispatch(request)
 
     def _install_ended(self, key: TenantKey, event: dict[str, Any]) -> None:
-        if event.get("type") == "app_uninstalled":
+        if event.get("type") == InstallEvent.APP_UNINSTALLED:
             self._tenants.uninstall(key)
             return
         tokens = event.get("tokens")
@@ -154,3 +158,47 @@ def multi_workspace_web(
         yield MultiWorkspace(installations, tenants, web)
     finally:
         tenants.close()
+
+
+def multi_workspace_problem(settings: Settings, config: PlatformConfig) -> str | None:
+    """What keeps multi-workspace mode (SLACK_CLIENT_ID/SECRET) from starting, if anything."""
+    secret = settings.slack_client_secret
+    if not settings.slack_client_id or secret is None or not secret.get_secret_value().strip():
+        return "installing in several workspaces needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"
+    token = settings.slack_bot_token
+    if token is not None and token.get_secret_value().strip():
+        return (
+            "set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
+            "SLACK_CLIENT_SECRET (installs through OAuth in several workspaces), not both"
+        )
+    if config.jobs.run_in is JobsRunIn.WORKERS:
+        return (
+            "jobs.run_in: workers is not available when installing in several workspaces "
+            "(SLACK_CLIENT_ID): serve runs each workspace's jobs; set jobs.run_in: process"
+        )
+    return None
+
+
+def multi_workspace_loader(
+    settings: Settings, config: PlatformConfig, *, threads: int
+) -> Callable[[], tuple[WebApp, Callable[[], None]]]:
+    """What each gunicorn worker of `serve` loads: the installs in the main database, every
+    installed workspace's bot started (its data migrated), the front door routing to them."""
+
+    def load_app() -> tuple[WebApp, Callable[[], None]]:
+        stack = ExitStack()
+        engine = make_engine(settings.database_url)
+        stack.callback(engine.dispose)
+        multi = stack.enter_context(
+            multi_workspace_web(settings, config, engine=engine, listener_threads=threads)
+        )
+        return multi.web, stack.close
+
+    return load_app
+
+
+def migrate_workspaces(settings: Settings, engine: Engine) -> list[str]:
+    """`platform-bot migrate`: each installed workspace's own schema (or file) to head."""
+    installations = Installations(settings, engine, client=build_slack_client(settings))
+    config = load_config(settings.platform_config)
+    return Tenants(settings, config, installations).migrate_installed()

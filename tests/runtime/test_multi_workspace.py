@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 
+from bot.emulator import Emulator
 from bot.runtime.installations import TenantKey
 from bot.runtime.workspaces import NOT_INSTALLED
-from bot.emulator import Emulator
 from tests.runtime.multi_workspace import BETA as BETA_WORKSPACE
 from tests.runtime.multi_workspace import GRID, MultiBot, multi_workspace_bot
 
