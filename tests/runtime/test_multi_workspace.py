@@ -167,3 +167,36 @@ def test_installed_workspaces_start_when_the_bot_starts(tmp_path: Path) -> None:
             running = bot.multi.tenants.running()
             assert [tenant.key for tenant in running] == [BETA]
             assert running[0].services.scheduler.is_running
+
+
+def test_on_postgresql_each_workspace_has_its_own_schema(
+    tmp_path: Path, empty_postgres_url: str
+) -> None:
+    with multi_workspace_bot(tmp_path, database_url=empty_postgres_url) as bot:
+        bot.install("T0PLATFORM")
+        bot.install("T0BETA")
+        bot.signer("T0PLATFORM").slash_command("U0ALICE", "whoami")
+        bot.signer("T0BETA").slash_command("U0BETTY", "whoami")
+        assert bot.emulator.wait_for(
+            lambda: (
+                "Betty Beta" in _shown(bot, "T0BETA", "U0BETTY")
+                and "Alice Admin" in _shown(bot, "T0PLATFORM", "U0ALICE")
+            )
+        )
+        assert _known_people(bot, ACME) == {"U0ALICE"}
+        assert _known_people(bot, BETA) == {"U0BETTY"}
+        main = bot.multi.installations.store.engine
+        with main.connect() as connection:
+            people = {
+                schema: set(
+                    connection.scalars(text(f'SELECT user_id FROM "{schema}".identity_user'))
+                )
+                for schema in ("public", "tenant_t0platform", "tenant_t0beta")
+            }
+            versions = connection.scalar(text("SELECT count(*) FROM tenant_t0beta.alembic_version"))
+        assert people == {
+            "public": set(),
+            "tenant_t0platform": {"U0ALICE"},
+            "tenant_t0beta": {"U0BETTY"},
+        }
+        assert versions and versions > 1  # the core's head and each feature's branch head
