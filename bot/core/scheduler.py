@@ -8,7 +8,9 @@ jobs from another replica.
 The store (`scheduler_job`, on the app database) keeps each task's next run time, so a run
 missed while no leader was up still happens when one takes over (within the misfire grace).
 What it stores is `bot.core.scheduler:run_task` with the task id as its only argument; the callable
-itself is found at run time in this process's registry.
+itself is found at run time in this process's registry. A process serving several workspaces
+runs one scheduler per workspace, each with its own `namespace`: its tasks are registered
+(and stored) as `<namespace>/<task id>`, so each workspace's store calls its own callables.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def run_task(task_id: str) -> None:
     """Run the task registered as `task_id`; the function APScheduler stores and calls."""
     with _registry_lock:
         func = _registry.get(task_id)
-    if func is None:
+    if func is None:  # the namespace's scheduler stopped, or a task an older release stored
         logger.warning("scheduled task %r is not registered in this process; skipped", task_id)
         return
     func()
@@ -106,6 +108,7 @@ class Scheduler:
         tasks: list[ScheduledTask],
         elector: LeaderElector | None,
         misfire_grace_seconds: int = 300,
+        namespace: str = "",
     ) -> None:
         ids = [task.id for task in tasks]
         if len(set(ids)) != len(ids):
@@ -118,6 +121,7 @@ class Scheduler:
         self._tasks = {task.id: task for task in tasks}
         self._elector = elector
         self._misfire_grace_seconds = misfire_grace_seconds
+        self._namespace = namespace
         self._lock = threading.Lock()
         self._scheduler: BackgroundScheduler | None = None
         self._stopping = False
@@ -135,7 +139,9 @@ class Scheduler:
         with self._lock:
             self._stopping = False
         with _registry_lock:
-            _registry.update({task.id: task.func for task in self._tasks.values()})
+            _registry.update(
+                {self._registered(task_id): t.func for task_id, t in self._tasks.items()}
+            )
         if self._elector is None:
             self._on_elected()
         else:
@@ -156,8 +162,12 @@ class Scheduler:
             logger.info("stopped being the scheduler leader: shutting down")
         with _registry_lock:
             for task_id, task in self._tasks.items():
-                if _registry.get(task_id) is task.func:
-                    del _registry[task_id]
+                if _registry.get(self._registered(task_id)) is task.func:
+                    del _registry[self._registered(task_id)]
+
+    def _registered(self, task_id: str) -> str:
+        """The task's id in the registry and as the stored job's argument."""
+        return f"{self._namespace}/{task_id}" if self._namespace else task_id
 
     def jobs(self) -> list[ScheduledJobInfo]:
         """The jobs in the store with their next run, readable on any replica."""
@@ -234,7 +244,7 @@ class Scheduler:
             scheduler.add_job(
                 run_task,
                 trigger=task.trigger,
-                args=(task.id,),
+                args=(self._registered(task.id),),
                 id=task.id,
                 name=task.description or task.id,
                 replace_existing=True,

@@ -13,6 +13,14 @@ class BotEvent(StrEnum):
     APP_HOME_OPENED = "app_home_opened"
 
 
+class InstallEvent(StrEnum):
+    """The events that end an install, handled by a multi-workspace bot's front door (HTTP
+    mode: the manifest lists them when rendered with a URL)."""
+
+    APP_UNINSTALLED = "app_uninstalled"
+    TOKENS_REVOKED = "tokens_revoked"
+
+
 # Bot scopes and why each is needed; manifest.yml lists exactly these.
 BOT_SCOPES: dict[str, str] = {
     "commands": "the /platform slash command",

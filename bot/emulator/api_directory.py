@@ -49,6 +49,7 @@ def paginate(
 
 def auth_test(backend: Backend, args: Args) -> JSON:
     team, bot = backend.workspace.team, backend.bot
+    enterprise = backend.workspace.enterprise
     return {
         "url": f"https://{team.domain}.slack.com/",
         "team": team.name,
@@ -58,7 +59,8 @@ def auth_test(backend: Backend, args: Args) -> JSON:
         "bot_id": bot.bot_id,
         "app_id": backend.workspace.app.id,
         "app_name": backend.workspace.app.name,
-        "is_enterprise_install": False,
+        **({"enterprise_id": enterprise.id} if enterprise else {}),
+        "is_enterprise_install": backend.org_wide,
     }
 
 

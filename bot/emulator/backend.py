@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.emulator.limits import RateLimiter
 from bot.emulator.params import ApiError
 from bot.emulator.state import State
 from bot.emulator.workspace import Channel, User, Workspace
@@ -42,14 +43,34 @@ class ResponseTarget:
 
 
 class Backend:
-    def __init__(self, workspace: Workspace, clock: Callable[[], float]) -> None:
+    """One workspace: its directory, state, capabilities and the app's bot token there."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        clock: Callable[[], float],
+        *,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.workspace = workspace
         self.state = State()
         self.clock = clock
+        self.limiter = limiter
+        """Slack's limits count per workspace: each workspace has its own."""
+        self.bot_token = self.mint_bot_token()
+        self.org_wide = False
+        """Whether the app's install here is an Enterprise Grid org-wide install."""
         self.base_url = "http://127.0.0.1:0"
         self._lock = threading.Lock()
         self._triggers: dict[str, _Trigger] = {}
         self._response_urls: dict[str, ResponseTarget] = {}
+
+    @staticmethod
+    def mint_bot_token() -> str:
+        """Random per workspace, so a test cannot accidentally talk to a real workspace."""
+        return "xoxb-" + "-".join(
+            (str(secrets.randbelow(10**12)), str(secrets.randbelow(10**12)), secrets.token_hex(12))
+        )
 
     @property
     def bot(self) -> User:

@@ -5,6 +5,10 @@ Point slack_sdk at `api_url`, authenticate with `bot_token`, verify requests wit
 workspace), and use `SlackSigner` to send the app what Slack would send: over signed HTTP, or
 over Socket Mode to an app connected with `app_token` (see `socket_mode.py`). `state`, `calls` and
 the activity log let tests and the shell see what the app did.
+
+For an app installed in several workspaces, `add_workspace` serves another one with its own
+people, state and bot token, and `installs` plays Slack's OAuth v2 (`oauth.py`): the app
+installs with `installs.client_id`/`client_secret` and gets each workspace's token.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from types import TracebackType
 
 from bot.emulator.backend import Backend, ResponseTarget
 from bot.emulator.limits import Faults, RateLimiter, RateLimits
+from bot.emulator.oauth import Installs
 from bot.emulator.params import ParamSpec
-from bot.emulator.server import CallLog, Service, make_server, serve_in_thread
+from bot.emulator.server import SCOPES, CallLog, Service, make_server, serve_in_thread
 from bot.emulator.socket_mode import SocketMode
 from bot.emulator.state import Activity, Message, State
 from bot.emulator.workspace import Workspace
@@ -29,7 +34,8 @@ SLACK_RATE_LIMITS = RateLimits.slack()
 
 
 class Emulator:
-    """Slack for one app in one workspace, over real HTTP on the loopback interface."""
+    """Slack for one app in one workspace (or more, `add_workspace`), over real HTTP on the
+    loopback interface."""
 
     def __init__(
         self,
@@ -41,24 +47,22 @@ class Emulator:
         fault_seed: int | None = None,
     ) -> None:
         self.workspace = workspace or Workspace.default()
-        self._backend = Backend(self.workspace, clock)
-        self.bot_token = "xoxb-" + "-".join(
-            (str(secrets.randbelow(10**12)), str(secrets.randbelow(10**12)), secrets.token_hex(12))
-        )
+        self._clock = clock
+        self._rate_limits = rate_limits
+        self._backend = Backend(self.workspace, clock, limiter=self._limiter())
         self.signing_secret = secrets.token_hex(16)
         self.faults = Faults(fault_seed)
         self.calls = CallLog()
         self.params = ParamSpec(spec_dir)
-        limiter = RateLimiter(rate_limits, clock) if rate_limits is not None else None
+        self.installs = Installs(self._backend, scopes=SCOPES)
         # Socket Mode waits in real time (acks, retries), whatever clock the capabilities use.
         self.socket_mode = SocketMode(self._backend)
         self._service = Service(
             self._backend,
+            self.installs,
             self.params,
-            limiter,
             self.faults,
             self.calls,
-            self.bot_token,
             threading.Event(),
             self.socket_mode,
         )
@@ -72,7 +76,8 @@ class Emulator:
         self._service.stopping.clear()
         self._server = make_server(self._service, host, port)
         bound_host, bound_port = self._server.server_address[:2]
-        self._backend.base_url = f"http://{bound_host!s}:{bound_port}"
+        for backend in self.installs.backends():
+            backend.base_url = f"http://{bound_host!s}:{bound_port}"
         self.socket_mode.host = str(bound_host)
         serve_in_thread(self._server)
         return self
@@ -96,6 +101,36 @@ class Emulator:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def _limiter(self) -> RateLimiter | None:
+        limits = self._rate_limits
+        return RateLimiter(limits, self._clock) if limits is not None else None
+
+    @property
+    def bot_token(self) -> str:
+        """The app's bot token in the first workspace: what SLACK_BOT_TOKEN must be set to."""
+        return self._backend.bot_token
+
+    # -- more workspaces, installed through OAuth -----------------------------------------
+
+    def add_workspace(self, workspace: Workspace) -> Backend:
+        """Serve another workspace (its own people, channels, state and bot token); an app
+        gets its token by installing through OAuth (`installs`, `oauth_authorize_url`)."""
+        backend = Backend(workspace, self._clock, limiter=self._limiter())
+        backend.base_url = self._backend.base_url
+        self.installs.add(backend)
+        return backend
+
+    def backend_for(self, team_id: str) -> Backend:
+        backend = self.installs.backend(team_id)
+        if backend is None:
+            raise LookupError(f"the emulator serves no workspace {team_id}")
+        return backend
+
+    @property
+    def oauth_authorize_url(self) -> str:
+        """Slack's authorize page, where an app's install link sends the person."""
+        return f"{self.base_url}/oauth/v2/authorize"
 
     @property
     def base_url(self) -> str:

@@ -22,7 +22,8 @@ from bot.emulator.api_chat import store_upload
 from bot.emulator.api_directory import METHODS as DIRECTORY
 from bot.emulator.api_views import METHODS as VIEWS
 from bot.emulator.backend import Backend
-from bot.emulator.limits import Faults, RateLimiter
+from bot.emulator.limits import Faults
+from bot.emulator.oauth import AuthorizeRefused, Installs
 from bot.emulator.params import ApiError, Args, ParamSpec
 from bot.emulator.respond import deliver
 from bot.emulator.shapes import message_json
@@ -50,12 +51,14 @@ SCOPES = ",".join(
 
 @dataclass(frozen=True)
 class Call:
-    """One Web API call as the app made it (the token is left out)."""
+    """One Web API call as the app made it (the token is left out; `team` is the workspace
+    whose bot token made it, "" when the token was none of theirs)."""
 
     method: str
     params: JSON
     status: int
     error: str | None
+    team: str = ""
 
 
 class CallLog:
@@ -67,9 +70,9 @@ class CallLog:
         with self._lock:
             self._calls.append(call)
 
-    def __call__(self, method: str | None = None) -> list[Call]:
+    def __call__(self, method: str | None = None, *, team: str | None = None) -> list[Call]:
         with self._lock:
-            return [c for c in self._calls if method in (None, c.method)]
+            return [c for c in self._calls if method in (None, c.method) and team in (None, c.team)]
 
     def clear(self) -> None:
         with self._lock:
@@ -81,11 +84,11 @@ class Service:
     """Everything a request handler needs; one per emulator."""
 
     backend: Backend
+    """The first workspace: the one Socket Mode, the control API and the shell serve."""
+    installs: Installs
     params: ParamSpec
-    limiter: RateLimiter | None
     faults: Faults
     calls: CallLog
-    token: str
     stopping: threading.Event
     socket_mode: SocketMode
 
@@ -115,10 +118,14 @@ class Handler(BaseHTTPRequestHandler):
             if url.path.startswith("/api/"):
                 self._api(url.path.removeprefix("/api/"), query, raw)
             elif url.path.startswith("/hooks/"):
-                self._response_url(url.path.rsplit("/", 1)[-1], raw)
+                team, _, token = url.path.removeprefix("/hooks/").partition("/")
+                self._response_url(team, token, raw)
             elif url.path.startswith("/upload/v1/"):
-                ok = store_upload(self.service.backend, url.path.rsplit("/", 1)[-1], raw)
+                file_id = url.path.rsplit("/", 1)[-1]
+                ok = any(store_upload(b, file_id, raw) for b in self.service.installs.backends())
                 self._send(200 if ok else 404, f"OK - {len(raw)}" if ok else "file_not_found")
+            elif url.path == "/oauth/v2/authorize" and self.command == "GET":
+                self._authorize(query)
             elif url.path.startswith("/_emulator/"):
                 self._control(url.path.removeprefix("/_emulator/"), query, raw)
             else:
@@ -135,11 +142,16 @@ class Handler(BaseHTTPRequestHandler):
             return
         token = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         token = token or str(args.get("token") or "")
-        params = {k: v for k, v in args.items() if k != "token"}
-        status, body, headers = self._answer(method, token, args)
+        params = {k: v for k, v in args.items() if k not in ("token", "client_secret")}
+        try:
+            backend: Backend | None = service.installs.by_token(token) if token else None
+        except ApiError:
+            backend = None
+        status, body, headers = self._answer(method, token, args, backend)
         error = None if body.get("ok") else str(body.get("error"))
-        service.calls.add(Call(method, params, status, error))
-        service.backend.state.record("api_call", detail=method)
+        team = backend.workspace.team.id if backend is not None else ""
+        service.calls.add(Call(method, params, status, error, team))
+        (backend or service.backend).state.record("api_call", detail=method)
         if status == 0:  # an injected timeout: hold, then drop the connection unanswered
             fault_hold = float(headers.pop("hold"))
             service.stopping.wait(fault_hold)
@@ -147,7 +159,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         self._send(status, body, {"x-oauth-scopes": SCOPES, **headers})
 
-    def _answer(self, method: str, token: str, args: JSON) -> tuple[int, JSON, dict[str, str]]:
+    def _answer(
+        self, method: str, token: str, args: JSON, backend: Backend | None
+    ) -> tuple[int, JSON, dict[str, str]]:
         service = self.service
         fault = service.faults.take(method)
         if fault is not None:
@@ -158,29 +172,31 @@ class Handler(BaseHTTPRequestHandler):
                 retry = {"Retry-After": str(fault.retry_after)}
                 return 429, {"ok": False, "error": "ratelimited"}, retry
             return fault.status, {"ok": False, "error": "fatal_error"}, {}
-        if method == "apps.connections.open":  # the one method that takes the app-level token
-            try:
+        try:
+            if method == "apps.connections.open":  # the one method taking the app-level token
+                bot_token = service.backend.bot_token
                 return (
                     200,
-                    {"ok": True, **service.socket_mode.open_connection(token, service.token)},
+                    {"ok": True, **service.socket_mode.open_connection(token, bot_token)},
                     {},
                 )
-            except ApiError as exc:
-                return 200, exc.body(), {}
-        if not token:
-            return 200, {"ok": False, "error": "not_authed"}, {}
-        if token != service.token:
-            return 200, {"ok": False, "error": "invalid_auth"}, {}
-        handler = METHODS.get(method)
-        if handler is None:
-            return 200, {"ok": False, "error": "unknown_method"}, {}
-        if service.limiter is not None:
-            wait = service.limiter.check(method, str(args.get("channel") or "") or None)
-            if wait is not None:
-                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
-        try:
+            if method == "oauth.v2.access":  # authenticated by the app's client id and secret
+                authorization = self.headers.get("Authorization", "")
+                return 200, {"ok": True, **service.installs.access(args, authorization)}, {}
+            if not token:
+                raise ApiError("not_authed")
+            if backend is None:
+                service.installs.by_token(token)  # raises Slack's error for this token
+                raise ApiError("invalid_auth")
+            handler = METHODS.get(method)
+            if handler is None:
+                raise ApiError("unknown_method")
+            if backend.limiter is not None:
+                wait = backend.limiter.check(method, str(args.get("channel") or "") or None)
+                if wait is not None:
+                    return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
             service.params.check(method, args)
-            return 200, {"ok": True, **handler(service.backend, Args(args))}, {}
+            return 200, {"ok": True, **handler(backend, Args(args))}, {}
         except ApiError as exc:
             return 200, exc.body(), {}
 
@@ -196,8 +212,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- response_url ---------------------------------------------------------------------
 
-    def _response_url(self, token: str, raw: bytes) -> None:
-        backend = self.service.backend
+    def _response_url(self, team: str, token: str, raw: bytes) -> None:
+        backend = self.service.installs.backend(team) or self.service.backend
         try:
             target = backend.redeem_response_url(token)
         except ApiError as exc:
@@ -213,6 +229,20 @@ class Handler(BaseHTTPRequestHandler):
             self._send(400, {"ok": False, "error": "invalid_payload"})
             return
         self._send(200, {"ok": True})
+
+    # -- OAuth ----------------------------------------------------------------------------
+
+    def _authorize(self, query: dict[str, str]) -> None:
+        """Slack's authorize page, approved at once: redirect the browser back to the app."""
+        try:
+            location = self.service.installs.authorize(query)
+        except AuthorizeRefused as refused:
+            self._send(400, f"Slack cannot install this app: {refused}")
+            return
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     # -- control API ----------------------------------------------------------------------
 

@@ -52,13 +52,16 @@ class SlackSigner:
         command: str = "/platform",
         ack_timeout: float = 3.0,
         delivery: Delivery | None = None,
+        team: str | None = None,
     ) -> None:
+        """`team` picks the workspace the people are in (the emulator's first by default)."""
+        backend = emulator.backend if team is None else emulator.backend_for(team)
         if delivery is None:
             if app_url is None or signing_secret is None:
                 raise ValueError("give the app's URL and signing secret, or a delivery")
-            delivery = HttpDelivery(emulator.state, app_url, signing_secret, ack_timeout)
+            delivery = HttpDelivery(backend.state, app_url, signing_secret, ack_timeout)
         self._emulator = emulator
-        self._backend = emulator.backend
+        self._backend = backend
         self._delivery = delivery
         self.app_url = app_url
         self.command = command
@@ -101,9 +104,12 @@ class SlackSigner:
         """Deliver an Events API `event_callback` as Slack does."""
         workspace = self._backend.workspace
         team = workspace.team
+        enterprise_id = workspace.enterprise.id if workspace.enterprise else None
+        org_wide = self._backend.org_wide
         envelope = {
             "token": self.verification_token,
             "team_id": team.id,
+            "enterprise_id": enterprise_id,
             "api_app_id": workspace.app.id,
             "event": {"event_ts": f"{time.time():.6f}", **event},
             "type": "event_callback",
@@ -111,11 +117,12 @@ class SlackSigner:
             "event_time": int(time.time()),
             "authorizations": [
                 {
-                    "enterprise_id": None,
-                    "team_id": team.id,
+                    "enterprise_id": enterprise_id,
+                    # An org-wide install is authorized for the organisation, not one team.
+                    "team_id": None if org_wide else team.id,
                     "user_id": workspace.app.bot_user_id,
                     "is_bot": True,
-                    "is_enterprise_install": False,
+                    "is_enterprise_install": org_wide,
                 }
             ],
             "is_ext_shared_channel": False,
@@ -129,15 +136,33 @@ class SlackSigner:
 
     def _common(self, user_id: str) -> JSON:
         user = self._backend.user(user_id)
-        team = self._backend.workspace.team
+        workspace = self._backend.workspace
+        team = workspace.team
+        enterprise = workspace.enterprise
         return {
             "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": team.id},
-            "api_app_id": self._backend.workspace.app.id,
+            "api_app_id": workspace.app.id,
             "token": self.verification_token,
-            "team": {"id": team.id, "domain": team.domain},
-            "enterprise": None,
-            "is_enterprise_install": False,
+            "team": {
+                "id": team.id,
+                "domain": team.domain,
+                **({"enterprise_id": enterprise.id} if enterprise else {}),
+            },
+            "enterprise": None
+            if enterprise is None
+            else {"id": enterprise.id, "name": enterprise.name},
+            "is_enterprise_install": self._backend.org_wide,
         }
+
+    def uninstall_app(self, event_type: str = "app_uninstalled") -> SignedResponse:
+        """A person removes the app from this workspace: Slack revokes its bot token, then
+        tells the app (`app_uninstalled`, or `tokens_revoked` naming the bot user)."""
+        workspace = self._backend.workspace
+        self._emulator.installs.uninstall(workspace.team.id)
+        event: JSON = {"type": event_type}
+        if event_type == "tokens_revoked":
+            event["tokens"] = {"oauth": [], "bot": [workspace.app.bot_user_id]}
+        return self.event(event)
 
     # -- slash commands -------------------------------------------------------------------
 
@@ -168,7 +193,7 @@ class SlackSigner:
             "command": command,
             "text": text,
             "api_app_id": backend.workspace.app.id,
-            "is_enterprise_install": "false",
+            **self._enterprise_fields(),
             "response_url": backend.mint_response_url(target),
             "trigger_id": backend.mint_trigger(user.id),
         }
@@ -182,6 +207,13 @@ class SlackSigner:
             if body is not None:
                 record_command_ack(backend, target, command, text, body)
         return response
+
+    def _enterprise_fields(self) -> dict[str, str]:
+        enterprise = self._backend.workspace.enterprise
+        fields = {"is_enterprise_install": "true" if self._backend.org_wide else "false"}
+        if enterprise is not None:
+            fields.update(enterprise_id=enterprise.id, enterprise_name=enterprise.name)
+        return fields
 
     # -- block actions --------------------------------------------------------------------
 

@@ -41,6 +41,13 @@ class Team(_Frozen):
     domain: str
 
 
+class Enterprise(_Frozen):
+    """The Enterprise Grid organisation a workspace belongs to (None outside a grid)."""
+
+    id: str
+    name: str
+
+
 class AppIdentity(_Frozen):
     """The app under test: its bot user is who `auth.test` says the token belongs to."""
 
@@ -86,6 +93,7 @@ class Workspace(_Frozen):
     """A Slack workspace as the emulator serves it; build it in Python or load it from YAML."""
 
     team: Team = Team(id="T0PLATFORM", name="Acme", domain="acme")
+    enterprise: Enterprise | None = None
     app: AppIdentity = AppIdentity()
     users: tuple[User, ...] = ()
     channels: tuple[Channel, ...] = ()

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 from slack_bolt import Ack, App, Args, BoltContext, BoltRequest, BoltResponse, Respond
 from slack_bolt.request.internals import build_context
 from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store import InstallationStore
 
 from bot.core.error_presenter import (
     OpenView,
@@ -34,6 +35,11 @@ ACK_WAIT_SECONDS = 3.0
 
 
 def reparse_misread_form(req: BoltRequest, next: Callable[[], BoltResponse]) -> BoltResponse:
+    reread_misread_form(req)
+    return next()
+
+
+def reread_misread_form(req: BoltRequest) -> None:
     """Work around Bolt reading any form body that contains "payload" as interactivity.
 
     `/platform owner payload-svc` arrives as `text=owner+payload-svc`; Bolt's parse_body sees
@@ -45,7 +51,6 @@ def reparse_misread_form(req: BoltRequest, next: Callable[[], BoltResponse]) -> 
         if "payload" not in fields:
             req.body = fields
             req.context = build_context(req.context, req.body)
-    return next()
 
 
 class StickyAck(Ack):
@@ -141,19 +146,29 @@ def handle_error(
 
 
 def build_app(
-    services: Services, *, token_verification: bool = True, listener_threads: int = 32
+    services: Services,
+    *,
+    token_verification: bool = True,
+    listener_threads: int = 32,
+    installation_store: InstallationStore | None = None,
 ) -> App:
     """The Bolt App with every feature registered.
 
     `token_verification` calls auth.test at construction, so a wrong token or API URL
     stops startup with Slack's own error instead of failing on the first request.
+    With `installation_store` (one workspace of a multi-workspace bot) Bolt's authorize
+    finds the bot token of the workspace each request comes from, and a request from a
+    workspace whose install was removed is refused.
     """
     settings = services.settings
     signing_secret = settings.slack_signing_secret
+    client = services.slack if installation_store is None else _tokenless(services.slack)
     app = App(
-        client=services.slack,
+        client=client,
+        installation_store=installation_store,
+        installation_store_bot_only=True if installation_store is not None else None,
         signing_secret=signing_secret.get_secret_value() if signing_secret else None,
-        token_verification_enabled=token_verification,
+        token_verification_enabled=token_verification and installation_store is None,
         before_authorize=reparse_misread_form,
         logger=logging.getLogger("slack_bolt"),
         # Bolt's default pool has 5 threads: the sixth concurrent command would wait for one.
@@ -170,6 +185,17 @@ def build_app(
     for listener in services.listeners:
         register_listener(app, listener)
     return app
+
+
+def _tokenless(client: WebClient) -> WebClient:
+    """`client` without its token: Bolt copies it for each request with the token its
+    authorize found, and a token here would only make Bolt warn that it is ignored."""
+    return WebClient(
+        base_url=client.base_url,
+        timeout=client.timeout,
+        retry_handlers=client.retry_handlers,
+        logger=client.logger,
+    )
 
 
 def register_listener(app: App, listener: Listener) -> None:

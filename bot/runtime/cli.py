@@ -156,10 +156,12 @@ def _manifest(args: argparse.Namespace, _settings: Settings) -> int:
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.db import make_engine
     from bot.runtime.schema import upgrade
+    from bot.runtime.workspaces import migrate_workspaces
 
     engine = make_engine(settings.database_url)
     try:
         before = upgrade(engine)
+        workspaces = migrate_workspaces(settings, engine) if settings.multi_workspace else []
     finally:
         engine.dispose()
     if before.up_to_date:
@@ -169,6 +171,8 @@ def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
             f"database schema upgraded from {before.describe(before.current)} "
             f"to {before.describe(before.head)}"
         )
+    if workspaces:
+        print(f"the data of {len(workspaces)} installed workspace(s) is at head too")
     return 0
 
 
@@ -227,9 +231,16 @@ def _start_services(settings: Settings, config: PlatformConfig) -> Services:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    _require(settings.slack_bot_token, "SLACK_BOT_TOKEN", "serve")
+    if not settings.multi_workspace:
+        _require(settings.slack_bot_token, "SLACK_BOT_TOKEN", "serve")
     _require(settings.slack_signing_secret, "SLACK_SIGNING_SECRET", "serve")
     config = load_config(settings.platform_config)
+    if settings.multi_workspace:
+        from bot.runtime.workspaces import multi_workspace_problem
+
+        problem = multi_workspace_problem(settings, config)
+        if problem is not None:
+            raise StartupError(problem)
     _check_deployment(settings, config)
     workers = args.workers
     if settings.database_url.startswith("sqlite") and workers > 1:
@@ -238,27 +249,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runtime.web import prepare_multiprocess_metrics
 
     prepare_multiprocess_metrics(workers)
-    # Fail before forking workers if the schema is behind; each worker checks again.
-    _start_services(settings, config).close()
-
-    def load_app() -> tuple[WsgiApp, Callable[[], None]]:
-        from bot.runtime.app import build_app
-        from bot.runtime.web import WebApp
-
-        services = _start_services(settings, config)
-        app = build_app(services, listener_threads=args.threads)
-        services.start_background(serving_role(config))
-        assert settings.slack_signing_secret is not None  # checked by _require above
-        web = WebApp(
-            app,
-            services.engine,
-            services.jobs.counts_by_status,
-            signing_secret=settings.slack_signing_secret.get_secret_value(),
-        )
-        return web, services.close
+    if settings.multi_workspace:
+        load_app = _multi_workspace_app(settings, config, threads=args.threads)
+    else:
+        # Fail before forking workers if the schema is behind; each worker checks again.
+        _start_services(settings, config).close()
+        load_app = _single_workspace_app(settings, config, threads=args.threads)
 
     from bot.runtime.server import GunicornServer
-    from bot.runtime.services import serving_role
 
     logger.info("serving Slack at http://%s:%d/slack/events", args.host, args.port)
     GunicornServer(
@@ -271,7 +269,53 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _single_workspace_app(
+    settings: Settings, config: PlatformConfig, *, threads: int
+) -> Callable[[], tuple[WsgiApp, Callable[[], None]]]:
+    def load_app() -> tuple[WsgiApp, Callable[[], None]]:
+        from bot.runtime.app import build_app
+        from bot.runtime.web import WebApp
+
+        services = _start_services(settings, config)
+        app = build_app(services, listener_threads=threads)
+        services.start_background(serving_role(config))
+        assert settings.slack_signing_secret is not None  # checked by _require above
+        web = WebApp(
+            app,
+            services.engine,
+            services.jobs.counts_by_status,
+            signing_secret=settings.slack_signing_secret.get_secret_value(),
+        )
+        return web, services.close
+
+    from bot.runtime.services import serving_role
+
+    return load_app
+
+
+def _multi_workspace_app(
+    settings: Settings, config: PlatformConfig, *, threads: int
+) -> Callable[[], tuple[WsgiApp, Callable[[], None]]]:
+    from bot.core.db import make_engine
+    from bot.runtime.schema import SchemaOutOfDate, require_up_to_date
+    from bot.runtime.workspaces import multi_workspace_loader
+
+    engine = make_engine(settings.database_url)
+    try:
+        require_up_to_date(engine)
+    except SchemaOutOfDate as exc:
+        raise StartupError(str(exc)) from None
+    finally:
+        engine.dispose()
+    return multi_workspace_loader(settings, config, threads=threads)
+
+
 def _socket(_args: argparse.Namespace, settings: Settings) -> int:
+    if settings.multi_workspace:
+        raise StartupError(
+            "Socket Mode serves the one workspace of SLACK_BOT_TOKEN; an app installed in "
+            "several workspaces (SLACK_CLIENT_ID) is served over HTTP: `platform-bot serve`"
+        )
     _require(settings.slack_bot_token, "SLACK_BOT_TOKEN", "socket")
     _require(settings.slack_app_token, "SLACK_APP_TOKEN", "socket")
     config = load_config(settings.platform_config)
@@ -304,6 +348,11 @@ def _exit_quietly(_signum: int, _frame: FrameType | None) -> None:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.multi_workspace:
+        raise StartupError(
+            "an app installed in several workspaces (SLACK_CLIENT_ID) runs each workspace's "
+            "jobs in `platform-bot serve`; separate workers are not available in this mode"
+        )
     _require(settings.slack_bot_token, "SLACK_BOT_TOKEN", "worker")
     if not 0 <= args.health_port <= 65535:
         raise StartupError("--health-port must be a port number (0-65535)")

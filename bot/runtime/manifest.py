@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from bot.core.slack_ids import BOT_SCOPES, BotEvent, SlashCommand
-from bot.runtime.web import SLACK_PATH
+from bot.core.slack_ids import BOT_SCOPES, BotEvent, InstallEvent, SlashCommand
+from bot.runtime.web import REDIRECT_PATH, SLACK_PATH
 
 APP_NAME = "Platform Bot"
 COMMAND_DESCRIPTIONS = {
@@ -24,7 +24,10 @@ COMMAND_DESCRIPTIONS = {
 
 
 def build_manifest(url: str | None = None) -> dict[str, Any]:
-    """The manifest; with `url` (the public base URL) for HTTP mode, else for Socket Mode."""
+    """The manifest; with `url` (the public base URL) for HTTP mode, else for Socket Mode.
+
+    HTTP mode can also install in several workspaces (SLACK_CLIENT_ID): Slack's redirect
+    after an install goes to `/slack/oauth_redirect`, and the bot hears of uninstalls."""
     request_url = url.rstrip("/") + SLACK_PATH if url else None
     commands = []
     for command, (description, usage_hint) in COMMAND_DESCRIPTIONS.items():
@@ -39,9 +42,12 @@ def build_manifest(url: str | None = None) -> dict[str, Any]:
         commands.append(entry)
     interactivity: dict[str, Any] = {"is_enabled": True}
     events: dict[str, Any] = {"bot_events": [str(event) for event in BotEvent]}
-    if request_url:
+    oauth: dict[str, Any] = {"scopes": {"bot": sorted(BOT_SCOPES)}}
+    if url and request_url:
         interactivity["request_url"] = request_url
         events["request_url"] = request_url
+        events["bot_events"] += [str(event) for event in InstallEvent]
+        oauth = {"redirect_urls": [url.rstrip("/") + REDIRECT_PATH], **oauth}
     return {
         "display_information": {
             "name": APP_NAME,
@@ -57,7 +63,7 @@ def build_manifest(url: str | None = None) -> dict[str, Any]:
             "bot_user": {"display_name": "platform-bot", "always_online": True},
             "slash_commands": commands,
         },
-        "oauth_config": {"scopes": {"bot": sorted(BOT_SCOPES)}},
+        "oauth_config": oauth,
         "settings": {
             "event_subscriptions": events,
             "interactivity": interactivity,

@@ -11,7 +11,8 @@ import bot.core.idempotency  # idempotency_key
 import bot.core.identity  # identity_user
 import bot.core.jobs  # job
 import bot.core.scheduler  # scheduler_job (APScheduler's job store)
-import bot.core.usage  # noqa: F401  command_usage
+import bot.core.usage  # command_usage
+import bot.runtime.installations  # noqa: F401  slack_bots, slack_installations, slack_oauth_states
 from bot.core.db import Base
 from bot.runtime.features import model_modules
 

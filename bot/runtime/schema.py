@@ -69,9 +69,11 @@ def head_revisions() -> frozenset[str]:
     return heads
 
 
-def schema_status(engine: Engine) -> SchemaStatus:
+def schema_status(engine: Engine, *, schema: str | None = None) -> SchemaStatus:
+    """Where the database is; `schema` is a workspace's PostgreSQL schema (see below)."""
     with engine.connect() as connection:
-        current = frozenset(MigrationContext.configure(connection).get_current_heads())
+        context = MigrationContext.configure(connection, opts={"version_table_schema": schema})
+        current = frozenset(context.get_current_heads())
     return SchemaStatus(current=current, head=head_revisions())
 
 
@@ -81,12 +83,18 @@ def require_up_to_date(engine: Engine) -> None:
         raise SchemaOutOfDate(status)
 
 
-def upgrade(engine: Engine) -> SchemaStatus:
-    """Bring the schema to head; returns the status it started from."""
-    before = schema_status(engine)
+def upgrade(engine: Engine, *, schema: str | None = None) -> SchemaStatus:
+    """Bring the schema to head; returns the status it started from.
+
+    With `schema`, the engine's connections have `search_path` set to that schema first
+    (a workspace's own, in multi-workspace mode) and Alembic keeps its version table there
+    by name: unqualified, it would find the main schema's through the search path.
+    """
+    before = schema_status(engine, schema=schema)
     if before.up_to_date:
         return before
     config = alembic_config()
+    config.attributes["version_table_schema"] = schema
     with engine.connect() as connection:
         if is_postgres(engine):
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})

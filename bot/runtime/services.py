@@ -8,6 +8,7 @@ the listeners (`bot.runtime.app`). Nothing here knows what a feature does.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,14 @@ logger = logging.getLogger(__name__)
 # Every replica uses the same key for the scheduler's leader lock: "platform-bot leader".
 LEADER_LOCK_KEY = 0x706C6174_6C656164
 SLACK_TIMEOUT_SECONDS = 10
+
+
+def leader_lock_key(tenant: str = "") -> int:
+    """The scheduler's leader lock: the same in every replica, distinct per tenant."""
+    if not tenant:
+        return LEADER_LOCK_KEY
+    digest = hashlib.sha256(f"platform-bot leader {tenant}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def build_slack_client(settings: Settings, token: str | None = None) -> WebClient:
@@ -166,8 +175,13 @@ def build_services(
     slack: WebClient | None = None,
     features: Sequence[Feature[Any]] = FEATURES,
     clock: Callable[[], datetime] = utcnow,
+    tenant: str = "",
 ) -> Services:
-    """Build the core, then every feature on it; tests pass `features` with fake adapters."""
+    """Build the core, then every feature on it; tests pass `features` with fake adapters.
+
+    `tenant` names the workspace (or org) these services serve in a multi-workspace bot
+    (`bot.runtime.tenants`): its scheduler has its own leader lock and task namespace, so
+    each workspace has one scheduler leader among the replicas, running its own tasks."""
     check_names(features)
     engine = engine or make_engine(settings.database_url)
     sessions = make_session_factory(engine)
@@ -200,7 +214,8 @@ def build_services(
         engine,
         timezone=config.platform.timezone,
         tasks=[housekeeping_task(core.jobs, config.jobs.keep_finished_days, idempotency), *tasks],
-        elector=LeaderElector(engine, key=LEADER_LOCK_KEY),
+        elector=LeaderElector(engine, key=leader_lock_key(tenant)),
+        namespace=tenant,
     )
     router.add(scheduled_jobs.subcommand(scheduler))
     return Services(

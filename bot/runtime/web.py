@@ -2,7 +2,9 @@
 
 Routes: POST /slack/events (commands, interactivity, events), and the probes every process
 serves (`Probes`, also a worker's whole HTTP surface): GET /healthz (the process is up),
-GET /readyz (the database answers and the process is not stopping), GET /metrics.
+GET /readyz (the database answers and the process is not stopping), GET /metrics. A
+multi-workspace bot also serves its install link, GET /slack/install, and Slack's redirect
+back after the install, GET /slack/oauth_redirect (Bolt's OAuth flow checks the state).
 
 A request to /slack/events passes `bot.runtime.request_gate` first (size, signature,
 shape); Bolt only ever sees a verified body it can parse. A refusal is one short log line
@@ -19,11 +21,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from socketserver import ThreadingMixIn
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from slack_bolt import App
+from slack_bolt import BoltRequest, BoltResponse
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
+from slack_bolt.oauth.oauth_flow import OAuthFlow
 from sqlalchemy import Engine, text
 
 from bot.core import metrics
@@ -35,6 +39,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SLACK_PATH = "/slack/events"
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
 _TEXT: dict[str, Sequence[str]] = {"content-type": ["text/plain;charset=utf-8"]}
 _JSON: dict[str, Sequence[str]] = {"content-type": ["application/json;charset=utf-8"]}
 
@@ -88,27 +94,54 @@ class Probes:
         return WsgiHttpResponse(status=200, headers=_TEXT, body="ready\n")
 
 
+class Dispatcher(Protocol):
+    """What answers a verified Slack request: the Bolt App, or a multi-workspace bot's
+    `WorkspaceDispatcher` that hands it to its workspace's App."""
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse: ...
+
+
 class WebApp:
     """A small WSGI router in front of Bolt; the gate checks requests, Bolt dispatches them."""
 
     def __init__(
         self,
-        app: App,
+        app: Dispatcher,
         engine: Engine,
         job_counts: Callable[[], dict[str, int]] | None = None,
         *,
         signing_secret: str,
+        oauth: OAuthFlow | None = None,
     ) -> None:
         self._app = app
         self._probes = Probes(engine, job_counts)
         self._gate = RequestGate(signing_secret)
+        self._oauth = oauth
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if _route(environ) != ("POST", SLACK_PATH):
+        route = _route(environ)
+        if route == ("POST", SLACK_PATH):
+            response = self._slack(environ)
+        elif self._oauth is not None and route in (("GET", INSTALL_PATH), ("GET", REDIRECT_PATH)):
+            response = self._install(environ, self._oauth)
+        else:
             return self._probes(environ, start_response)
-        response = self._slack(environ)
         start_response(response.status, response.get_headers())
         return response.get_body()
+
+    def _install(self, environ: WSGIEnvironment, oauth: OAuthFlow) -> WsgiHttpResponse:
+        """The install link and Slack's redirect back: Bolt's OAuth flow, which issues and
+        checks the state (cookie and store) and exchanges the code for the bot token."""
+        request = BoltRequest(
+            body="",
+            query=str(environ.get("QUERY_STRING") or ""),
+            headers=dict(WsgiHttpRequest(environ).get_headers()),
+        )
+        if _route(environ)[1] == INSTALL_PATH:
+            answer = oauth.handle_installation(request)
+        else:
+            answer = oauth.handle_callback(request)
+        return WsgiHttpResponse(status=answer.status, headers=answer.headers, body=answer.body)
 
     def _slack(self, environ: WSGIEnvironment) -> WsgiHttpResponse:
         started = time.perf_counter()

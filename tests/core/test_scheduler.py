@@ -203,6 +203,35 @@ def test_run_task_runs_the_registered_callable_and_skips_unknown_ids(
     assert "'retired-sweep' is not registered" in caplog.text
 
 
+def test_schedulers_of_two_workspaces_each_run_their_own_task_of_the_same_id(
+    sqlite_engine: Engine,
+) -> None:
+    """A process serving several workspaces runs a scheduler per workspace, on each one's
+    own store: a stored job calls the task of its own namespace, never the other's."""
+    acme, beta = Calls(), Calls()
+    schedulers = [
+        Scheduler(sqlite_engine, timezone="UTC", tasks=[nightly(calls)], elector=None, namespace=ns)
+        for calls, ns in ((acme, "T0ACME"), (beta, "T0BETA"))
+    ]
+    for scheduler in schedulers:
+        scheduler.start()
+    try:
+        with sqlite_engine.connect() as connection:
+            stored = connection.execute(select(scheduler_job.c.job_state)).scalars().all()
+        assert [pickle.loads(state)["args"] for state in stored] == [("T0BETA/nightly-report",)]
+        run_task("T0ACME/nightly-report")
+        assert (acme.count, beta.count) == (1, 0)
+        run_task("T0BETA/nightly-report")
+        assert (acme.count, beta.count) == (1, 1)
+        run_task("nightly-report")  # no workspace registered it without a namespace
+        assert (acme.count, beta.count) == (1, 1)
+    finally:
+        for scheduler in schedulers:
+            scheduler.stop()
+    run_task("T0ACME/nightly-report")  # stopped: unregistered
+    assert acme.count == 1
+
+
 @pytest.mark.postgres
 def test_of_two_schedulers_on_postgres_only_the_leader_runs(pg_engine: Engine) -> None:
     key = random.randrange(1, 2**31)

@@ -4,7 +4,7 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.core.slack_ids import BOT_SCOPES, BotEvent, SlashCommand
+from bot.core.slack_ids import BOT_SCOPES, BotEvent, InstallEvent, SlashCommand
 from bot.runtime.manifest import build_manifest, render_manifest
 from tests.conftest import REPO_ROOT, SPECS_DIR
 
@@ -34,6 +34,18 @@ def test_http_mode_manifest_validates_and_points_every_url_at_slack_events() -> 
     assert manifest["settings"]["interactivity"]["request_url"] == url
     assert manifest["settings"]["event_subscriptions"]["request_url"] == url
     assert {c["url"] for c in manifest["features"]["slash_commands"]} == {url}
+
+
+def test_http_mode_manifest_has_the_oauth_redirect_and_the_install_events() -> None:
+    manifest = build_manifest("https://bot.acme.example/")
+    assert manifest["oauth_config"]["redirect_urls"] == [
+        "https://bot.acme.example/slack/oauth_redirect"
+    ]
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {
+        str(e) for e in (*BotEvent, *InstallEvent)
+    }
+    socket_mode = build_manifest()
+    assert "redirect_urls" not in socket_mode["oauth_config"]
 
 
 def test_manifest_lists_exactly_the_commands_events_and_scopes_of_the_code() -> None:
