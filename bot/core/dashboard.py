@@ -137,6 +137,8 @@ class DashboardItems:
     requests: Sequence[RequestItem] = ()
     approvals: Sequence[ApprovalItem] = ()
     shifts: Sequence[EventItem] = ()
+    shifts_note: str = ""
+    """Plain words shown with the shifts when they could not be read (the provider failed)."""
     sessions: Sequence[EventItem] = ()
     surveys: Sequence[SurveyItem] = ()
     quick_actions: Sequence[Button] = ()
@@ -149,6 +151,7 @@ class DashboardItems:
             requests=[*self.requests, *other.requests],
             approvals=[*self.approvals, *other.approvals],
             shifts=[*self.shifts, *other.shifts],
+            shifts_note=" ".join(n for n in (self.shifts_note, other.shifts_note) if n),
             sessions=[*self.sessions, *other.sessions],
             surveys=[*self.surveys, *other.surveys],
             quick_actions=[*self.quick_actions, *other.quick_actions],

@@ -253,8 +253,10 @@ def build_home(dashboard: Dashboard, commands: Sequence[Subcommand], *, shown: i
         "Your on-call shifts (next 14 days)",
         [_event_line(s) for s in items.shifts],
         shown,
-        "No shifts.",
+        escape(items.shifts_note) or "No shifts.",
     )
+    if items.shifts and items.shifts_note:
+        blocks.append(_context(escape(items.shifts_note)))
     if items.surveys:
         blocks += _surveys_blocks(items.surveys, shown)
     if items.sessions:
