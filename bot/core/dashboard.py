@@ -93,10 +93,13 @@ class RequestItem:
     """While pending: "1 of 2 approvals"."""
     approvers: Mrkdwn = Mrkdwn("")
     """While pending: who may approve it, as the policy names them."""
+    cancel_allowed: bool = True
+    """False for a request its feature cannot call off while it waits (a runbook run
+    waiting for a step's approval has already started)."""
 
     @property
     def cancellable(self) -> bool:
-        return self.state in (RequestState.PENDING, RequestState.QUEUED)
+        return self.cancel_allowed and self.state in (RequestState.PENDING, RequestState.QUEUED)
 
 
 @dataclass(frozen=True)
