@@ -122,6 +122,49 @@ class PromptLedger:
         logger.warning("CSAT request for %s could not be posted: %s", self._action, error)
 
 
+class CsatDashboard:
+    def __init__(
+        self, *, sessions: SessionFactory, config: Csat, clock: Callable[[], datetime]
+    ) -> None:
+        self._sessions = sessions
+        self._config = config
+        self._clock = clock
+
+    def items_for(self, principal: Principal) -> DashboardItems:
+        if not self._config.enabled:
+            return DashboardItems()
+        since = self._clock() - timedelta(days=self._config.period_days)
+        # The (user_id, requested_at) index; at most one row per period, so one or two rows.
+        query = (
+            select(CsatRequest.id, CsatRequest.requested_at)
+            .where(
+                CsatRequest.user_id == principal.user_id,
+                CsatRequest.requested_at > since,
+                CsatRequest.score.is_(None),
+                CsatRequest.message_ts.is_not(None),
+            )
+            .order_by(CsatRequest.requested_at.desc())
+        )
+        with self._sessions() as session:
+            rows = session.execute(query).all()
+        return DashboardItems(
+            surveys=[
+                SurveyItem(
+                    what=f"{self._config.question} (1 = poor, 5 = great; asked in the thread "
+                    f"of what you did on {requested_at:%Y-%m-%d})",
+                    buttons=tuple(
+                        Button(label, f"{ActionId.RATE_PREFIX}{score}", str(request_id))
+                        for score, label in SCORE_LABELS.items()
+                    ),
+                )
+                for request_id, requested_at in rows
+            ]
+        )
+
+    def cancel(self, principal: Principal, ref: str) -> CancelOutcome | None:
+        return None  # a rating prompt is no request
+
+
 class CsatService:
     def __init__(
         self,
@@ -194,46 +237,3 @@ class CsatService:
             RatingSummary(action, int(ratings), int(asked), float(average or 0.0))
             for action, ratings, asked, average in rows
         ]
-
-
-class CsatDashboard:
-    def __init__(
-        self, *, sessions: SessionFactory, config: Csat, clock: Callable[[], datetime]
-    ) -> None:
-        self._sessions = sessions
-        self._config = config
-        self._clock = clock
-
-    def items_for(self, principal: Principal) -> DashboardItems:
-        if not self._config.enabled:
-            return DashboardItems()
-        since = self._clock() - timedelta(days=self._config.period_days)
-        # The (user_id, requested_at) index; at most one row per period, so one or two rows.
-        query = (
-            select(CsatRequest.id, CsatRequest.requested_at)
-            .where(
-                CsatRequest.user_id == principal.user_id,
-                CsatRequest.requested_at > since,
-                CsatRequest.score.is_(None),
-                CsatRequest.message_ts.is_not(None),
-            )
-            .order_by(CsatRequest.requested_at.desc())
-        )
-        with self._sessions() as session:
-            rows = session.execute(query).all()
-        return DashboardItems(
-            surveys=[
-                SurveyItem(
-                    what=f"{self._config.question} (1 = poor, 5 = great; asked in the thread "
-                    f"of what you did on {requested_at:%Y-%m-%d})",
-                    buttons=tuple(
-                        Button(label, f"{ActionId.RATE_PREFIX}{score}", str(request_id))
-                        for score, label in SCORE_LABELS.items()
-                    ),
-                )
-                for request_id, requested_at in rows
-            ]
-        )
-
-    def cancel(self, principal: Principal, ref: str) -> CancelOutcome | None:
-        return None  # a rating prompt is no request
