@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import func, select, update
 
@@ -29,12 +29,14 @@ from bot.core.dashboard import Button, CancelOutcome, DashboardItems, SurveyItem
 from bot.core.db import SessionFactory
 from bot.core.errors import NotAllowed, NotFound
 from bot.core.feedback import RatingSummary
-from bot.core.identity import Principal
 from integrations.protocols import PostedMessage
 from surveys.config import Csat
 from surveys.csat.ids import ActionId
 from surveys.csat.models import CsatRequest
 from surveys.delivery import Content, DmOutbox, Skip, Unsent
+
+if TYPE_CHECKING:  # annotations only; kept apart from the imports the stats trend adds
+    from bot.core.identity import Principal
 
 logger = logging.getLogger(__name__)
 
