@@ -35,7 +35,7 @@ from surveys.csat.ids import ActionId
 from surveys.csat.models import CsatRequest
 from surveys.delivery import Content, DmOutbox, Skip, Unsent
 
-if TYPE_CHECKING:  # annotations only; kept apart from the imports the stats trend adds
+if TYPE_CHECKING:  # for annotations only
     from bot.core.identity import Principal
 
 logger = logging.getLogger(__name__)
