@@ -20,12 +20,14 @@ from integrations.errors import (
     ProviderUnavailable,
 )
 from integrations.fake_provisioner import FakeProvisioner as FakeProvisioner
+from integrations.oncall_window import within
 from integrations.protocols import (
     CatalogEntity,
     CatalogProblem,
     CatalogSnapshot,
     DirectoryUser,
     OnCallPerson,
+    OnCallShift,
     OnCallStatus,
     OnCallTarget,
     PageRequest,
@@ -110,9 +112,10 @@ class FakeCatalog:
 class FakeOnCall:
     """An on-call tool held in memory.
 
-    `statuses` maps (kind, id) to who is on call; `available = False` makes every call
-    raise `ProviderUnavailable`; `pages` records each page once per dedup key, like the
-    real tools' incident keys and aliases.
+    `statuses` maps (kind, id) to who is on call; `shifts` lists shifts by person (their
+    email, lower case); `available = False` makes every call raise `ProviderUnavailable`;
+    `pages` records each page once per dedup key, like the real tools' incident keys and
+    aliases.
     """
 
     name = "fake-oncall"
@@ -124,6 +127,7 @@ class FakeOnCall:
         self.calls: Counter[str] = Counter()
         self.pages: dict[str, PageRequest] = {}
         self.notify: tuple[OnCallPerson, ...] = ()
+        self.shifts: dict[str, list[OnCallShift]] = {}
 
     def on_call(self, target: OnCallTarget, *, at: datetime) -> OnCallStatus:
         self._enter("on_call")
@@ -137,6 +141,19 @@ class FakeOnCall:
             as_of=at,
             schedule_name=status.schedule_name,
         )
+
+    def shifts_for(
+        self,
+        *,
+        email: str | None,
+        slack_user_id: str | None,
+        since: datetime,
+        until: datetime,
+    ) -> list[OnCallShift]:
+        self._enter("shifts_for")
+        with self._lock:
+            known = list(self.shifts.get((email or "").casefold(), ()))
+        return within(known, since, until)
 
     def page(self, request: PageRequest) -> PageResult:
         self._enter("page")

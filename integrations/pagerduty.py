@@ -4,20 +4,24 @@ Who is on call: a service (`pagerduty.com/service-id`) is first resolved to its 
 policy (`GET /services/{id}`); then `GET /oncalls` with `escalation_policy_ids[]` or
 `schedule_ids[]`, `earliest=true` and `include[]=users`, over a window from now to
 `lookahead` ahead, gives the current shift (the one covering now) and the next one per
-escalation level. Paging creates an incident (`POST /incidents`) on the service with the
-request's dedup key as `incident_key`, so a repeated request does not open a second one.
+escalation level. A person's shifts: their user id from `GET /users?query=EMAIL` (the
+answer is matched on the exact email), then `GET /oncalls` with `user_ids[]`, `since` and
+`until` (every shift in the window, not only the earliest). Paging creates an incident
+(`POST /incidents`) on the service with the request's dedup key as `incident_key`, so a
+repeated request does not open a second one.
 Auth: `Authorization: Token token=…`; writes also send `From:` (a PagerDuty user's email).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
 from integrations.errors import ProviderRejected, ProviderUnavailable
 from integrations.http_errors import json_body, send
+from integrations.oncall_window import iso_utc, parse_time, within
 from integrations.protocols import (
     OnCallPerson,
     OnCallShift,
@@ -30,6 +34,7 @@ from integrations.protocols import (
 PROVIDER = "pagerduty"
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 _PAGE_LIMIT = 100
+Param = tuple[str, str | int | float | bool | None]
 _MAX_PAGES = 10
 
 
@@ -64,7 +69,11 @@ class PagerDuty:
             policy, key = target.id, "schedule_ids[]"
         else:
             raise ProviderRejected(PROVIDER, f"cannot look up a {target.kind!r} target")
-        entries = self._oncalls(key, policy, at)
+        entries = self._oncalls(
+            [(key, policy), ("earliest", "true"), ("include[]", "users")],
+            since=at,
+            until=at + self._lookahead,
+        )
         current, upcoming = _split(entries, at)
         return OnCallStatus(target=target, current=current, next=upcoming, as_of=at)
 
@@ -83,17 +92,52 @@ class PagerDuty:
                 PROVIDER, f"{what} answered without an escalation policy"
             ) from None
 
-    def _oncalls(self, key: str, value: str, at: datetime) -> list[dict[str, Any]]:
+    def shifts_for(
+        self,
+        *,
+        email: str | None,
+        slack_user_id: str | None,
+        since: datetime,
+        until: datetime,
+    ) -> list[OnCallShift]:
+        user_id = self.user_id_for(email) if email else None
+        if user_id is None:
+            return []
+        entries = self._oncalls([("user_ids[]", user_id)], since=since, until=until)
+        return within((s for e in entries if (s := _shift(e)) is not None), since, until)
+
+    def user_id_for(self, email: str) -> str | None:
+        """The id of the PagerDuty user with exactly this email (the search also matches
+        names and parts of addresses), or None."""
+        what = "GET /users"
+        wanted = email.strip().casefold()
+        response = send(
+            PROVIDER,
+            what,
+            lambda: self._client.get(
+                "/users", params={"query": wanted, "limit": _PAGE_LIMIT}, headers=self._headers
+            ),
+        )
+        body = json_body(PROVIDER, what, response)
+        users = body.get("users") if isinstance(body, dict) else None
+        if not isinstance(users, list):
+            raise ProviderUnavailable(PROVIDER, f"{what} answered without a users list")
+        for user in users:
+            if isinstance(user, dict) and str(user.get("email") or "").casefold() == wanted:
+                return str(user.get("id") or "") or None
+        return None
+
+    def _oncalls(
+        self, filters: list[Param], *, since: datetime, until: datetime
+    ) -> list[dict[str, Any]]:
         what = "GET /oncalls"
         entries: list[dict[str, Any]] = []
         offset = 0
         for _ in range(_MAX_PAGES):
-            params: list[tuple[str, str | int | float | bool | None]] = [
-                (key, value),
-                ("since", _iso(at)),
-                ("until", _iso(at + self._lookahead)),
-                ("earliest", "true"),
-                ("include[]", "users"),
+            params: list[Param] = [
+                *filters,
+                ("since", iso_utc(since)),
+                ("until", iso_utc(until)),
                 ("limit", _PAGE_LIMIT),
                 ("offset", offset),
             ]
@@ -180,24 +224,19 @@ def _shift(entry: dict[str, Any]) -> OnCallShift | None:
     level = entry.get("escalation_level")
     return OnCallShift(
         person=person,
-        start=_parse_time(entry.get("start")),
-        end=_parse_time(entry.get("end")),
+        start=parse_time(entry.get("start")),
+        end=parse_time(entry.get("end")),
         level=level if isinstance(level, int) else 1,
+        schedule=_summary(entry.get("schedule")) or _summary(entry.get("escalation_policy")),
     )
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
+def _summary(reference: Any) -> str | None:
+    """The name a reference (schedule, escalation policy) carries, if any."""
+    if not isinstance(reference, dict):
         return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    name = reference.get("name") or reference.get("summary")
+    return str(name) if name else None
 
 
 def _path_id(value: str) -> str:

@@ -150,6 +150,8 @@ class OnCallShift:
     start: datetime | None = None
     end: datetime | None = None
     level: int = 1
+    schedule: str | None = None
+    """The schedule (or rotation) the shift belongs to, where the provider names one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +196,21 @@ class OnCallProvider(Protocol):
     name: str
 
     def on_call(self, target: OnCallTarget, *, at: datetime) -> OnCallStatus: ...
+
+    def shifts_for(
+        self,
+        *,
+        email: str | None,
+        slack_user_id: str | None,
+        since: datetime,
+        until: datetime,
+    ) -> list[OnCallShift]:
+        """One person's shifts that overlap [since, until): starting before `until` and
+        ending after `since` (one starting exactly at `until` is not in), sorted by start,
+        each with its schedule's name. The person is matched by email (case-insensitively);
+        the rotation file also matches the Slack id it may list instead. A person the
+        provider does not know has no shifts."""
+        ...
 
     def page(self, request: PageRequest) -> PageResult: ...
 

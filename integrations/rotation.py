@@ -14,7 +14,9 @@ Day and week lengths follow the wall clock (a shift always changes at `handoff_t
 across daylight-saving changes); hour lengths are exact durations. Override times without an
 offset are read in the rotation's time zone. The file is re-read when it changes; a broken
 file makes lookups fail with the reason (and the bot answers from its last good data).
-Paging asks the bot to DM whoever is on call (`PageResult.notify`).
+Paging asks the bot to DM whoever is on call (`PageResult.notify`). A person's shifts are
+their segments of every rotation, walked across the window; back-to-back segments of one
+person (a rotation of one, an override of their own shift) are one shift.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from integrations.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
+from integrations.oncall_window import SHIFTS_MAX, within
 from integrations.protocols import (
     OnCallPerson,
     OnCallShift,
@@ -40,6 +43,8 @@ from integrations.protocols import (
 )
 
 PROVIDER = "rotation file"
+_SEGMENTS_MAX = 5_000
+"""Segments walked per rotation and window: two weeks of hourly shifts with overrides."""
 _LENGTH = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
 Person = Annotated[str, Field(min_length=1, max_length=320)]
 
@@ -156,6 +161,21 @@ class RotationSchedule:
                 start = o_end
         return person, start, end
 
+    def segments(self, since: datetime, until: datetime) -> list[tuple[str, datetime, datetime]]:
+        """The segments that overlap [since, until), in order, neighbours of one person
+        joined."""
+        found: list[tuple[str, datetime, datetime]] = []
+        current = self.segment(since)
+        for _ in range(_SEGMENTS_MAX):
+            if current[1] >= until:
+                break
+            if found and found[-1][0] == current[0] and found[-1][2] == current[1]:
+                found[-1] = (current[0], found[-1][1], current[2])
+            else:
+                found.append(current)
+            current = self.segment(current[2])
+        return found
+
     def status(self, at: datetime) -> tuple[tuple[str, datetime, datetime], ...]:
         """The segment covering `at` and the next one with a different person.
 
@@ -213,6 +233,26 @@ class RotationProvider:
             schedule_name=schedule.key,
         )
 
+    def shifts_for(
+        self,
+        *,
+        email: str | None,
+        slack_user_id: str | None,
+        since: datetime,
+        until: datetime,
+    ) -> list[OnCallShift]:
+        names = {n.casefold() for n in (email, slack_user_id) if n}
+        if not names or until <= since:
+            return []
+        shifts: list[OnCallShift] = []
+        for schedule in self.schedules().values():
+            for person, start, end in schedule.segments(since, until):
+                if person.casefold() in names:
+                    shifts.append(_shift((person, start, end), schedule.key))
+                if len(shifts) >= SHIFTS_MAX:
+                    break
+        return within(shifts, since, until)
+
     def page(self, request: PageRequest) -> PageResult:
         schedule = self._schedule(request.target)
         person, _, _ = schedule.segment(datetime.now(ZoneInfo("UTC")))
@@ -237,6 +277,6 @@ def _person(entry: str) -> OnCallPerson:
     return OnCallPerson(name=entry, slack_user_id=entry)
 
 
-def _shift(segment: tuple[str, datetime, datetime]) -> OnCallShift:
+def _shift(segment: tuple[str, datetime, datetime], schedule: str | None = None) -> OnCallShift:
     person, start, end = segment
-    return OnCallShift(person=_person(person), start=start, end=end)
+    return OnCallShift(person=_person(person), start=start, end=end, schedule=schedule)

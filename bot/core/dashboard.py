@@ -93,10 +93,13 @@ class RequestItem:
     """While pending: "1 of 2 approvals"."""
     approvers: Mrkdwn = Mrkdwn("")
     """While pending: who may approve it, as the policy names them."""
+    cancel_allowed: bool = True
+    """False for a request its feature cannot call off while it waits (a runbook run
+    waiting for a step's approval has already started)."""
 
     @property
     def cancellable(self) -> bool:
-        return self.state in (RequestState.PENDING, RequestState.QUEUED)
+        return self.cancel_allowed and self.state in (RequestState.PENDING, RequestState.QUEUED)
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,8 @@ class DashboardItems:
     requests: Sequence[RequestItem] = ()
     approvals: Sequence[ApprovalItem] = ()
     shifts: Sequence[EventItem] = ()
+    shifts_note: str = ""
+    """Plain words shown with the shifts when they could not be read (the provider failed)."""
     sessions: Sequence[EventItem] = ()
     surveys: Sequence[SurveyItem] = ()
     quick_actions: Sequence[Button] = ()
@@ -149,6 +154,7 @@ class DashboardItems:
             requests=[*self.requests, *other.requests],
             approvals=[*self.approvals, *other.approvals],
             shifts=[*self.shifts, *other.shifts],
+            shifts_note=" ".join(n for n in (self.shifts_note, other.shifts_note) if n),
             sessions=[*self.sessions, *other.sessions],
             surveys=[*self.surveys, *other.surveys],
             quick_actions=[*self.quick_actions, *other.quick_actions],

@@ -24,3 +24,4 @@ class BlockId(StrEnum):
     RESOURCE = "home_resource_"
     REQUEST = "home_request_"
     APPROVAL = "home_approval_"
+    SURVEY = "home_survey_"

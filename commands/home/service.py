@@ -98,20 +98,20 @@ class HomeService:
 
     def _overview(self, pending_approvals: int) -> Overview:
         since = self.today_started_at()
-        with self._sessions() as session:
-            failed = session.scalar(
-                select(func.count())
-                .select_from(Job)
-                .where(Job.status == JobStatus.FAILED, Job.finished_at >= since)
-            )
-            used = session.execute(
-                select(func.count(), func.count(distinct(CommandUsage.user_id))).where(
-                    CommandUsage.created_at >= since
-                )
-            ).one()
+        failed = (
+            select(func.count())
+            .select_from(Job)
+            .where(Job.status == JobStatus.FAILED, Job.finished_at >= since)
+            .scalar_subquery()
+        )
+        used = select(failed, func.count(), func.count(distinct(CommandUsage.user_id))).where(
+            CommandUsage.created_at >= since
+        )
+        with self._sessions() as session:  # one round trip for the three figures
+            row = session.execute(used).one()
         return Overview(
             pending_approvals=pending_approvals,
-            failed_jobs=int(failed or 0),
-            commands=int(used[0] or 0),
-            people=int(used[1] or 0),
+            failed_jobs=int(row[0] or 0),
+            commands=int(row[1] or 0),
+            people=int(row[2] or 0),
         )

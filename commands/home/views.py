@@ -208,12 +208,27 @@ def _commands_text(commands: Sequence[Subcommand]) -> str:
     return "*What you can do*\n" + ("\n".join(lines) or "Nothing yet: ask the platform team.")
 
 
+def _survey_blocks(index: int, survey: SurveyItem) -> list[Block]:
+    """One button beside the question; a row of them (a 1-5 rating) under it."""
+    if len(survey.buttons) <= 1:
+        accessory = _button(survey.buttons[0]) if survey.buttons else None
+        return [_section(escape(survey.what), accessory)]
+    return [
+        _section(escape(survey.what)),
+        ActionsBlock(
+            block_id=f"{BlockId.SURVEY}{index}",
+            elements=[_button(b) for b in survey.buttons[:5]],
+        ),
+    ]
+
+
 def _surveys_blocks(surveys: Sequence[SurveyItem], shown: int) -> list[Block]:
     blocks: list[Block] = [_section("*Surveys waiting for your answer*")]
-    for survey in surveys[:shown]:
-        accessory = _button(survey.buttons[0]) if survey.buttons else None
-        blocks.append(_section(escape(survey.what), accessory))
-    return [*blocks, *_more(len(surveys), shown, "/platform help")]
+    for index, survey in enumerate(surveys[:shown]):
+        blocks += _survey_blocks(index, survey)
+    if len(surveys) > shown:
+        blocks.append(_context(f"…and {len(surveys) - shown} more in your DMs with me."))
+    return blocks
 
 
 def build_home(dashboard: Dashboard, commands: Sequence[Subcommand], *, shown: int) -> View:
@@ -253,8 +268,10 @@ def build_home(dashboard: Dashboard, commands: Sequence[Subcommand], *, shown: i
         "Your on-call shifts (next 14 days)",
         [_event_line(s) for s in items.shifts],
         shown,
-        "No shifts.",
+        escape(items.shifts_note) or "No shifts.",
     )
+    if items.shifts and items.shifts_note:
+        blocks.append(_context(escape(items.shifts_note)))
     if items.surveys:
         blocks += _surveys_blocks(items.surveys, shown)
     if items.sessions:

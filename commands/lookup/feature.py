@@ -22,6 +22,7 @@ from commands.lookup.handlers import LookupHandlers
 from commands.lookup.ids import ActionId, CallbackId, JobKind
 from commands.lookup.jobs import PageJob, RefreshJob
 from commands.lookup.service.catalog_index import CatalogIndex
+from commands.lookup.service.dashboard import OnCallShiftsDashboard
 from commands.lookup.service.lookups import LookupService
 from commands.lookup.service.oncall import OnCallDirectory
 from commands.lookup.service.search_query import FILTER_USAGE
@@ -48,10 +49,11 @@ class LookupFeature:
     def build(self, core: Core) -> Parts[LookupService]:
         catalog = core.section("catalog", CatalogSection)
         oncall = core.section("oncall", OnCallSection)
+        provider = self.oncall(oncall, core)
         service = LookupService(
             index=CatalogIndex(core.sessions, self.catalog(catalog, core)),
             oncall=OnCallDirectory(
-                self.oncall(oncall, core),
+                provider,
                 cache_seconds=oncall.cache_seconds,
                 local=oncall.provider is OnCallKind.ROTATION,
             ),
@@ -99,6 +101,9 @@ class LookupFeature:
             start=[service.start],
             close=[service.stop],
             catalog=service,
+            dashboard=OnCallShiftsDashboard(
+                provider, cache_seconds=oncall.cache_seconds, clock=core.clock
+            ),
         )
 
 

@@ -22,6 +22,7 @@ from commands.runbooks.ids import ActionId, CallbackId, JobKind, PolicyAction
 from commands.runbooks.jobs import RunJob
 from commands.runbooks.loader import RunbookProblems, load_directory
 from commands.runbooks.notifier import SlackRunNotifier
+from commands.runbooks.service.dashboard import RunbookDashboard
 from commands.runbooks.service.links import ServiceLinks
 from commands.runbooks.service.ports import RunbookContext, StepExecutor
 from commands.runbooks.service.runs import RunbookRuns
@@ -86,6 +87,7 @@ class RunbooksFeature:
             clock=core.clock,
             team_channels={k: t.channel for k, t in core.config.teams.items()},
             actions=core.actions,
+            changed=core.dashboard.changed,
         )
         for loaded in runbooks.values():
             for call in loaded.calls:
@@ -116,4 +118,5 @@ class RunbooksFeature:
             ],
             job_handlers={JobKind.RUN: graph.job},
             runbooks=ServiceLinks(graph.runs),
+            dashboard=RunbookDashboard(context),
         )

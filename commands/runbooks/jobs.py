@@ -22,8 +22,9 @@ from bot.core.redaction import REDACTED, scrub_text
 from commands.runbooks.ids import PolicyAction
 from commands.runbooks.models import RunbookApproval, RunbookRun, RunStatus
 from commands.runbooks.render import Rendered
-from commands.runbooks.service.ports import RunbookContext, StepResult, Thread
-from commands.runbooks.service.runs import policy_context, rendered_steps
+from commands.runbooks.service.dashboard import approval_changed
+from commands.runbooks.service.ports import RunbookContext, StepResult, Thread, policy_context
+from commands.runbooks.service.runs import rendered_steps
 from commands.runbooks.spec import StepKind
 
 logger = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ class RunJob:
         ctx.notifier.ask_approval(
             channel, run.id, loaded.runbook.title, run.requested_by, step, approvers
         )
+        approval_changed(ctx, run.id, step.index)
         ctx.notifier.reply(
             thread,
             f"Step {step.index + 1} ({escape(step.title)}) waits for approval by {approvers}.",

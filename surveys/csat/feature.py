@@ -14,7 +14,7 @@ from bot.core.feature import ConfigSection, Core, Listener, ListenerKind, Parts
 from surveys.config import SurveysSection
 from surveys.csat.handlers import CsatHandlers
 from surveys.csat.ids import RATE_PATTERN
-from surveys.csat.service import CsatService
+from surveys.csat.service import CsatDashboard, CsatService
 from surveys.csat.views import CsatMessageBuilder
 from surveys.delivery import DmOutbox
 from surveys.sections import MIGRATIONS, SURVEYS_SECTION
@@ -36,9 +36,10 @@ class CsatFeature:
             messages=CsatMessageBuilder(),
             clock=core.clock,
         )
-        handlers = CsatHandlers(service)
+        handlers = CsatHandlers(service, core.dashboard.changed)
         return Parts(
             api=service,
+            dashboard=CsatDashboard(sessions=core.sessions, config=section.csat, clock=core.clock),
             listeners=[Listener(ListenerKind.ACTION, RATE_PATTERN, handlers.handle_rate)],
             feedback=service,
             csat_weeks=service,

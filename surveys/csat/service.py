@@ -9,6 +9,10 @@ creating the row is the claim (committed before the post), the post's channel an
 it. A prompt that could not be posted is not retried, whatever the reason: feedback must
 never hold up or fail the action it follows, and the row still counts as asked, so the
 person is not asked again this period.
+
+`CsatDashboard` shows a person the prompts posted to them that they have not rated, while
+the period they were asked in lasts (after it they may be asked again, about something
+else), with the prompt's own rating buttons.
 """
 
 from __future__ import annotations
@@ -17,23 +21,29 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.core.dashboard import Button, CancelOutcome, DashboardItems, SurveyItem
 from bot.core.db import SessionFactory
 from bot.core.errors import NotAllowed, NotFound
 from bot.core.feedback import RatingSummary
 from bot.core.feedback_trends import CsatWeek, week_windows
 from integrations.protocols import PostedMessage
 from surveys.config import Csat
+from surveys.csat.ids import ActionId
 from surveys.csat.models import CsatRequest
 from surveys.delivery import Content, DmOutbox, Skip, Unsent
+
+if TYPE_CHECKING:  # for annotations only
+    from bot.core.identity import Principal
 
 logger = logging.getLogger(__name__)
 
 ACTION_LIMIT = 100  # the column's width
+SCORE_LABELS = {1: "1 😞", 2: "2", 3: "3", 4: "4", 5: "5 🤩"}
 
 
 class CsatMessages(Protocol):
@@ -114,6 +124,49 @@ class PromptLedger:
         # Nothing to write: a row without a message ts is a prompt that was not (or may not
         # have been) posted, and it is not retried.
         logger.warning("CSAT request for %s could not be posted: %s", self._action, error)
+
+
+class CsatDashboard:
+    def __init__(
+        self, *, sessions: SessionFactory, config: Csat, clock: Callable[[], datetime]
+    ) -> None:
+        self._sessions = sessions
+        self._config = config
+        self._clock = clock
+
+    def items_for(self, principal: Principal) -> DashboardItems:
+        if not self._config.enabled:
+            return DashboardItems()
+        since = self._clock() - timedelta(days=self._config.period_days)
+        # The (user_id, requested_at) index; at most one row per period, so one or two rows.
+        query = (
+            select(CsatRequest.id, CsatRequest.requested_at)
+            .where(
+                CsatRequest.user_id == principal.user_id,
+                CsatRequest.requested_at > since,
+                CsatRequest.score.is_(None),
+                CsatRequest.message_ts.is_not(None),
+            )
+            .order_by(CsatRequest.requested_at.desc())
+        )
+        with self._sessions() as session:
+            rows = session.execute(query).all()
+        return DashboardItems(
+            surveys=[
+                SurveyItem(
+                    what=f"{self._config.question} (1 = poor, 5 = great; asked in the thread "
+                    f"of what you did on {requested_at:%Y-%m-%d})",
+                    buttons=tuple(
+                        Button(label, f"{ActionId.RATE_PREFIX}{score}", str(request_id))
+                        for score, label in SCORE_LABELS.items()
+                    ),
+                )
+                for request_id, requested_at in rows
+            ]
+        )
+
+    def cancel(self, principal: Principal, ref: str) -> CancelOutcome | None:
+        return None  # a rating prompt is no request
 
 
 class CsatService:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, MarkdownTextObject, SectionBlock
 
 from surveys.csat.ids import ActionId, BlockId
+from surveys.csat.service import SCORE_LABELS as LABELS
 from surveys.delivery import Content
-
-LABELS = {1: "1 😞", 2: "2", 3: "3", 4: "4", 5: "5 🤩"}
 
 
 class CsatMessageBuilder:

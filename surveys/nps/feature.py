@@ -30,6 +30,7 @@ from surveys.nps.ids import ActionId, CallbackId, JobKind
 from surveys.nps.jobs import NpsFanOut
 from surveys.nps.service.answers import AnswerService
 from surveys.nps.service.campaigns import CampaignService
+from surveys.nps.service.dashboard import NpsDashboard
 from surveys.nps.service.fanout import FanOutService
 from surveys.nps.service.results import ResultsService
 from surveys.nps.service.trend import NpsTrend
@@ -136,10 +137,13 @@ class NpsFeature:
             policy=core.policy,
             messenger=core.messenger,
         )
-        surveys = SurveyHandlers(answers=nps.answers, fanout=nps.fanout)
+        surveys = SurveyHandlers(
+            answers=nps.answers, fanout=nps.fanout, changed=core.dashboard.changed
+        )
         action, view = ListenerKind.ACTION, ListenerKind.VIEW
         return Parts(
             api=nps,
+            dashboard=NpsDashboard(sessions=core.sessions, clock=core.clock),
             subcommands=[
                 Subcommand(
                     name="nps",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Collection
 from typing import Any
 
 from slack_bolt import Ack, Respond
@@ -118,12 +119,25 @@ class CommandHandlers:
             )
 
 
-class SurveyHandlers:
-    """The survey DM's buttons and the survey modal."""
+def _nobody(_people: Collection[str]) -> None:
+    return None
 
-    def __init__(self, *, answers: AnswerService, fanout: FanOutService) -> None:
+
+class SurveyHandlers:
+    """The survey DM's buttons and the survey modal (the App Home offers the same Take
+    button, so its click comes here too)."""
+
+    def __init__(
+        self,
+        *,
+        answers: AnswerService,
+        fanout: FanOutService,
+        changed: Callable[[Collection[str]], None] = _nobody,
+    ) -> None:
         self._answers = answers
         self._fanout = fanout
+        self._changed = changed
+        """`Core.dashboard.changed`: an answered round leaves the person's App Home."""
 
     def handle_take(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
@@ -176,6 +190,7 @@ class SurveyHandlers:
         ack()
         if round_ is not None:
             self._answers.thank(round_, user_id=body["user"]["id"], score=parsed.score)
+        self._changed({body["user"]["id"]})
 
 
 ALREADY_ANSWERED = "You have already answered this round; your first answer stands. Thank you!"

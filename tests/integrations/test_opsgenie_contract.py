@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -123,4 +123,117 @@ def test_failures_are_integration_errors_without_the_key(
         Opsgenie(_client(lambda _: answer), api_key=KEY).on_call(
             OnCallTarget("schedule", "payments_schedule"), at=AT
         )
+    assert KEY not in str(raised.value)
+
+
+UNTIL = AT + timedelta(days=14)
+BOB_SCHEDULES = {
+    "data": [
+        {"id": "sched-pay", "name": "payments_schedule", "enabled": True},
+        {"id": "sched-old", "name": "retired_schedule", "enabled": False},
+        {"id": "sched-db", "name": "databases_schedule", "enabled": True},
+    ],
+    "took": 0.1,
+    "requestId": "req-3",
+}
+
+
+def _period(user: str, start: datetime, end: datetime, **extra: object) -> dict[str, object]:
+    return {
+        "startDate": start.isoformat().replace("+00:00", "Z"),
+        "endDate": end.isoformat().replace("+00:00", "Z"),
+        "type": "default",
+        "recipient": {"id": f"id-{user}", "name": user, "type": "user"},
+        **extra,
+    }
+
+
+def _timeline(name: str, periods: list[dict[str, object]]) -> dict[str, object]:
+    return {
+        "data": {
+            "_parent": {"id": f"id-{name}", "name": name, "enabled": True},
+            "startDate": AT.isoformat(),
+            "endDate": UNTIL.isoformat(),
+            "finalTimeline": {"rotations": [{"id": "r1", "name": "weekly", "periods": periods}]},
+        },
+        "expandable": ["base", "forwarding", "override"],
+        "took": 0.2,
+        "requestId": "req-4",
+    }
+
+
+TIMELINES = {
+    "sched-pay": _timeline(
+        "payments_schedule",
+        [
+            _period("bob@example.com", AT - timedelta(days=1), AT + timedelta(days=1)),
+            _period("carol@example.com", AT + timedelta(days=1), AT + timedelta(days=8)),
+            _period("bob@example.com", UNTIL, UNTIL + timedelta(days=7)),  # starts at the end
+        ],
+    ),
+    "sched-db": _timeline(
+        "databases_schedule",
+        [
+            {
+                **_period("db-team", AT + timedelta(days=2), AT + timedelta(days=3)),
+                "recipient": {"id": "t1", "name": "db-team", "type": "team"},
+                "flattenedRecipients": [
+                    {"id": "u9", "name": "erin@example.com", "type": "user"},
+                    {"id": "u1", "name": "BOB@example.com", "type": "user"},
+                ],
+            }
+        ],
+    ),
+}
+
+
+def test_shifts_of_a_person_come_from_their_schedules_timelines(contract: Contract) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        operation = contract.check_request(request)
+        if request.url.path.endswith("/schedules"):
+            body = BOB_SCHEDULES
+        else:
+            body = TIMELINES[request.url.path.split("/")[3]]
+        contract.validate(body, contract.response_schema(operation, "200"))
+        return httpx.Response(200, json=body)
+
+    shifts = Opsgenie(_client(handler), api_key=KEY).shifts_for(
+        email="Bob@Example.com", slack_user_id="U0BOB", since=AT, until=UNTIL
+    )
+
+    paths = [r.url.raw_path.decode().partition("?")[0] for r in seen]
+    assert paths == [
+        "/v2/users/bob%40example.com/schedules",
+        "/v2/schedules/sched-pay/timeline",  # the disabled schedule is not read
+        "/v2/schedules/sched-db/timeline",
+    ]
+    params = seen[1].url.params
+    assert params["identifierType"] == "id" and params["intervalUnit"] == "days"
+    assert params["interval"] == "14" and params["date"] == "2026-11-26T12:00:00Z"
+    assert [(s.schedule, s.start, s.end) for s in shifts] == [
+        ("payments_schedule", AT - timedelta(days=1), AT + timedelta(days=1)),
+        ("databases_schedule", AT + timedelta(days=2), AT + timedelta(days=3)),
+    ]
+
+
+def test_someone_opsgenie_does_not_know_has_no_shifts(contract: Contract) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        contract.check_request(request)
+        body = {"message": "No user exists with username [x]", "took": 0.0, "requestId": "r"}
+        return httpx.Response(404, json=body)
+
+    adapter = Opsgenie(_client(handler), api_key=KEY)
+    assert (
+        adapter.shifts_for(email="x@example.com", slack_user_id=None, since=AT, until=UNTIL) == []
+    )
+    assert adapter.shifts_for(email=None, slack_user_id="U0X", since=AT, until=UNTIL) == []
+
+
+def test_shifts_when_opsgenie_is_down_are_unavailable_without_the_key() -> None:
+    adapter = Opsgenie(_client(lambda _: httpx.Response(502, text="bad gateway")), api_key=KEY)
+    with pytest.raises(ProviderUnavailable) as raised:
+        adapter.shifts_for(email="bob@example.com", slack_user_id=None, since=AT, until=UNTIL)
     assert KEY not in str(raised.value)

@@ -169,3 +169,100 @@ def test_an_id_that_is_not_a_pagerduty_id_never_reaches_the_url() -> None:
         PagerDuty(_client(handler), token=TOKEN).on_call(
             OnCallTarget("service", "../users/me"), at=AT
         )
+
+
+def _users_answer(contract: Contract, email: str) -> dict[str, object]:
+    """The spec's own example: the search matched a name-alike and the person asked about."""
+    example = contract.response_example(contract.operation("GET", "/users"), "200")
+    first = example["users"][0]
+    near = {**json.loads(json.dumps(first)), "id": "PNEAR01", "email": f"not.{email}"}
+    match = {**json.loads(json.dumps(first)), "id": "PBOB001", "email": email.upper()}
+    example["users"] = [near, match]
+    return example
+
+
+def _user_shifts(contract: Contract) -> dict[str, object]:
+    """Bob's shifts as `GET /oncalls` lists them: one running, one reached through a second
+    escalation level (the same shift), one starting at the window's end, one permanent."""
+    example = contract.response_example(contract.operation("GET", "/oncalls"), "200")
+    template = example["oncalls"][0]
+    until = AT + timedelta(days=14)
+    shifts = []
+    for level, schedule, start, end in (
+        (1, "Payments primary", AT - timedelta(hours=3), AT + timedelta(hours=21)),
+        (2, "Payments primary", AT - timedelta(hours=3), AT + timedelta(hours=21)),
+        (1, "Payments primary", until, until + timedelta(days=1)),
+        (1, "Payments secondary", AT + timedelta(days=3), AT + timedelta(days=4)),
+        (1, None, None, None),
+    ):
+        shift = json.loads(json.dumps(template))
+        shift["user"].update(id="PBOB001", summary="Bob")
+        shift["escalation_level"] = level
+        shift["start"] = start.isoformat() if start else None
+        shift["end"] = end.isoformat() if end else None
+        if schedule is None:
+            del shift["schedule"]  # a permanent on-call comes from no schedule
+        else:
+            shift["schedule"]["summary"] = schedule
+        shifts.append(shift)
+    example["oncalls"] = shifts
+    return example
+
+
+def test_shifts_of_a_person_by_email_follow_the_spec(contract: Contract) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        operation = contract.check_request(request)
+        if request.url.path == "/users":
+            body = _users_answer(contract, "bob@example.com")
+            contract.validate(body, contract.response_schema(operation, "200"))
+            return httpx.Response(200, json=body)
+        body = _user_shifts(contract)
+        # The schema types `start` and `end` as strings, while their descriptions say null
+        # marks a permanent on-call: the others are checked, the permanent one as described.
+        permanent = body["oncalls"].pop()  # type: ignore[attr-defined]
+        contract.validate(body, contract.response_schema(operation, "200"))
+        body["oncalls"].append(permanent)  # type: ignore[attr-defined]
+        return httpx.Response(200, json=body)
+
+    shifts = PagerDuty(_client(handler), token=TOKEN).shifts_for(
+        email="Bob@Example.com", slack_user_id="U0BOB", since=AT, until=AT + timedelta(days=14)
+    )
+
+    assert [r.url.path for r in seen] == ["/users", "/oncalls"]
+    assert seen[0].url.params["query"] == "bob@example.com"
+    params = seen[1].url.params
+    assert params.get_list("user_ids[]") == ["PBOB001"]  # the exact email, not the near one
+    assert params["since"] == "2026-11-26T12:00:00Z"
+    assert params["until"] == "2026-12-10T12:00:00Z"
+    assert "earliest" not in params  # every shift in the window, not one per level
+    assert [(s.schedule, s.start) for s in shifts] == [
+        ("Engineering Escalation Policy", None),  # permanent: on the policy itself
+        ("Payments primary", AT - timedelta(hours=3)),
+        ("Payments secondary", AT + timedelta(days=3)),
+    ]
+
+
+def test_someone_pagerduty_does_not_know_has_no_shifts(contract: Contract) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        contract.check_request(request)
+        assert request.url.path == "/users", "no on-call lookup without a user"
+        return httpx.Response(200, json=_users_answer(contract, "someone.else@example.com"))
+
+    adapter = PagerDuty(_client(handler), token=TOKEN)
+    until = AT + timedelta(days=14)
+    assert (
+        adapter.shifts_for(email="bob@example.com", slack_user_id=None, since=AT, until=until) == []
+    )
+    assert adapter.shifts_for(email=None, slack_user_id="U0BOB", since=AT, until=until) == []
+
+
+def test_shifts_when_pagerduty_is_down_are_unavailable_without_the_token() -> None:
+    adapter = PagerDuty(_client(lambda _: httpx.Response(503, json={})), token=TOKEN)
+    with pytest.raises(ProviderUnavailable) as raised:
+        adapter.shifts_for(
+            email="bob@example.com", slack_user_id=None, since=AT, until=AT + timedelta(days=1)
+        )
+    assert TOKEN not in str(raised.value)

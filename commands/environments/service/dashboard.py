@@ -2,9 +2,10 @@
 
 Ready (and departing) environments are resources; pending, creating and recently failed ones
 are requests. The queries are bounded and batched (`records.infos` reads every environment's
-resources and votes in three queries), because the App Home is drawn on every open and after
-every change. Buttons are the feature's own, so a click runs the same listener, with the
-same checks of who clicked, as on the feature's own messages.
+resources and votes in three queries, none when there are no environments), because the
+App Home is drawn on every open and after every change: the person's environments and every
+pending one are one query. Buttons are the feature's own, so a click runs the same
+listener, with the same checks of who clicked, as on the feature's own messages.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class EnvDashboard:
         ctx = self._ctx
         since = ctx.clock() - FAILED_SHOWN_FOR
         mine = (
-            select(Environment)
+            select(Environment.id)
             .where(
                 Environment.requested_by == principal.user_id,
                 or_(
@@ -62,14 +63,26 @@ class EnvDashboard:
             .limit(READ_MAX)
         )
         pending = (
-            select(Environment)
+            select(Environment.id)
             .where(Environment.status == EnvStatus.PENDING)
             .order_by(Environment.created_at)
             .limit(READ_MAX)
         )
+        # Both lists in one query (a pending environment of the person's own is in both), and
+        # their resources and votes read once.
+        both = select(Environment).where(or_(Environment.id.in_(mine), Environment.id.in_(pending)))
         with ctx.sessions() as session:
-            own = records.infos(ctx, session, list(session.scalars(mine)))
-            waiting = records.infos(ctx, session, list(session.scalars(pending)))
+            rows = list(session.scalars(both))
+            infos = {info.id: info for info in records.infos(ctx, session, rows)}
+        own = sorted(
+            (e for e in infos.values() if e.requested_by == principal.user_id),
+            key=lambda e: e.created_at,
+            reverse=True,
+        )[:READ_MAX]  # the person's own rows all met `mine` (a pending one meets both)
+        waiting = sorted(
+            (e for e in infos.values() if e.status == EnvStatus.PENDING),
+            key=lambda e: e.created_at,
+        )[:READ_MAX]
         creating = [e for e in own if e.status == EnvStatus.CREATING]
         jobs = ctx.jobs.by_keys([create_job_key(e.id) for e in creating])
         return DashboardItems(

@@ -1,9 +1,10 @@
 """What a person's dashboard shows of databases: theirs, their requests, approvals on them.
 
-A few queries however many rows there are (the App Home is published on every open and
-after every change): the person's resources, their credential drops, their open or recently
-failed requests with the jobs behind them, and every pending request (for "waiting on you"
-and the admins' count) with its votes. Buttons are the feature's own, so a click runs the
+Four queries in one session however many rows there are (the App Home is published on
+every open and after every change): the person's resources with whether credentials wait
+for them, their open or recently failed requests, every pending request (for "waiting on
+you" and the admins' count), and the votes on both lists; the jobs behind approved
+requests only when there are some. Buttons are the feature's own, so a click runs the
 same listener, with the same checks, as on the feature's own messages.
 """
 
@@ -53,6 +54,8 @@ PENDING_READ_MAX = 500
 """Pending requests read for "waiting on you": more than anyone could act on at once."""
 _OWN = (ResourceStatus.ACTIVE, ResourceStatus.DROPPING)
 """Listed as resources; one still provisioning is listed as a running request."""
+_Row = tuple[DbRequest, DbResource]
+_Votes = dict[str, list[DbApproval]]
 
 
 class DbDashboard:
@@ -74,28 +77,34 @@ class DbDashboard:
         self._clock = clock
 
     def items_for(self, principal: Principal) -> DashboardItems:
+        waiting_drop = (
+            select(DbCredentialDrop.resource_id)
+            .where(
+                DbCredentialDrop.resource_id == DbResource.id,
+                DbCredentialDrop.owner_id == principal.user_id,
+            )
+            .exists()
+        )
         with self._sessions() as session:
-            owned = session.scalars(
-                select(DbResource)
+            owned = session.execute(
+                select(DbResource, waiting_drop)
                 .where(DbResource.owner_id == principal.user_id, DbResource.status.in_(_OWN))
                 .order_by(DbResource.name)
             ).all()
-            drops = set(
-                session.scalars(
-                    select(DbCredentialDrop.resource_id).where(
-                        DbCredentialDrop.owner_id == principal.user_id
-                    )
-                )
-            )
-            resources = [self._resource(row, row.id in drops) for row in owned]
-            requests = self._requests(session, principal)
-            approvals, pending = self._approvals(session, principal)
+            resources = [self._resource(row, bool(drop)) for row, drop in owned]
+            mine = self._own_requests(session, principal)
+            pending = self._pending(session)
+            # One read of the votes for both lists (a pending request of the person's own is
+            # in both).
+            votes = _votes(session, list({r.id: r for r, _ in [*mine, *pending]}))
+            requests = self._requests(mine, votes)
+            approvals = self._approvals(pending, votes, principal)
         return DashboardItems(
             resources=resources,
             requests=requests,
             approvals=approvals,
             quick_actions=[Button("New database", ActionId.OPEN_FORM, "dashboard")],
-            pending_approvals=pending,
+            pending_approvals=len(pending),
         )
 
     def cancel(self, principal: Principal, ref: str) -> CancelOutcome | None:
@@ -122,7 +131,7 @@ class DbDashboard:
             buttons=tuple(buttons),
         )
 
-    def _requests(self, session: Session, principal: Principal) -> list[RequestItem]:
+    def _own_requests(self, session: Session, principal: Principal) -> list[_Row]:
         since = self._clock() - FAILED_SHOWN_FOR
         rows = session.execute(
             select(DbRequest, DbResource)
@@ -136,7 +145,19 @@ class DbDashboard:
             )
             .order_by(DbRequest.created_at.desc())
         ).all()
-        votes = _votes(session, [request.id for request, _ in rows])
+        return [(request, resource) for request, resource in rows]
+
+    def _pending(self, session: Session) -> list[_Row]:
+        rows = session.execute(
+            select(DbRequest, DbResource)
+            .join(DbResource, DbResource.id == DbRequest.resource_id)
+            .where(DbRequest.status == RequestStatus.PENDING)
+            .order_by(DbRequest.created_at)
+            .limit(PENDING_READ_MAX)
+        ).all()
+        return [(request, resource) for request, resource in rows]
+
+    def _requests(self, rows: Sequence[_Row], votes: _Votes) -> list[RequestItem]:
         infos = [
             request_info_of(request, resource, votes[request.id], self._config)
             for request, resource in rows
@@ -174,15 +195,9 @@ class DbDashboard:
             return dataclasses.replace(base, state=RequestState.RUNNING, detail=_step(job))
         return base
 
-    def _approvals(self, session: Session, principal: Principal) -> tuple[list[ApprovalItem], int]:
-        rows = session.execute(
-            select(DbRequest, DbResource)
-            .join(DbResource, DbResource.id == DbRequest.resource_id)
-            .where(DbRequest.status == RequestStatus.PENDING)
-            .order_by(DbRequest.created_at)
-            .limit(PENDING_READ_MAX)
-        ).all()
-        votes = _votes(session, [request.id for request, _ in rows])
+    def _approvals(
+        self, rows: Sequence[_Row], votes: _Votes, principal: Principal
+    ) -> list[ApprovalItem]:
         found = []
         for request, resource in rows:
             voters = {vote.approver_id for vote in votes[request.id]}
@@ -208,10 +223,10 @@ class DbDashboard:
                     ),
                 )
             )
-        return found, len(rows)
+        return found
 
 
-def _votes(session: Session, request_ids: Sequence[str]) -> dict[str, list[DbApproval]]:
+def _votes(session: Session, request_ids: Sequence[str]) -> _Votes:
     found: dict[str, list[DbApproval]] = defaultdict(list)
     if request_ids:
         for vote in session.scalars(

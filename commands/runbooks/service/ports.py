@@ -7,7 +7,7 @@ fakes or the real ones).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -21,8 +21,13 @@ from bot.core.policy import Policy
 from commands.runbooks.config import RunbooksSection
 from commands.runbooks.loader import Loaded
 from commands.runbooks.render import Rendered
+from commands.runbooks.spec import Runbook
 
 Thread = tuple[str, str]
+
+
+def policy_context(runbook: Runbook) -> dict[str, str]:
+    return {"team": runbook.owner, "runbook": runbook.name}
 
 
 @dataclass(frozen=True)
@@ -77,3 +82,5 @@ class RunbookContext:
     team_channels: Mapping[str, str | None]
     actions: BotActions
     """The bot's own actions, for `bot` steps (run as the runner)."""
+    changed: Callable[[Collection[str]], None] = lambda _people: None
+    """`Core.dashboard.changed`: a run waiting for an approval, or leaving the wait."""

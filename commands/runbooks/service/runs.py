@@ -24,7 +24,8 @@ from commands.runbooks.ids import JobKind, PolicyAction
 from commands.runbooks.loader import Loaded
 from commands.runbooks.models import RunbookApproval, RunbookRun, RunStatus
 from commands.runbooks.render import Rendered, Value, check_values, render_step
-from commands.runbooks.service.ports import RunbookContext
+from commands.runbooks.service.dashboard import approval_changed
+from commands.runbooks.service.ports import RunbookContext, policy_context
 from commands.runbooks.spec import Runbook
 
 
@@ -35,10 +36,6 @@ class RunInfo:
     status: RunStatus
     created: bool
     """False when this request had already started the run (a retry or a double submit)."""
-
-
-def policy_context(runbook: Runbook) -> dict[str, str]:
-    return {"team": runbook.owner, "runbook": runbook.name}
 
 
 def rendered_steps(
@@ -213,6 +210,7 @@ class RunbookRuns:
             raise Conflict("You already approved this step.") from None
         verdict = "approved" if approve else "denied"
         ctx.notifier.reply(thread, f"Step {step_index + 1} {verdict} by <@{principal.user_id}>.")
+        approval_changed(ctx, run_id, step_index, also=(principal.user_id,))
         if not approve:
             ctx.notifier.tell(
                 requester,

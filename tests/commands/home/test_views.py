@@ -11,10 +11,12 @@ from bot.core.dashboard import (
     ApprovalItem,
     Button,
     DashboardItems,
+    EventItem,
     Mrkdwn,
     RequestItem,
     RequestState,
     ResourceItem,
+    SurveyItem,
 )
 from bot.core.mrkdwn import SECTION_TEXT_LIMIT
 from commands.home import views
@@ -175,3 +177,51 @@ def test_chat_lists_fit_one_message() -> None:
     _, blocks = views.build_approvals([_approval("x") for _ in range(200)])
     assert len(blocks) <= views.MESSAGE_BLOCKS_MAX
     assert "…and 180 more." in json.dumps(blocks, ensure_ascii=False)
+
+
+def _rating(index: int) -> SurveyItem:
+    buttons = tuple(Button(str(score), f"rate_{score}", str(index)) for score in range(1, 6))
+    return SurveyItem(what=f"How did that go? {index} <!here>", buttons=buttons)
+
+
+def test_a_survey_with_one_button_has_it_beside_and_a_rating_has_a_row() -> None:
+    items = DashboardItems(
+        surveys=[
+            SurveyItem("Would you recommend us?", (Button("Take the survey", "take", "7"),)),
+            _rating(1),
+        ]
+    )
+    view = _home(items)
+    take = next(b for b in view["blocks"] if (b.get("accessory") or {}).get("action_id") == "take")
+    assert take["text"]["text"] == "Would you recommend us?"
+    [row] = [b for b in view["blocks"] if b.get("block_id") == "home_survey_1"]
+    assert [e["action_id"] for e in row["elements"]] == [f"rate_{s}" for s in range(1, 6)]
+    assert "&lt;!here&gt;" in json.dumps(view)  # the question is escaped
+
+
+@pytest.mark.parametrize("shown", [1, 10])
+def test_every_list_full_with_rating_surveys_stays_within_the_block_limit(shown: int) -> None:
+    items = DashboardItems(
+        resources=[_resource(f"db-{i}") for i in range(300)],
+        requests=[_request(f"{i:08x}") for i in range(300)],
+        approvals=[_approval(f"create {i}") for i in range(300)],
+        shifts=[EventItem(f"On call: s{i}", NOW + timedelta(hours=i)) for i in range(300)],
+        sessions=[EventItem("Office hours", NOW)],
+        surveys=[_rating(i) for i in range(300)],
+        quick_actions=[Button(f"Action {i}", f"a{i}", "v") for i in range(40)],
+    )
+    view = _home(items, overview=Overview(3, 1, 40, 7), shown=shown)
+    assert len(view["blocks"]) < views.HOME_BLOCKS_MAX  # not even cut
+    text = json.dumps(view, ensure_ascii=False)
+    assert f"…and {300 - shown} more in your DMs with me." in text
+    assert text.count('"action_id": "rate_3"') == shown
+
+
+def test_shifts_that_could_not_be_read_say_so_in_place_of_none() -> None:
+    note = "Your shifts could not be read from pagerduty <now>."
+    text = json.dumps(_home(DashboardItems(shifts_note=note)))
+    assert "Your shifts could not be read from pagerduty &lt;now&gt;." in text
+    assert "No shifts." not in text
+    shown = DashboardItems(shifts=[EventItem("On call: payments", NOW)], shifts_note=note)
+    text = json.dumps(_home(shown))
+    assert "On call: payments" in text and "could not be read" in text
