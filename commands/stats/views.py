@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
 
 from bot.core.feedback_trends import CsatWeek, NpsRoundResult
 from bot.core.mrkdwn import SECTION_FIELD_LIMIT, SECTION_TEXT_LIMIT, escape, truncate
-from commands.stats.figures import Feedback, Figures, Timing
+from commands.stats.figures import Feedback, Figures, Outcomes, Timing
 
 MAX_LINES = 10
 MAX_WEEKS = 13  # a 90-day period: twelve weeks and six days
@@ -105,6 +105,32 @@ def _feedback(feedback: Feedback) -> list[SectionBlock]:
     ]
 
 
+def _outcomes(outcomes: Outcomes) -> list[Any]:
+    return [
+        _section(
+            "Requests per action",
+            [
+                f"`{escape(a.action)}`: {a.requested} requested, {_rate(a.success_rate)}"
+                for a in outcomes.per_action
+            ],
+        ),
+        _section(
+            "Time to provision (request to ready), per engine",
+            [_timing(t) for t in outcomes.provision_by_engine],
+        ),
+        _section(
+            "Time to provision, per driver", [_timing(t) for t in outcomes.provision_by_driver]
+        ),
+        _section(
+            "Time to provision, per action", [_timing(t) for t in outcomes.provision_by_action]
+        ),
+        _section(
+            "Approval wait (request to decision)",
+            [_timing(outcomes.approval_wait)] if outcomes.approval_wait else [],
+        ),
+    ]
+
+
 def build_stats(figures: Figures, *, full: bool) -> list[dict[str, Any]]:
     """The figures of `figures.period`; `full` adds per-team figures and failure reasons."""
     adoption, outcomes = figures.adoption, figures.outcomes
@@ -137,30 +163,7 @@ def build_stats(figures: Figures, *, full: bool) -> list[dict[str, Any]]:
                 ],
             )
         )
-    blocks += [
-        DividerBlock(),
-        _section(
-            "Requests per action",
-            [
-                f"`{escape(a.action)}`: {a.requested} requested, {_rate(a.success_rate)}"
-                for a in outcomes.per_action
-            ],
-        ),
-        _section(
-            "Time to provision (request to ready), per engine",
-            [_timing(t) for t in outcomes.provision_by_engine],
-        ),
-        _section(
-            "Time to provision, per driver", [_timing(t) for t in outcomes.provision_by_driver]
-        ),
-        _section(
-            "Time to provision, per action", [_timing(t) for t in outcomes.provision_by_action]
-        ),
-        _section(
-            "Approval wait (request to decision)",
-            [_timing(outcomes.approval_wait)] if outcomes.approval_wait else [],
-        ),
-    ]
+    blocks += [DividerBlock(), *_outcomes(outcomes)]
     if full:
         blocks.append(
             _section(
