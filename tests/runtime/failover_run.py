@@ -154,8 +154,8 @@ def report(outcome: Outcome) -> list[str]:
         f"{PACE.lease_seconds} s + 5 s = {PACE.lease_seconds + 5} s)",
         f"fan-out job takeover: {takeover.fanout_s:.2f} s (the job lease: {PACE.lease_seconds} s)",
         f"survey DMs: {len(dms)} people, {sum(1 for n in dms.values() if n == 1)} got exactly "
-        f"one; ledger {dict(sorted(outcome.states.items()))} (`sending`: posted, its "
-        "confirmation lost with the kill)",
+        f"one; ledger {dict(sorted(outcome.states.items()))} (`unconfirmed`: posted, its "
+        "confirmation lost with the kill and settled by the run that took the job over)",
         f"new-db: {len(outcome.requests)} requests, "
         f"{sum(r.status == 'completed' for r in outcome.requests)} completed",
         f"scheduled runs: {len(outcome.ticking_runs)} due minutes, "
