@@ -147,13 +147,14 @@ def test_the_scheduler_runs_on_one_worker_and_moves_when_it_stops(
             # Both electors have asked for the lock (their sessions exist and are idle).
             assert wait_until(lambda: _electors_idle(engine) == 2, timeout=15)
             assert [s.is_running for s in running] == [True, False]
-            assert _leader_lines(caplog, "became") == 1
+            # The line is logged just after the scheduler starts: wait for it, as for the rest.
+            assert wait_until(lambda: _leader_lines(caplog, "became") == 1, timeout=15)
 
             first.stop()
 
             assert wait_until(lambda: running[1].is_running, timeout=15)
             assert not running[0].is_running
-            assert _leader_lines(caplog, "became") == 2
+            assert wait_until(lambda: _leader_lines(caplog, "became") == 2, timeout=15)
             assert _leader_lines(caplog, "stopped being") == 1
         finally:
             for worker in workers:
