@@ -33,6 +33,7 @@ benchmarks run against an emulator whose windows are scaled the same way.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter, deque
@@ -49,6 +50,7 @@ from integrations.errors import IntegrationError, ProviderRateLimited, ProviderU
 from integrations.protocols import Messenger, PostedMessage
 from surveys.config import DeliverySection
 
+logger = logging.getLogger(__name__)
 T = TypeVar("T")
 ERROR_LIMIT = 200  # the error columns' width
 _CLAIM_ATTEMPTS = 20
@@ -366,3 +368,17 @@ def run_paced(
         thread.join()
     if errors:
         raise errors[0]
+
+
+def post_admin_notice(
+    messenger: Messenger, channel: str | None, content: Content, *, survey: str
+) -> None:
+    """A notice about a `survey` for the platform's admins in `surveys.admin_channel`; logged
+    instead when no channel is set or Slack refuses it (a notice never stops a survey)."""
+    if channel is None:
+        logger.warning("%s notice for admins (set surveys.admin_channel): %s", survey, content.text)
+        return
+    try:
+        messenger.post(channel, text=content.text, blocks=content.blocks)
+    except IntegrationError as exc:
+        logger.warning("could not post a %s notice to %s: %s", survey, channel, exc)

@@ -23,10 +23,9 @@ from bot.core.errors import NotFound, PlatformError
 from bot.core.identity import IdentityService
 from bot.core.jobs import JobQueue
 from bot.core.mrkdwn import escape
-from integrations.errors import IntegrationError
 from integrations.protocols import Messenger
 from surveys.config import WorkingHours
-from surveys.delivery import REACHED, DeliveryState, DmOutbox
+from surveys.delivery import REACHED, DeliveryState, DmOutbox, post_admin_notice
 from surveys.maturity.ids import JobKind
 from surveys.maturity.models import MaturityDelivery, MaturityRespondent, MaturityRound
 from surveys.maturity.service.ledger import RoundDeliveries, insert_deliveries, recover_stale
@@ -248,15 +247,8 @@ class FanOutService:
         return "a maturity round" if found is None else f"maturity round {found.number}"
 
     def notify_admins(self, text: str) -> None:
-        channel = self._admin_channel
-        if channel is None:
-            logger.warning("maturity notice for admins (set surveys.admin_channel): %s", text)
-            return
-        content = self._messages.notice(text)
-        try:
-            self._messenger.post(channel, text=content.text, blocks=content.blocks)
-        except IntegrationError as exc:
-            logger.warning("could not post a maturity notice to %s: %s", channel, exc)
+        notice = self._messages.notice(text)
+        post_admin_notice(self._messenger, self._admin_channel, notice, survey="maturity")
 
 
 def _pending(

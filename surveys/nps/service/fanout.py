@@ -21,10 +21,9 @@ from sqlalchemy.orm import Session
 from bot.core.db import SessionFactory, rowcount
 from bot.core.errors import Conflict, NotAllowed, NotFound
 from bot.core.jobs import JobQueue
-from integrations.errors import IntegrationError
 from integrations.protocols import DirectoryUser, Messenger, WorkspaceRoster
 from surveys.config import Campaign, SurveysSection
-from surveys.delivery import REACHED, DeliveryState, DmOutbox
+from surveys.delivery import REACHED, DeliveryState, DmOutbox, post_admin_notice
 from surveys.nps.ids import JobKind
 from surveys.nps.models import NpsDelivery, NpsRespondent, NpsRound
 from surveys.nps.service.ledger import (
@@ -263,15 +262,8 @@ class FanOutService:
         return "an NPS round" if found is None else f"round {found.number} of `{found.campaign}`"
 
     def notify_admins(self, text: str) -> None:
-        channel = self._admin_channel
-        if channel is None:
-            logger.warning("survey notice for admins (set surveys.admin_channel): %s", text)
-            return
-        content = self._messages.notice(text)
-        try:
-            self._messenger.post(channel, text=content.text, blocks=content.blocks)
-        except IntegrationError as exc:
-            logger.warning("could not post a survey notice to %s: %s", channel, exc)
+        notice = self._messages.notice(text)
+        post_admin_notice(self._messenger, self._admin_channel, notice, survey="NPS")
 
 
 def audience_of(roster: WorkspaceRoster, campaign: Campaign) -> list[DirectoryUser]:
