@@ -58,11 +58,14 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60) 
 
 
 @contextmanager
-def _server(command: list[str], env: dict[str, str], probe: str) -> Iterator[None]:
+def _server(
+    command: list[str], env: dict[str, str], probe: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """The server process, once `probe` answers; terminated on the way out."""
     process = subprocess.Popen(command, env=env)
     try:
         _wait_http(probe, process)
-        yield
+        yield process
     finally:
         process.terminate()
         try:

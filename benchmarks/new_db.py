@@ -16,29 +16,26 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import http.client
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import yaml
 from cryptography.fernet import Fernet
-from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select
 
 from benchmarks.ack_latency import THREADS, WORKERS, _free_port, _server
-from benchmarks.load import LoadResult, slash_command_body
+from benchmarks.load import LoadResult, run_bodies, slash_commands
 from bot.core.db import make_engine
 from bot.core.jobs import Job, JobStatus
 from bot.emulator import Emulator
@@ -52,6 +49,10 @@ from commands.new_db.service.form import NewDbForm
 from integrations.fakes import FakeProvisioner
 
 CLIENTS = 20
+# The open-loop measurement's rate of submissions, in all: far above what people submit in
+# any workspace, and under what the machine can serve, so the figure shows the ack path
+# rather than a queue.
+PACED_RATE = 50.0
 RUNS = 10
 ENGINES = ("postgres", "mariadb", "redis", "rabbitmq", "nats", "sqlite")
 REPO = Path(__file__).resolve().parent.parent
@@ -61,8 +62,11 @@ SUBMITTERS = [("U0BOB", "payments"), ("U0CAROL", "payments"), ("U0DAVE", "search
 
 @dataclass(frozen=True)
 class AckFigures:
-    help: LoadResult
-    submit: LoadResult
+    help: MeasuredLoad
+    submit: MeasuredLoad
+    paced: MeasuredLoad | None
+    """The submits on an open loop at `rate` per second (None: not measured)."""
+    rate: float | None
     accepted: int
     provisioned: int
     """`db.provision` jobs that had succeeded when the submit load ended."""
@@ -94,7 +98,9 @@ def bench_config(data_dir: Path, *, run_in: str = "process") -> str:
     return yaml.safe_dump(raw)
 
 
-def _submission(emulator: Emulator, user: str, team: str, n: int) -> str:
+def submission_body(team_id: str, app_id: str, n: int) -> str:
+    """The `n`th submission of the request form: a fresh name, from the submitters in turn."""
+    user, team = SUBMITTERS[n % len(SUBMITTERS)]
     values = {
         BlockId.ENGINE: {ActionId.ENGINE: {"selected_option": {"value": "sqlite"}}},
         BlockId.NAME: {ActionId.NAME: {"value": f"b{uuid.uuid4().hex[:12]}"}},
@@ -103,12 +109,11 @@ def _submission(emulator: Emulator, user: str, team: str, n: int) -> str:
         BlockId.PLAN: {ActionId.PLAN: {"selected_option": {"value": "small"}}},
         BlockId.TTL: {ActionId.TTL: {"value": "72"}},
     }
-    workspace = emulator.backend.workspace
     payload = {
         "type": "view_submission",
-        "user": {"id": user, "team_id": workspace.team.id},
-        "api_app_id": workspace.app.id,
-        "team": {"id": workspace.team.id, "domain": workspace.team.domain},
+        "user": {"id": user, "team_id": team_id},
+        "api_app_id": app_id,
+        "team": {"id": team_id, "domain": "acme"},
         "trigger_id": f"bench.{n}",
         "view": {
             "id": f"VB{uuid.uuid4().hex[:12].upper()}",
@@ -123,58 +128,60 @@ def _submission(emulator: Emulator, user: str, team: str, n: int) -> str:
     return urlencode({"payload": json.dumps(payload)})
 
 
-def _load(url: str, secret: str, body_for: functools.partial[str], duration: float) -> LoadResult:
-    """`CLIENTS` closed-loop clients for `duration` seconds; latency of each answered request."""
-    parts = urlsplit(url)
-    verifier = SignatureVerifier(secret)
-    samples: list[float | None] = []
-    until = time.monotonic() + duration
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children (gunicorn's workers)."""
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except FileNotFoundError:  # a worker that has just exited
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        pending.extend(int(child) for child in children)
+    return total
 
-    def client(index: int) -> None:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-        n = 0
-        while time.monotonic() < until:
-            n += 1
-            body = body_for(index, n)
-            ts = str(int(time.time()))
-            headers = {
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Slack-Request-Timestamp": ts,
-                "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body) or "",
-            }
-            started = time.perf_counter()
-            try:
-                conn.request("POST", parts.path, body=body, headers=headers)
-                response = conn.getresponse()
-                answer = response.read()
-                ok = response.status == 200 and b"errors" not in answer
-            except (OSError, http.client.HTTPException):
-                ok = False
-                conn.close()
-                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-            samples.append((time.perf_counter() - started) * 1000 if ok else None)
-        conn.close()
 
-    started = time.monotonic()
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    latencies = [s for s in samples if s is not None]
-    return LoadResult(
-        requests=len(latencies),
-        errors=len(samples) - len(latencies),
-        seconds=time.monotonic() - started,
-        latencies_ms=latencies,
+@dataclass(frozen=True)
+class MeasuredLoad:
+    """One measurement of load, and the CPU the bot's processes spent on it."""
+
+    result: LoadResult
+    serve_cpu_ms: float
+    """serve's CPU time per answered request."""
+    worker_cpu_ms: float
+
+
+def _measured(
+    run: Callable[[], LoadResult], serve: subprocess.Popen[bytes], worker: int | None
+) -> MeasuredLoad:
+    def cpu() -> tuple[float, float]:
+        return _tree_cpu_seconds(serve.pid), _tree_cpu_seconds(worker) if worker else 0.0
+
+    serve_before, worker_before = cpu()
+    result = run()
+    serve_after, worker_after = cpu()
+    answered = max(1, result.requests)
+    return MeasuredLoad(
+        result,
+        serve_cpu_ms=(serve_after - serve_before) * 1000 / answered,
+        worker_cpu_ms=(worker_after - worker_before) * 1000 / answered,
     )
 
 
 def measure_ack(
-    database_url: str, *, duration: float = 10.0, warmup: float = 3.0, run_in: str = "process"
+    database_url: str,
+    *,
+    duration: float = 10.0,
+    warmup: float = 3.0,
+    run_in: str = "process",
+    rate: float | None = None,
 ) -> AckFigures:
     """Help, then modal submits, on `serve`; with `run_in="workers"` a `platform-bot worker`
-    process beside it runs the provisioning jobs and serve only acks and enqueues."""
+    process beside it runs the provisioning jobs and serve only acks and enqueues. With
+    `rate`, the submits also run on an open loop at `rate` per second."""
     with tempfile.TemporaryDirectory() as tmp, Emulator(rate_limits=None) as emulator:
         config_path = Path(tmp) / "platform.yaml"
         config_path.write_text(bench_config(Path(tmp) / "data", run_in=run_in))
@@ -195,40 +202,50 @@ def measure_ack(
             sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
             "--workers", str(WORKERS), "--threads", str(THREADS),
         ]  # fmt: skip
-        users = [u for u, _ in SUBMITTERS]
-
-        def help_body(index: int, n: int) -> str:
-            return slash_command_body("help", users[(index + n) % len(users)], n)
-
-        def submit_body(index: int, n: int) -> str:
-            user, team = SUBMITTERS[(index + n) % len(SUBMITTERS)]
-            return _submission(emulator, user, team, n)
-
-        with _server(command, env, f"http://127.0.0.1:{port}/healthz"), _worker(run_in, env):
-            url = f"http://127.0.0.1:{port}/slack/events"
-            secret = emulator.signing_secret
-            _load(url, secret, functools.partial(help_body), warmup)
-            _load(url, secret, functools.partial(submit_body), warmup)
-            baseline = _load(url, secret, functools.partial(help_body), duration)
+        workspace = emulator.backend.workspace
+        helps = functools.partial(slash_commands, "help", [u for u, _ in SUBMITTERS])
+        submits = functools.partial(submission_body, workspace.team.id, workspace.app.id)
+        url = f"http://127.0.0.1:{port}/slack/events"
+        load = functools.partial(
+            run_bodies, url, emulator.signing_secret, clients=CLIENTS, rejected=b"errors"
+        )
+        with (
+            _server(command, env, f"http://127.0.0.1:{port}/healthz") as serve,
+            _worker(run_in, env) as worker,
+        ):
+            load(helps, duration=warmup)
+            load(submits, duration=warmup)
+            baseline = _measured(lambda: load(helps, duration=duration), serve, worker)
             before = _provisioned(database_url)
-            submit = _load(url, secret, functools.partial(submit_body), duration)
+            submit = _measured(lambda: load(submits, duration=duration), serve, worker)
             provisioned = _provisioned(database_url) - before
+            paced = (
+                _measured(lambda: load(submits, duration=duration, rate=rate), serve, worker)
+                if rate
+                else None
+            )
         return AckFigures(
-            help=baseline, submit=submit, accepted=submit.requests, provisioned=provisioned
+            help=baseline,
+            submit=submit,
+            paced=paced,
+            rate=rate,
+            accepted=submit.result.requests,
+            provisioned=provisioned,
         )
 
 
 @contextmanager
-def _worker(run_in: str, env: dict[str, str]) -> Iterator[None]:
+def _worker(run_in: str, env: dict[str, str]) -> Iterator[int | None]:
+    """The worker process's pid, with `run_in="workers"`."""
     if run_in != "workers":
-        yield
+        yield None
         return
     port = _free_port()
     command = [
         sys.executable, "-m", "bot", "worker", "--host", "127.0.0.1", "--health-port", str(port),
     ]  # fmt: skip
-    with _server(command, env, f"http://127.0.0.1:{port}/readyz"):
-        yield
+    with _server(command, env, f"http://127.0.0.1:{port}/readyz") as worker:
+        yield worker.pid
 
 
 def _provisioned(database_url: str) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from benchmarks import ack_latency, fanout
+from benchmarks import ack_latency, fanout, worker_report
 from benchmarks import audit as audit_bench
 from benchmarks import docs as docs_bench
 from benchmarks import environments as environments_bench
@@ -212,8 +212,8 @@ def bench_new_db(duration: float) -> None:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for label, run in (
-        ("`/platform help` (baseline)", ack.help),
-        ("new-db modal submit", ack.submit),
+        ("`/platform help` (baseline)", ack.help.result),
+        ("new-db modal submit", ack.submit.result),
     ):
         rows.append(
             f"| {label} | {run.requests} | {run.errors} | {run.throughput:.0f} "
@@ -227,14 +227,15 @@ def bench_new_db(duration: float) -> None:
     ]
     for f in engines:
         engine_rows.append(f"| {f.engine} | **{f.provision_ms:.0f} ms** | {f.drop_ms:.0f} ms |")
-    verdict = "within" if ack.submit.p99 <= 50 else "OVER"
+    verdict = "within" if ack.submit.result.p99 <= 50 else "OVER"
     body = (
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}; "
         f"{new_db_bench.CLIENTS} concurrent clients, {duration:.0f} s each, gunicorn "
         f"{ack_latency.WORKERS} workers x {ack_latency.THREADS} threads, PostgreSQL app "
         "database; every submission is accepted and provisioned (SQLite) while the load runs.\n\n"
         + "\n".join(rows)
-        + f"\n\nModal-submit ack p99 **{ack.submit.p99:.1f} ms** (budget ≤ 50 ms: {verdict}).\n\n"
+        + f"\n\nModal-submit ack p99 **{ack.submit.result.p99:.1f} ms** "
+        f"(budget ≤ 50 ms: {verdict}).\n\n"
         f"Provisioning through the feature (request → `db.provision` job → active, progress "
         f"messages to the emulator), medians of {new_db_bench.RUNS} runs per engine on this "
         "machine's servers:\n\n" + "\n".join(engine_rows) + "\n"
@@ -251,36 +252,12 @@ def bench_worker(duration: float) -> None:
     for run_in in ("process", "workers"):
         with scratch_postgres() as database_url:
             figures[run_in] = new_db_bench.measure_ack(
-                database_url, duration=duration, run_in=run_in
+                database_url,
+                duration=duration,
+                run_in=run_in,
+                rate=new_db_bench.PACED_RATE if run_in == "workers" else None,
             )
-    rows = [
-        "| jobs run in | `/platform help` p50 / p99 (baseline) | modal submits | "
-        "submit throughput (req/s) | submit p50 (ms) | submit p99 (ms) | provisioned meanwhile |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    labels = {
-        "process": "the serve process (`jobs.run_in: process`, baseline)",
-        "workers": "a worker process (`jobs.run_in: workers`)",
-    }
-    for run_in, ack in figures.items():
-        rows.append(
-            f"| {labels[run_in]} | {ack.help.p50:.1f} / {ack.help.p99:.1f} ms "
-            f"| {ack.submit.requests} | {ack.submit.throughput:.0f} | {ack.submit.p50:.1f} "
-            f"| **{ack.submit.p99:.1f}** | {ack.provisioned} |"
-        )
-    workers = figures["workers"].submit.p99
-    verdict = "within" if workers <= 50 else "OVER"
-    body = (
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}; "
-        f"{new_db_bench.CLIENTS} concurrent clients, {duration:.0f} s each, gunicorn "
-        f"{ack_latency.WORKERS} workers x {ack_latency.THREADS} threads, one worker process "
-        "(2 job threads) on the same machine, PostgreSQL app database, a fresh database "
-        f"for each row; 1-minute load average {load:.1f} at the start.\n\n"
-        + "\n".join(rows)
-        + f"\n\nModal-submit ack p99 with provisioning in workers **{workers:.1f} ms** "
-        f"(budget ≤ 50 ms: {verdict}); in the serve process "
-        f"{figures['process'].submit.p99:.1f} ms.\n"
-    )
+    body = worker_report.section(figures, duration=duration, load=load, machine=_machine())
     _replace_section("worker", body)
     print(body)
 
