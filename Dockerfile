@@ -23,12 +23,29 @@ COPY surveys ./surveys
 # and zombies are reaped; gunicorn alone would handle it, Python alone ignores it as PID 1.
 RUN /opt/platform-bot/bin/pip install --no-cache-dir . dumb-init==1.2.5.post1
 
-FROM ${PYTHON_IMAGE} AS runtime
-# git: `/platform new-service` commits each new repository with it. The version follows the
-# base image's Debian release (pinning it would break the build at each security update).
+# The PostgreSQL project's apt signing key, as Debian's postgresql-common ships it (so no
+# key is fetched over the network), for the client tools below.
+FROM ${PYTHON_IMAGE} AS pgdg-key
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git \
+    && apt-get install -y --no-install-recommends postgresql-common \
+    && rm -rf /var/lib/apt/lists/*
+
+FROM ${PYTHON_IMAGE} AS runtime
+# The major version of pg_dump/pg_restore: cloning a PostgreSQL environment whose source has
+# open sessions copies it through them, and pg_dump reads servers up to its own version.
+ARG POSTGRES_CLIENT=17
+COPY --from=pgdg-key /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc \
+    /usr/share/keyrings/apt.postgresql.org.asc
+# git: `/platform new-service` commits each new repository with it. Versions follow the
+# base image's Debian release and the PostgreSQL repository (pinning them would break the
+# build at each security update).
+# hadolint ignore=DL3008
+RUN . /etc/os-release \
+    && echo "deb [signed-by=/usr/share/keyrings/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt ${VERSION_CODENAME}-pgdg main" \
+        > /etc/apt/sources.list.d/pgdg.list \
+    && apt-get update \
+    && apt-get install -y --no-install-recommends git "postgresql-client-${POSTGRES_CLIENT}" \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 platform-bot \
     && useradd --system --uid 10001 --gid platform-bot --home-dir /var/lib/platform-bot \

@@ -128,8 +128,9 @@ def test_the_build_stage_copies_every_package_the_project_installs(stages: list[
 
 def test_the_runtime_stage_has_no_build_tools_and_no_pip(stages: list[Stage]) -> None:
     runtime = stages[-1]
-    (copied,) = runtime.all("COPY")
-    assert copied == f"--from={stages[0].name} /opt/platform-bot /opt/platform-bot"
+    copied = runtime.all("COPY")
+    assert f"--from={stages[0].name} /opt/platform-bot /opt/platform-bot" in copied
+    assert all(argument.startswith("--from=") for argument in copied)  # nothing from the host
     for run in runtime.all("RUN"):
         assert "pip " not in run
         installed = re.findall(r"apt-get install ([^&]+)", run)
@@ -140,6 +141,20 @@ def test_the_runtime_stage_has_no_build_tools_and_no_pip(stages: list[Stage]) ->
             assert "rm -rf /var/lib/apt/lists/*" in run
     (build_install,) = [run for run in stages[0].all("RUN") if "pip install" in run]
     assert "--no-cache-dir" in build_install
+
+
+def test_the_image_has_pg_dump_and_pg_restore_of_a_chosen_version(stages: list[Stage]) -> None:
+    # Cloning a PostgreSQL environment with open sessions pipes pg_dump into pg_restore.
+    runtime = stages[-1]
+    assert runtime.all("ARG") == ["POSTGRES_CLIENT=17"]
+    (install,) = [run for run in runtime.all("RUN") if "apt-get install" in run]
+    assert '"postgresql-client-${POSTGRES_CLIENT}"' in install
+    # The repository's key comes from Debian's postgresql-common in a stage, not the network.
+    assert "signed-by=/usr/share/keyrings/apt.postgresql.org.asc" in install
+    key_stage = next(stage for stage in stages if stage.name == "pgdg-key")
+    assert "postgresql-common" in key_stage.one("RUN")
+    assert not any(word == "ADD" for stage in stages for word, _ in stage.instructions)
+    assert not re.search(r"\b(curl|wget)\b", DOCKERFILE.read_text())
 
 
 def test_the_image_runs_as_a_non_root_user(stages: list[Stage]) -> None:
