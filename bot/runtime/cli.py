@@ -156,8 +156,12 @@ def _manifest(args: argparse.Namespace, _settings: Settings) -> int:
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.db import make_engine
     from bot.runtime.schema import upgrade
-    from bot.runtime.workspaces import migrate_workspaces
+    from bot.runtime.workspaces import migrate_workspaces, token_key_problem
 
+    if settings.multi_workspace:
+        problem = token_key_problem(settings, load_config(settings.platform_config))
+        if problem is not None:
+            raise StartupError(problem)
     engine = make_engine(settings.database_url)
     try:
         before = upgrade(engine)

@@ -14,22 +14,35 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from bot.core.db import make_engine
 from bot.emulator import Emulator, SlackSigner, Workspace
 from bot.emulator.workspace import Channel, Enterprise, Team, User
+from bot.runtime.config import PlatformConfig, load_config
 from bot.runtime.installations import TenantKey
 from bot.runtime.schema import upgrade
 from bot.runtime.settings import Settings
 from bot.runtime.tenants import Tenant
 from bot.runtime.web import BackgroundHttpServer
-from bot.runtime.workspaces import MultiWorkspace, multi_workspace_web
+from bot.runtime.workspaces import INSTALL_CHECK_SECONDS, MultiWorkspace, multi_workspace_web
 from tests.conftest import SPECS_DIR
-from tests.harness import EXAMPLE_CONFIG, example_config
+from tests.harness import EXAMPLE_CONFIG
+
+# The key every bot of a test process seals the workspaces' tokens with (replicas share one).
+SECRET_KEY = Fernet.generate_key().decode()
+
+
+@cache
+def keyed_config() -> PlatformConfig:
+    """platform.example.yaml with `databases.secret_key` set (no key file in the checkout)."""
+    return load_config(EXAMPLE_CONFIG, environ={"PLATFORM_BOT_SECRET_KEY": SECRET_KEY})
+
 
 _BOT = User(id="U0PLATBOT", name="platform-bot", real_name="Platform Bot", is_bot=True)
 
@@ -111,9 +124,11 @@ def multi_workspace_bot(
     database_url: str | None = None,
     workspace_configs: Path | None = None,
     emulator: Emulator | None = None,
+    install_check_seconds: float = INSTALL_CHECK_SECONDS,
 ) -> Iterator[MultiBot]:
     """The primary emulated workspace (Acme, T0PLATFORM) plus `extra`, none installed yet;
-    or the workspaces of a running `emulator` (a bot restarted on the same Slack)."""
+    or the workspaces of a running `emulator` (a bot restarted on the same Slack, or a
+    second replica beside the first on the same `database_url`)."""
     running: AbstractContextManager[Emulator] = nullcontext(emulator)  # the caller stops it
     if emulator is None:
         emulator = Emulator(spec_dir=SPECS_DIR if SPECS_DIR.is_dir() else None, rate_limits=None)
@@ -134,7 +149,12 @@ def multi_workspace_bot(
         engine = make_engine(settings.database_url)
         upgrade(engine)
         try:
-            with multi_workspace_web(settings, example_config(), engine=engine) as multi:
+            with multi_workspace_web(
+                settings,
+                keyed_config(),
+                engine=engine,
+                install_check_seconds=install_check_seconds,
+            ) as multi:
                 server = BackgroundHttpServer(multi.web, host="127.0.0.1", port=0)
                 server.start()
                 base_url = f"http://127.0.0.1:{server.port}"
