@@ -167,3 +167,24 @@ def multi_workspace_bot(
                     server.stop()
         finally:
             engine.dispose()
+
+
+@contextmanager
+def two_replicas(
+    directory: Path, database_url: str, *, install_check_seconds: float = INSTALL_CHECK_SECONDS
+) -> Iterator[tuple[MultiBot, MultiBot]]:
+    """Two replicas on one database and one Slack (Acme and Beta, neither installed yet); the
+    second compares its workspaces with the installs every `install_check_seconds`."""
+    slack = Emulator()
+    slack.add_workspace(BETA)
+    with (
+        slack,
+        multi_workspace_bot(directory / "one", emulator=slack, database_url=database_url) as one,
+        multi_workspace_bot(
+            directory / "two",
+            emulator=slack,
+            database_url=database_url,
+            install_check_seconds=install_check_seconds,
+        ) as two,
+    ):
+        yield one, two
