@@ -50,7 +50,9 @@ class SealedToken(TypeDecorator[str]):
     """A token column whose values are sealed on the way in and opened on the way out."""
 
     impl = String(SEALED_TOKEN_LENGTH)
-    cache_ok = True
+    # Not cached: a cached statement would keep the first box's processors for every box
+    # (the box is no part of the cache key). These queries are few (the cache is in front).
+    cache_ok = False
 
     def __init__(self, box: CredentialBox) -> None:
         super().__init__()
@@ -119,6 +121,13 @@ class SealedInstallationStore(SQLAlchemyInstallationStore):
         cached = self._cache.get(key, now)
         if cached is not None:
             return cached
+        bot = self.find_bot_now(enterprise_id=enterprise_id, team_id=team_id)
+        if bot is not None:
+            self._cache.put(key, bot, now + self._cache_for)
+        return bot
+
+    def find_bot_now(self, *, enterprise_id: str | None, team_id: str | None) -> Bot | None:
+        """The tenant's latest bot read from the database, not the cache."""
         try:
             bot: Bot | None = super().find_bot(enterprise_id=enterprise_id, team_id=team_id)
         except ValueError:
@@ -130,9 +139,11 @@ class SealedInstallationStore(SQLAlchemyInstallationStore):
                 enterprise_id if team_id is None else team_id,
             )
             return None
-        if bot is not None:
-            self._cache.put(key, bot, now + self._cache_for)
         return bot
+
+    def forget(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        """Drop the tenant's cached bot (its install changed elsewhere)."""
+        self._cache.pop(_cache_key(enterprise_id, team_id))
 
     def delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         self._cache.pop(_cache_key(enterprise_id, team_id))
@@ -160,14 +171,19 @@ class SealedInstallationStore(SQLAlchemyInstallationStore):
                 )
             )
             query = select(table.c.id, *(table.c[name] for name in columns)).where(plain)
-            with self.engine.begin() as connection:
-                for row in connection.execute(query.limit(SEAL_BATCH)).all():
-                    values = {
-                        name: _seal_if_plain(self._box, value)
-                        for name, value in zip(columns, row[1:], strict=True)
-                    }
-                    connection.execute(table.update().where(table.c.id == row[0]).values(values))
-                    rewritten += 1
+            batch = SEAL_BATCH
+            while batch == SEAL_BATCH:  # a short batch was the last
+                with self.engine.begin() as connection:
+                    rows = connection.execute(query.order_by(table.c.id).limit(SEAL_BATCH)).all()
+                    for row in rows:
+                        values = {
+                            name: _seal_if_plain(self._box, value)
+                            for name, value in zip(columns, row[1:], strict=True)
+                        }
+                        update = table.update().where(table.c.id == row[0]).values(values)
+                        connection.execute(update)
+                batch = len(rows)
+                rewritten += batch
         if rewritten:
             logger.info("sealed the tokens of %d stored install(s)", rewritten)
         return rewritten

@@ -159,13 +159,14 @@ class Installations:
         )
 
     def bot_token(self, key: TenantKey) -> str | None:
-        """The tenant's bot token, or None when the app is not installed there."""
-        bot = self.store.find_bot(
-            enterprise_id=key.enterprise_id,
-            team_id=key.store_team_id,
-            is_enterprise_install=key.org_wide,
-        )
+        """The tenant's bot token now (not from the authorize cache), or None when the app
+        is not installed there."""
+        bot = self.store.find_bot_now(enterprise_id=key.enterprise_id, team_id=key.store_team_id)
         return None if bot is None else bot.bot_token
+
+    def forget(self, key: TenantKey) -> None:
+        """Drop what the authorize cache holds of the tenant (its install changed)."""
+        self.store.forget(enterprise_id=key.enterprise_id, team_id=key.store_team_id)
 
     def remove(self, key: TenantKey) -> None:
         """Forget the tenant's tokens (the app was uninstalled or its bot token revoked)."""

@@ -177,6 +177,7 @@ class Tenants:
                 reason = "was uninstalled" if token is None else "was installed again"
                 logger.info("%s %s: its bot stops here too", tenant.key.name, reason)
                 self._stop(tenant.key, wait=False)
+                self._installations.forget(tenant.key)
         for key in tokens:
             try:
                 self.get(key)

@@ -187,4 +187,7 @@ def two_replicas(
             install_check_seconds=install_check_seconds,
         ) as two,
     ):
+        # Slack sends the browser back to one app URL: the first replica's, so installs made
+        # with `one.install` reach the second only through the database.
+        slack.installs.redirect_url = f"{one.base_url}/slack/oauth_redirect"
         yield one, two

@@ -11,6 +11,7 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from sqlalchemy import Engine, func, select
 
@@ -117,34 +118,66 @@ def test_the_newest_install_of_a_workspace_holds_its_token(engine: Engine) -> No
     assert store.installed_tokens() == {other: "xoxb-other"}
 
 
-def test_a_bot_is_read_from_the_cache_until_it_expires(engine: Engine) -> None:
+def _authorized(store: Installations) -> str | None:
+    """The token Bolt's authorize finds for Beta (through the cache)."""
+    bot = store.store.find_bot(enterprise_id=None, team_id="T0BETA")
+    return None if bot is None else bot.bot_token
+
+
+def test_authorize_reads_a_bot_from_the_cache_until_it_expires(engine: Engine) -> None:
     """Another replica's uninstall is seen here within the cache's time, not later."""
     clock = Clock()
     here, elsewhere = installations(engine, clock=clock), installations(engine)
     install(here)
-    assert here.bot_token(BETA) == BOT_TOKEN
+    assert _authorized(here) == BOT_TOKEN
     elsewhere.remove(BETA)
 
     clock.now = START + timedelta(seconds=AUTHORIZE_CACHE_SECONDS) - timedelta(microseconds=1)
-    assert here.bot_token(BETA) == BOT_TOKEN  # cached
+    assert _authorized(here) == BOT_TOKEN  # cached
+    assert here.bot_token(BETA) is None  # what starts a tenant: never cached
     assert not here.is_installed(BETA)  # what scheduled tasks ask: never cached
     clock.now = START + timedelta(seconds=AUTHORIZE_CACHE_SECONDS)
-    assert here.bot_token(BETA) is None
+    assert _authorized(here) is None
 
 
-def test_an_uninstall_drops_the_cached_bot_at_once(engine: Engine) -> None:
+def test_an_uninstall_or_a_forget_drops_the_cached_bot_at_once(engine: Engine) -> None:
     store = installations(engine, clock=Clock())
     install(store)
-    assert store.bot_token(BETA) == BOT_TOKEN
+    assert _authorized(store) == BOT_TOKEN
+    install(installations(engine), token="xoxb-again")  # re-installed through another replica
+    assert _authorized(store) == BOT_TOKEN
+    store.forget(BETA)
+    assert _authorized(store) == "xoxb-again"
     store.remove(BETA)
-    assert store.bot_token(BETA) is None
+    assert _authorized(store) is None
 
 
 def test_a_workspace_not_installed_is_not_cached(engine: Engine) -> None:
     store = installations(engine, clock=Clock())
-    assert store.bot_token(BETA) is None
+    assert _authorized(store) is None
     install(store)
-    assert store.bot_token(BETA) == BOT_TOKEN
+    assert _authorized(store) == BOT_TOKEN
+
+
+def test_tokens_stored_in_the_clear_are_sealed_batch_by_batch(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = SQLAlchemyInstallationStore("1234.5678", engine, "slack_bots", "slack_installations")
+    for team in ("T0AAA", "T0BBB", "T0CCC"):
+        plain.save(
+            Installation(app_id="A0APP", team_id=team, user_id="U0ADMIN", bot_token=f"xoxb-{team}")
+        )
+    monkeypatch.setattr("bot.runtime.install_store.SEAL_BATCH", 2)
+    store = installations(engine)
+    assert store.seal_plain_tokens() == 6  # three bots and three installations
+    assert store.seal_plain_tokens() == 0
+    with engine.connect() as connection:
+        stored = [
+            *connection.execute(select(bots_table.c.bot_token)).scalars(),
+            *connection.execute(select(installations_table.c.bot_token)).scalars(),
+        ]
+    assert len(stored) == 6 and not any("xoxb" in token for token in stored)
+    assert store.bot_token(TenantKey(None, "T0CCC", org_wide=False)) == "xoxb-T0CCC"
 
 
 def _add_states(engine: Engine, count: int, expire_at: datetime) -> None:

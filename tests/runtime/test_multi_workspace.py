@@ -261,6 +261,9 @@ def test_each_replica_follows_uninstalls_and_reinstalls_made_through_another(
         one.install("T0BETA")
         first = one.emulator.backend_for("T0PLATFORM").bot_token
         assert wait_until(lambda: _running(two).get(ACME) == first, timeout=30)
+        state = two.emulator.backend_for("T0PLATFORM").state
+        two.signer("T0PLATFORM").slash_command("U0ALICE", "help")  # authorized: cached
+        assert two.emulator.wait_for(lambda: len(state.ephemerals("U0ALICE")) == 1)
 
         one.signer("T0PLATFORM").uninstall_app()
         assert wait_until(lambda: set(_running(two)) == {BETA}, timeout=30)
@@ -270,6 +273,12 @@ def test_each_replica_follows_uninstalls_and_reinstalls_made_through_another(
         assert again != first
         assert wait_until(lambda: _running(two).get(ACME) == again, timeout=30)
         assert two.multi.tenants.wait_stopped()
+        # Answered with the new token at once, not the revoked one the cache held.
+        two.emulator.calls.clear()
+        two.signer("T0PLATFORM").slash_command("U0ALICE", "help")
+        assert two.emulator.wait_for(lambda: len(state.ephemerals("U0ALICE")) == 2)
+        assert all("/platform help" in shown.text for shown in state.ephemerals("U0ALICE"))
+        assert [call.error for call in two.emulator.calls()] == [None] * len(two.emulator.calls())
 
 
 def test_a_workspace_token_is_checked_with_slack_once_not_on_every_request(
