@@ -355,7 +355,8 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     if settings.multi_workspace:
         raise StartupError(
             "an app installed in several workspaces (SLACK_CLIENT_ID) runs each workspace's "
-            "jobs in `platform-bot serve`; separate workers are not available in this mode"
+            "jobs in `platform-bot serve` (jobs.run_in: process); separate workers are not "
+            "available in this mode"
         )
     _require(settings.slack_bot_token, "SLACK_BOT_TOKEN", "worker")
     if not 0 <= args.health_port <= 65535:

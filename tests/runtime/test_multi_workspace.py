@@ -16,7 +16,13 @@ from bot.runtime.installations import TenantKey
 from bot.runtime.workspaces import NOT_INSTALLED
 from tests.core.polling import wait_until
 from tests.runtime.multi_workspace import BETA as BETA_WORKSPACE
-from tests.runtime.multi_workspace import GRID, MultiBot, multi_workspace_bot, two_replicas
+from tests.runtime.multi_workspace import (
+    GRID,
+    SECRET_KEY,
+    MultiBot,
+    multi_workspace_bot,
+    two_replicas,
+)
 
 ACME = TenantKey(None, "T0PLATFORM", org_wide=False)
 BETA = TenantKey(None, "T0BETA", org_wide=False)
@@ -142,7 +148,11 @@ def test_an_org_wide_install_serves_its_workspaces_as_the_enterprise(tmp_path: P
         assert bot.multi.installations.installed() == []
 
 
-def test_a_workspace_may_have_its_own_platform_config(tmp_path: Path) -> None:
+def test_a_workspace_may_have_its_own_platform_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its config reads the key from the environment, as in production (no key file here).
+    monkeypatch.setenv("PLATFORM_BOT_SECRET_KEY", SECRET_KEY)
     configs = tmp_path / "workspaces"
     configs.mkdir()
     repo = Path(__file__).resolve().parents[2]

@@ -73,13 +73,16 @@ def test_serve_refuses_workers_for_jobs(
     assert "jobs.run_in: workers is not available" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["socket", "worker"])
+@pytest.mark.parametrize(
+    ("command", "named"),
+    [("socket", "`platform-bot serve`"), ("worker", "(jobs.run_in: process)")],
+)
 def test_socket_mode_and_workers_say_serve_is_the_way(
-    oauth_env: Path, command: str, capsys: pytest.CaptureFixture[str]
+    oauth_env: Path, command: str, named: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main([command]) == 3
     err = capsys.readouterr().err
-    assert "several workspaces" in err
+    assert "several workspaces (SLACK_CLIENT_ID)" in err and named in err
     assert "Traceback" not in err
 
 
