@@ -97,16 +97,22 @@ def _set_search_path(schema: str, dbapi_connection: Any, _record: Any) -> None:
 class Tenant:
     key: TenantKey
     services: Services
-    app: App
+    app: App | None
+    """Its Bolt App; none in a worker, which serves no Slack requests."""
 
     def close(self) -> None:
         # Listeners still running after their ack finish while their services are there.
-        self.app.listener_runner.listener_executor.shutdown(wait=True)
+        if self.app is not None:
+            self.app.listener_runner.listener_executor.shutdown(wait=True)
         self.services.close()
 
 
 class Tenants:
-    """The running tenants: built on first use from their install, stopped on uninstall."""
+    """The running tenants: built on first use from their install, stopped on uninstall.
+
+    `role` is what each tenant's background work is (`Services.start_background`): all of
+    it; requests only, in `serve` with `jobs.run_in: workers`; or, in `platform-bot worker`,
+    jobs and schedules without a Bolt App."""
 
     def __init__(
         self,
@@ -117,8 +123,10 @@ class Tenants:
         build: Callable[..., Services] = build_services,
         listener_threads: int = 32,
         background: bool = True,
+        role: Role = Role.ALL_IN_ONE,
     ) -> None:
         self._settings = settings
+        self._role = role
         self._config = config
         self._installations = installations
         self._build_services = build
@@ -269,13 +277,15 @@ class Tenants:
         except BaseException:
             engine.dispose()
             raise
-        app = build_app(
-            services,
-            listener_threads=self._listener_threads,
-            installation_store=self._installations.store,
-        )
+        app = None
+        if self._role is not Role.WORKER:
+            app = build_app(
+                services,
+                listener_threads=self._listener_threads,
+                installation_store=self._installations.store,
+            )
         if self._background:
-            services.start_background(Role.ALL_IN_ONE)
+            services.start_background(self._role)
         logger.info("started the bot for %s", key.name)
         return Tenant(key, services, app)
 

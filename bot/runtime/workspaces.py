@@ -25,13 +25,12 @@ from slack_bolt import BoltRequest, BoltResponse
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from bot.core.config import JobsRunIn
 from bot.core.db import make_engine, normalize_url
 from bot.core.slack_ids import InstallEvent
 from bot.runtime.app import reread_misread_form
 from bot.runtime.config import PlatformConfig, feature_sections, load_config
 from bot.runtime.installations import Installations, TenantKey
-from bot.runtime.services import Services, build_services, build_slack_client
+from bot.runtime.services import Role, Services, build_services, build_slack_client, serving_role
 from bot.runtime.settings import Settings
 from bot.runtime.tenants import Tenants
 from bot.runtime.web import WebApp
@@ -86,6 +85,7 @@ class WorkspaceDispatcher:
         if tenant is None:
             logger.info("a request from %s, where the app is not installed", key.name)
             return _not_installed(body)
+        assert tenant.app is not None  # the front door's tenants serve requests
         return tenant.app.dispatch(request)
 
     def _install_ended(self, key: TenantKey, event: dict[str, Any]) -> None:
@@ -137,8 +137,8 @@ def multi_workspace_web(
     install_check_seconds: float = INSTALL_CHECK_SECONDS,
 ) -> Iterator[MultiWorkspace]:
     """The WSGI app of a multi-workspace bot on the main database `engine` (at head), with
-    every installed tenant started and the installs watched (`Tenants.watch`); the tenants
-    stop when the context ends."""
+    every installed tenant started (running jobs unless `jobs.run_in: workers`) and the
+    installs watched (`Tenants.watch`); the tenants stop when the context ends."""
     if settings.slack_signing_secret is None:
         raise ValueError("multi-workspace mode needs SLACK_SIGNING_SECRET")
     tenants: Tenants | None = None
@@ -161,6 +161,7 @@ def multi_workspace_web(
         build=build,
         listener_threads=listener_threads,
         background=background,
+        role=serving_role(config),
     )
     web = WebApp(
         WorkspaceDispatcher(tenants, installations),
@@ -169,12 +170,40 @@ def multi_workspace_web(
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         oauth=installations.flow,
     )
+    with _running(tenants, installations, background, install_check_seconds):
+        yield MultiWorkspace(installations, tenants, web)
+
+
+@contextmanager
+def multi_workspace_worker(
+    settings: Settings,
+    config: PlatformConfig,
+    *,
+    engine: Engine,
+    build: Callable[..., Services] = build_services,
+    install_check_seconds: float = INSTALL_CHECK_SECONDS,
+) -> Iterator[Tenants]:
+    """`platform-bot worker` for an app installed in several workspaces: every installed
+    workspace's jobs (in its own schema, with its own token) and its share of the scheduler
+    leadership, following installs and uninstalls; no Slack requests."""
+    installations = Installations(
+        settings, engine, client=build_slack_client(settings), box=token_box(config)
+    )
+    tenants = Tenants(settings, config, installations, build=build, role=Role.WORKER)
+    with _running(tenants, installations, True, install_check_seconds):
+        yield tenants
+
+
+@contextmanager
+def _running(
+    tenants: Tenants, installations: Installations, watch: bool, install_check_seconds: float
+) -> Iterator[None]:
     try:
         installations.seal_plain_tokens()
         tenants.start_installed()
-        if background:
+        if watch:
             tenants.watch(install_check_seconds)
-        yield MultiWorkspace(installations, tenants, web)
+        yield
     finally:
         tenants.close()
 
@@ -190,15 +219,7 @@ def multi_workspace_problem(settings: Settings, config: PlatformConfig) -> str |
             "set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
             "SLACK_CLIENT_SECRET (installs through OAuth in several workspaces), not both"
         )
-    key_problem = token_key_problem(settings, config)
-    if key_problem is not None:
-        return key_problem
-    if config.jobs.run_in is JobsRunIn.WORKERS:
-        return (
-            "jobs.run_in: workers is not available when installing in several workspaces "
-            "(SLACK_CLIENT_ID): serve runs each workspace's jobs; set jobs.run_in: process"
-        )
-    return None
+    return token_key_problem(settings, config)
 
 
 def token_box(config: PlatformConfig) -> CredentialBox:

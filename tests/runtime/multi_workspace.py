@@ -21,10 +21,11 @@ import httpx
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
+from bot.core.config import JobsRunIn
 from bot.core.db import make_engine
 from bot.emulator import Emulator, SlackSigner, Workspace
 from bot.emulator.workspace import Channel, Enterprise, Team, User
-from bot.runtime.config import PlatformConfig, load_config
+from bot.runtime.config import PlatformConfig, parse_config
 from bot.runtime.installations import TenantKey
 from bot.runtime.schema import upgrade
 from bot.runtime.settings import Settings
@@ -39,9 +40,11 @@ SECRET_KEY = Fernet.generate_key().decode()
 
 
 @cache
-def keyed_config() -> PlatformConfig:
-    """platform.example.yaml with `databases.secret_key` set (no key file in the checkout)."""
-    return load_config(EXAMPLE_CONFIG, environ={"PLATFORM_BOT_SECRET_KEY": SECRET_KEY})
+def keyed_config(run_in: JobsRunIn = JobsRunIn.PROCESS) -> PlatformConfig:
+    """platform.example.yaml with `databases.secret_key` set (no key file in the checkout),
+    jobs run in `run_in`."""
+    text = EXAMPLE_CONFIG.read_text().replace("  run_in: process", f"  run_in: {run_in}", 1)
+    return parse_config(text, EXAMPLE_CONFIG, {"PLATFORM_BOT_SECRET_KEY": SECRET_KEY})
 
 
 _BOT = User(id="U0PLATBOT", name="platform-bot", real_name="Platform Bot", is_bot=True)
@@ -125,6 +128,7 @@ def multi_workspace_bot(
     workspace_configs: Path | None = None,
     emulator: Emulator | None = None,
     install_check_seconds: float = INSTALL_CHECK_SECONDS,
+    config: PlatformConfig | None = None,
 ) -> Iterator[MultiBot]:
     """The primary emulated workspace (Acme, T0PLATFORM) plus `extra`, none installed yet;
     or the workspaces of a running `emulator` (a bot restarted on the same Slack, or a
@@ -151,7 +155,7 @@ def multi_workspace_bot(
         try:
             with multi_workspace_web(
                 settings,
-                keyed_config(),
+                config or keyed_config(),
                 engine=engine,
                 install_check_seconds=install_check_seconds,
             ) as multi:

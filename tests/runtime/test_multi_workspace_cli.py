@@ -61,29 +61,21 @@ def test_serve_needs_the_client_secret_with_the_client_id(
     assert "needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET" in capsys.readouterr().err
 
 
-def test_serve_refuses_workers_for_jobs(
+def test_socket_mode_says_serve_is_the_way(
+    oauth_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["socket"]) == 3
+    err = capsys.readouterr().err
+    assert "several workspaces (SLACK_CLIENT_ID)" in err and "`platform-bot serve`" in err
+    assert "Traceback" not in err
+
+
+def test_a_worker_refuses_a_bot_token_beside_the_oauth_client(
     oauth_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    shared = Path(__file__).resolve().parents[2] / "platform.example.yaml"
-    config = oauth_env.parent / "platform.yaml"
-    config.write_text(shared.read_text().replace("  run_in: process", "  run_in: workers", 1))
-    (oauth_env.parent / "examples").symlink_to(shared.parent / "examples")
-    monkeypatch.setenv("PLATFORM_CONFIG", str(config))
-    assert main(["serve", "--port", "0"]) == 3
-    assert "jobs.run_in: workers is not available" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize(
-    ("command", "named"),
-    [("socket", "`platform-bot serve`"), ("worker", "(jobs.run_in: process)")],
-)
-def test_socket_mode_and_workers_say_serve_is_the_way(
-    oauth_env: Path, command: str, named: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main([command]) == 3
-    err = capsys.readouterr().err
-    assert "several workspaces (SLACK_CLIENT_ID)" in err and named in err
-    assert "Traceback" not in err
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-one-workspace")
+    assert main(["worker", "--health-port", "0"]) == 3
+    assert "not both" in capsys.readouterr().err
 
 
 def test_migrate_brings_every_installed_workspace_to_head_and_seals_older_tokens(
@@ -126,7 +118,9 @@ def test_migrate_brings_every_installed_workspace_to_head_and_seals_older_tokens
     engine.dispose()
 
 
-@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["migrate"]])
+@pytest.mark.parametrize(
+    "command", [["serve", "--port", "0"], ["worker", "--health-port", "0"], ["migrate"]]
+)
 def test_postgresql_without_a_key_for_the_tokens_is_refused(
     oauth_env: Path,
     command: list[str],
