@@ -97,7 +97,9 @@ class Scheduler:
     """Runs `tasks` on their triggers while this process is the leader.
 
     With `elector=None` the process schedules unconditionally: only right when it is the sole
-    process using the database.
+    process using the database. `gate`, if given, is asked before each run: a task runs only
+    while it answers true (a workspace's tasks only while the app is still installed there,
+    whichever replica saw the uninstall).
     """
 
     def __init__(
@@ -109,6 +111,7 @@ class Scheduler:
         elector: LeaderElector | None,
         misfire_grace_seconds: int = 300,
         namespace: str = "",
+        gate: Callable[[], bool] | None = None,
     ) -> None:
         ids = [task.id for task in tasks]
         if len(set(ids)) != len(ids):
@@ -119,6 +122,10 @@ class Scheduler:
         self._engine = engine
         self._timezone = timezone
         self._tasks = {task.id: task for task in tasks}
+        self._runs = {
+            task.id: task.func if gate is None else _gated(task.id, task.func, gate)
+            for task in tasks
+        }
         self._elector = elector
         self._misfire_grace_seconds = misfire_grace_seconds
         self._namespace = namespace
@@ -140,7 +147,7 @@ class Scheduler:
             self._stopping = False
         with _registry_lock:
             _registry.update(
-                {self._registered(task_id): t.func for task_id, t in self._tasks.items()}
+                {self._registered(task_id): run for task_id, run in self._runs.items()}
             )
         if self._elector is None:
             self._on_elected()
@@ -161,8 +168,8 @@ class Scheduler:
         if scheduler is not None:
             logger.info("stopped being the scheduler leader: shutting down")
         with _registry_lock:
-            for task_id, task in self._tasks.items():
-                if _registry.get(self._registered(task_id)) is task.func:
+            for task_id, run in self._runs.items():
+                if _registry.get(self._registered(task_id)) is run:
                     del _registry[self._registered(task_id)]
 
     def _registered(self, task_id: str) -> str:
@@ -254,6 +261,16 @@ class Scheduler:
             if job.id not in self._tasks:
                 logger.info("removing stored scheduler job %r: no task has that id", job.id)
                 scheduler.remove_job(job.id)
+
+
+def _gated(task_id: str, func: Callable[[], None], gate: Callable[[], bool]) -> Callable[[], None]:
+    def run_if_open() -> None:
+        if not gate():
+            logger.info("scheduled task %r skipped: its gate is closed", task_id)
+            return
+        func()
+
+    return run_if_open
 
 
 def _listing_order(job: ScheduledJobInfo) -> tuple[bool, datetime, str]:

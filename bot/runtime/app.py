@@ -7,10 +7,12 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl
 
 from slack_bolt import Ack, App, Args, BoltContext, BoltRequest, BoltResponse, Respond
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.request.internals import build_context
 from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import InstallationStore
@@ -158,19 +160,25 @@ def build_app(
     stops startup with Slack's own error instead of failing on the first request.
     With `installation_store` (one workspace of a multi-workspace bot) Bolt's authorize
     finds the bot token of the workspace each request comes from, and a request from a
-    workspace whose install was removed is refused.
+    workspace whose install was removed is refused. What auth.test says of a token is kept
+    for the app's life (one call, not one per request): the store decides whether the token
+    is still installed.
     """
     settings = services.settings
     signing_secret = settings.slack_signing_secret
     client = services.slack if installation_store is None else _tokenless(services.slack)
+    bolt_logger = logging.getLogger("slack_bolt")
     app = App(
         client=client,
+        authorize=None
+        if installation_store is None
+        else _caching_authorize(installation_store, client, bolt_logger),
         installation_store=installation_store,
         installation_store_bot_only=True if installation_store is not None else None,
         signing_secret=signing_secret.get_secret_value() if signing_secret else None,
         token_verification_enabled=token_verification and installation_store is None,
         before_authorize=reparse_misread_form,
-        logger=logging.getLogger("slack_bolt"),
+        logger=bolt_logger,
         # Bolt's default pool has 5 threads: the sixth concurrent command would wait for one.
         listener_executor=AckWaitingExecutor(
             max_workers=listener_threads, thread_name_prefix="listener"
@@ -185,6 +193,21 @@ def build_app(
     for listener in services.listeners:
         register_listener(app, listener)
     return app
+
+
+def _caching_authorize(
+    store: InstallationStore, client: WebClient, bolt_logger: logging.Logger
+) -> Callable[..., AuthorizeResult]:
+    authorize = InstallationStoreAuthorize(
+        installation_store=store,
+        logger=bolt_logger,
+        bot_only=True,
+        cache_enabled=True,
+        client=client,
+    )
+    # App takes any Authorize here (it checks isinstance); its annotation names only callables
+    # that always find a result, and this one answers None for a workspace not installed.
+    return cast(Callable[..., AuthorizeResult], authorize)
 
 
 def _tokenless(client: WebClient) -> WebClient:

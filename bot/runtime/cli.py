@@ -22,6 +22,8 @@ from bot.runtime.config import ConfigError, PlatformConfig, load_config
 from bot.runtime.settings import Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from bot.runtime.server import WsgiApp
     from bot.runtime.services import Services
 
@@ -156,8 +158,12 @@ def _manifest(args: argparse.Namespace, _settings: Settings) -> int:
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.db import make_engine
     from bot.runtime.schema import upgrade
-    from bot.runtime.workspaces import migrate_workspaces
+    from bot.runtime.workspaces import migrate_workspaces, token_key_problem
 
+    if settings.multi_workspace:
+        problem = token_key_problem(settings, load_config(settings.platform_config))
+        if problem is not None:
+            raise StartupError(problem)
     engine = make_engine(settings.database_url)
     try:
         before = upgrade(engine)
@@ -206,20 +212,34 @@ def _require(value: SecretStr | None, name: str, mode: str) -> None:
 
 
 def _check_deployment(settings: Settings, config: PlatformConfig) -> None:
-    """Config problems that depend on the deployment (e.g. replicas sharing PostgreSQL)."""
+    """Config problems that depend on the deployment (e.g. replicas sharing PostgreSQL, or
+    installs in several workspaces)."""
     from sqlalchemy.engine import make_url
 
     from bot.core.db import normalize_url
     from bot.runtime.config import check_deployment
+
+    if settings.multi_workspace:
+        from bot.runtime.workspaces import multi_workspace_problem
+
+        problem = multi_workspace_problem(settings, config)
+        if problem is not None:
+            raise StartupError(problem)
 
     backend = make_url(normalize_url(settings.database_url)).get_backend_name()
     check_deployment(settings.platform_config, config, shared_database=backend != "sqlite")
 
 
 def _start_services(settings: Settings, config: PlatformConfig) -> Services:
+    from bot.runtime.services import build_services
+
+    return build_services(settings, config, engine=_migrated_engine(settings))
+
+
+def _migrated_engine(settings: Settings) -> Engine:
+    """The app database's engine, refused (as a StartupError) if its schema is behind."""
     from bot.core.db import make_engine
     from bot.runtime.schema import SchemaOutOfDate, require_up_to_date
-    from bot.runtime.services import build_services
 
     engine = make_engine(settings.database_url)
     try:
@@ -227,7 +247,7 @@ def _start_services(settings: Settings, config: PlatformConfig) -> Services:
     except SchemaOutOfDate as exc:
         engine.dispose()
         raise StartupError(str(exc)) from None
-    return build_services(settings, config, engine=engine)
+    return engine
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -235,12 +255,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         _require(settings.slack_bot_token, "SLACK_BOT_TOKEN", "serve")
     _require(settings.slack_signing_secret, "SLACK_SIGNING_SECRET", "serve")
     config = load_config(settings.platform_config)
-    if settings.multi_workspace:
-        from bot.runtime.workspaces import multi_workspace_problem
-
-        problem = multi_workspace_problem(settings, config)
-        if problem is not None:
-            raise StartupError(problem)
     _check_deployment(settings, config)
     workers = args.workers
     if settings.database_url.startswith("sqlite") and workers > 1:
@@ -348,12 +362,8 @@ def _exit_quietly(_signum: int, _frame: FrameType | None) -> None:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.multi_workspace:
-        raise StartupError(
-            "an app installed in several workspaces (SLACK_CLIENT_ID) runs each workspace's "
-            "jobs in `platform-bot serve`; separate workers are not available in this mode"
-        )
-    _require(settings.slack_bot_token, "SLACK_BOT_TOKEN", "worker")
+    if not settings.multi_workspace:
+        _require(settings.slack_bot_token, "SLACK_BOT_TOKEN", "worker")
     if not 0 <= args.health_port <= 65535:
         raise StartupError("--health-port must be a port number (0-65535)")
     config = load_config(settings.platform_config)
@@ -361,19 +371,26 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     if config.jobs.workers < 1:
         raise StartupError("jobs.workers is 0 in the platform config: a worker would run no jobs")
     from bot.core.config import JobsRunIn
-    from bot.runtime.worker import Worker
 
     if settings.database_url.startswith("sqlite"):
         logger.warning("SQLite: run one worker only (each process on SQLite runs the scheduler)")
     if config.jobs.run_in is not JobsRunIn.WORKERS:
         logger.info("jobs.run_in is %s: serve and socket run jobs too", config.jobs.run_in)
-    services = _start_services(settings, config)
-    try:
-        worker = Worker(services, host=args.host, health_port=args.health_port)
-    except OSError as exc:
-        services.close()
-        raise StartupError(f"cannot listen on port {args.health_port}: {exc.strerror}") from None
-    worker.run()
+    from contextlib import ExitStack
+
+    from bot.runtime.worker import worker_for
+
+    engine = _migrated_engine(settings)
+    with ExitStack() as stack:
+        stack.callback(engine.dispose)
+        try:
+            worker = stack.enter_context(
+                worker_for(settings, config, engine, host=args.host, health_port=args.health_port)
+            )
+        except OSError as exc:
+            message = f"cannot listen on port {args.health_port}: {exc.strerror}"
+            raise StartupError(message) from None
+        worker.run()
     return 0
 
 

@@ -176,12 +176,14 @@ def build_services(
     features: Sequence[Feature[Any]] = FEATURES,
     clock: Callable[[], datetime] = utcnow,
     tenant: str = "",
+    still_installed: Callable[[], bool] | None = None,
 ) -> Services:
     """Build the core, then every feature on it; tests pass `features` with fake adapters.
 
     `tenant` names the workspace (or org) these services serve in a multi-workspace bot
     (`bot.runtime.tenants`): its scheduler has its own leader lock and task namespace, so
-    each workspace has one scheduler leader among the replicas, running its own tasks."""
+    each workspace has one scheduler leader among the replicas, running its own tasks, each
+    run only while `still_installed` answers true."""
     check_names(features)
     engine = engine or make_engine(settings.database_url)
     sessions = make_session_factory(engine)
@@ -216,6 +218,7 @@ def build_services(
         tasks=[housekeeping_task(core.jobs, config.jobs.keep_finished_days, idempotency), *tasks],
         elector=LeaderElector(engine, key=leader_lock_key(tenant)),
         namespace=tenant,
+        gate=still_installed,
     )
     router.add(scheduled_jobs.subcommand(scheduler))
     return Services(

@@ -18,7 +18,10 @@ startup for every tenant already installed, so its schedules run without a reque
 The main database keeps only the installs and OAuth states (`bot.runtime.installations`).
 When a workspace uninstalls the app (`app_uninstalled`, or `tokens_revoked` naming the bot)
 its tokens are deleted and its services stopped (its schedules pause); its data is kept for
-a re-install, and until then its requests are answered "not installed".
+a re-install, and until then its requests are answered "not installed". The other processes
+learn it from the installation store, not from the event: each scheduled task asks the store
+before it runs, and every `watch` interval each process stops the tenants whose install is
+gone (or restarts those re-installed with a new token) and starts those installed elsewhere.
 """
 
 from __future__ import annotations
@@ -94,16 +97,22 @@ def _set_search_path(schema: str, dbapi_connection: Any, _record: Any) -> None:
 class Tenant:
     key: TenantKey
     services: Services
-    app: App
+    app: App | None
+    """Its Bolt App; none in a worker, which serves no Slack requests."""
 
     def close(self) -> None:
         # Listeners still running after their ack finish while their services are there.
-        self.app.listener_runner.listener_executor.shutdown(wait=True)
+        if self.app is not None:
+            self.app.listener_runner.listener_executor.shutdown(wait=True)
         self.services.close()
 
 
 class Tenants:
-    """The running tenants: built on first use from their install, stopped on uninstall."""
+    """The running tenants: built on first use from their install, stopped on uninstall.
+
+    `role` is what each tenant's background work is (`Services.start_background`): all of
+    it; requests only, in `serve` with `jobs.run_in: workers`; or, in `platform-bot worker`,
+    jobs and schedules without a Bolt App."""
 
     def __init__(
         self,
@@ -114,8 +123,10 @@ class Tenants:
         build: Callable[..., Services] = build_services,
         listener_threads: int = 32,
         background: bool = True,
+        role: Role = Role.ALL_IN_ONE,
     ) -> None:
         self._settings = settings
+        self._role = role
         self._config = config
         self._installations = installations
         self._build_services = build
@@ -124,6 +135,8 @@ class Tenants:
         self._lock = threading.Lock()
         self._running: dict[str, Tenant] = {}
         self._closing: list[threading.Thread] = []
+        self._watching = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     def get(self, key: TenantKey) -> Tenant | None:
         """The tenant's bot, started now if it is installed but not running; None if not
@@ -162,6 +175,41 @@ class Tenants:
             except Exception:
                 logger.exception("could not start the bot for %s", key.name)
 
+    def reconcile(self) -> None:
+        """Match the running tenants to the installation store: stop those uninstalled (or
+        re-installed with another token) wherever that happened, start those installed."""
+        tokens = self._installations.installed_tokens()
+        for tenant in self.running():
+            token = tokens.get(tenant.key)
+            if token != tenant.services.slack.token:
+                reason = "was uninstalled" if token is None else "was installed again"
+                logger.info("%s %s: its bot stops here too", tenant.key.name, reason)
+                self._stop(tenant.key, wait=False)
+                self._installations.forget(tenant.key)
+        for key in tokens:
+            try:
+                self.get(key)
+            except Exception:
+                logger.exception("could not start the bot for %s", key.name)
+
+    def watch(self, interval_seconds: float) -> None:
+        """Reconcile every `interval_seconds` in the background until `close`."""
+        if self._watcher is not None:
+            raise RuntimeError("the installs are already watched")
+        self._watching.clear()
+        self._watcher = threading.Thread(
+            target=self._watch, args=(interval_seconds,), name="install-watch", daemon=True
+        )
+        self._watcher.start()
+
+    def _watch(self, interval_seconds: float) -> None:
+        while not self._watching.wait(interval_seconds):
+            try:
+                self.reconcile()
+            except Exception:
+                # The database may be away for a while: the next round tries again.
+                logger.exception("could not compare the running workspaces with their installs")
+
     def migrate_installed(self) -> list[str]:
         """Bring every installed tenant's schema to head (`platform-bot migrate`)."""
         migrated = []
@@ -191,6 +239,10 @@ class Tenants:
         return not any(thread.is_alive() for thread in closing)
 
     def close(self) -> None:
+        self._watching.set()
+        if self._watcher is not None:
+            self._watcher.join()
+            self._watcher = None
         with self._lock:
             tenants, self._running = list(self._running.values()), {}
         for tenant in tenants:
@@ -220,17 +272,20 @@ class Tenants:
                 engine=engine,
                 slack=build_slack_client(settings, token),
                 tenant=key.name,
+                still_installed=partial(self._installations.is_installed, key),
             )
         except BaseException:
             engine.dispose()
             raise
-        app = build_app(
-            services,
-            listener_threads=self._listener_threads,
-            installation_store=self._installations.store,
-        )
+        app = None
+        if self._role is not Role.WORKER:
+            app = build_app(
+                services,
+                listener_threads=self._listener_threads,
+                installation_store=self._installations.store,
+            )
         if self._background:
-            services.start_background(Role.ALL_IN_ONE)
+            services.start_background(self._role)
         logger.info("started the bot for %s", key.name)
         return Tenant(key, services, app)
 

@@ -7,7 +7,9 @@ belongs to no tenant: Slack's URL check, and the two events that end an install
 (`app_uninstalled`; `tokens_revoked` naming the bot, or people's user tokens). A request
 from a workspace with no install gets a plain answer, never another workspace's bot.
 
-`multi_workspace_web` assembles the whole: stores, OAuth flow, tenants, the WSGI app.
+`multi_workspace_web` assembles the whole: stores, OAuth flow, tenants, the WSGI app. The
+tokens are sealed with the bot's credential key (`databases.secret_key`, or on SQLite the
+key file), the same key that seals database credentials.
 """
 
 from __future__ import annotations
@@ -18,19 +20,22 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.fernet import Fernet
 from slack_bolt import BoltRequest, BoltResponse
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
-from bot.core.config import JobsRunIn
-from bot.core.db import make_engine
+from bot.core.db import make_engine, normalize_url
 from bot.core.slack_ids import InstallEvent
 from bot.runtime.app import reread_misread_form
-from bot.runtime.config import PlatformConfig, load_config
+from bot.runtime.config import PlatformConfig, feature_sections, load_config
 from bot.runtime.installations import Installations, TenantKey
-from bot.runtime.services import Services, build_services, build_slack_client
+from bot.runtime.services import Role, Services, build_services, build_slack_client, serving_role
 from bot.runtime.settings import Settings
 from bot.runtime.tenants import Tenants
 from bot.runtime.web import WebApp
+from commands.resources.config import DatabasesSection
+from commands.resources.credentials import GENERATE_KEY, CredentialBox, credential_box
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +47,10 @@ UNAVAILABLE = "Platform Bot cannot start for this workspace right now; its admin
 _INSTALL_EVENTS = frozenset(str(event) for event in InstallEvent)
 # A tokens_revoked event lists people whose tokens went; more than this is not Slack's.
 MAX_REVOKED_USERS = 1000
+# How often each process compares its running workspaces with the installation store: the
+# longest a workspace uninstalled through another replica keeps its job runner here (its
+# scheduled tasks check the store before each run).
+INSTALL_CHECK_SECONDS = 30.0
 
 
 class WorkspaceDispatcher:
@@ -76,6 +85,7 @@ class WorkspaceDispatcher:
         if tenant is None:
             logger.info("a request from %s, where the app is not installed", key.name)
             return _not_installed(body)
+        assert tenant.app is not None  # the front door's tenants serve requests
         return tenant.app.dispatch(request)
 
     def _install_ended(self, key: TenantKey, event: dict[str, Any]) -> None:
@@ -124,9 +134,11 @@ def multi_workspace_web(
     build: Callable[..., Services] = build_services,
     listener_threads: int = 32,
     background: bool = True,
+    install_check_seconds: float = INSTALL_CHECK_SECONDS,
 ) -> Iterator[MultiWorkspace]:
     """The WSGI app of a multi-workspace bot on the main database `engine` (at head), with
-    every installed tenant started; the tenants stop when the context ends."""
+    every installed tenant started (running jobs unless `jobs.run_in: workers`) and the
+    installs watched (`Tenants.watch`); the tenants stop when the context ends."""
     if settings.slack_signing_secret is None:
         raise ValueError("multi-workspace mode needs SLACK_SIGNING_SECRET")
     tenants: Tenants | None = None
@@ -136,7 +148,11 @@ def multi_workspace_web(
         tenants.installed(key)
 
     installations = Installations(
-        settings, engine, client=build_slack_client(settings), on_installed=installed
+        settings,
+        engine,
+        client=build_slack_client(settings),
+        box=token_box(config),
+        on_installed=installed,
     )
     tenants = Tenants(
         settings,
@@ -145,6 +161,7 @@ def multi_workspace_web(
         build=build,
         listener_threads=listener_threads,
         background=background,
+        role=serving_role(config),
     )
     web = WebApp(
         WorkspaceDispatcher(tenants, installations),
@@ -153,9 +170,40 @@ def multi_workspace_web(
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         oauth=installations.flow,
     )
-    try:
-        tenants.start_installed()
+    with _running(tenants, installations, background, install_check_seconds):
         yield MultiWorkspace(installations, tenants, web)
+
+
+@contextmanager
+def multi_workspace_worker(
+    settings: Settings,
+    config: PlatformConfig,
+    *,
+    engine: Engine,
+    build: Callable[..., Services] = build_services,
+    install_check_seconds: float = INSTALL_CHECK_SECONDS,
+) -> Iterator[Tenants]:
+    """`platform-bot worker` for an app installed in several workspaces: every installed
+    workspace's jobs (in its own schema, with its own token) and its share of the scheduler
+    leadership, following installs and uninstalls; no Slack requests."""
+    installations = Installations(
+        settings, engine, client=build_slack_client(settings), box=token_box(config)
+    )
+    tenants = Tenants(settings, config, installations, build=build, role=Role.WORKER)
+    with _running(tenants, installations, True, install_check_seconds):
+        yield tenants
+
+
+@contextmanager
+def _running(
+    tenants: Tenants, installations: Installations, watch: bool, install_check_seconds: float
+) -> Iterator[None]:
+    try:
+        installations.seal_plain_tokens()
+        tenants.start_installed()
+        if watch:
+            tenants.watch(install_check_seconds)
+        yield
     finally:
         tenants.close()
 
@@ -171,11 +219,36 @@ def multi_workspace_problem(settings: Settings, config: PlatformConfig) -> str |
             "set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
             "SLACK_CLIENT_SECRET (installs through OAuth in several workspaces), not both"
         )
-    if config.jobs.run_in is JobsRunIn.WORKERS:
+    return token_key_problem(settings, config)
+
+
+def token_box(config: PlatformConfig) -> CredentialBox:
+    """What seals the installs' tokens: the box that seals database credentials."""
+    return credential_box(_databases(config))
+
+
+def _databases(config: PlatformConfig) -> DatabasesSection:
+    section = feature_sections(config).get("databases")
+    return section if isinstance(section, DatabasesSection) else DatabasesSection()
+
+
+def token_key_problem(settings: Settings, config: PlatformConfig) -> str | None:
+    """Replicas on one PostgreSQL database must all open the tokens any of them sealed."""
+    secret_key = _databases(config).secret_key
+    if secret_key is None:
+        backend = make_url(normalize_url(settings.database_url)).get_backend_name()
+        if backend == "sqlite":
+            return None  # one process: the key file in databases.data_dir
         return (
-            "jobs.run_in: workers is not available when installing in several workspaces "
-            "(SLACK_CLIENT_ID): serve runs each workspace's jobs; set jobs.run_in: process"
+            "databases.secret_key is not set: installing in several workspaces seals the "
+            "workspaces' tokens with it, and every replica on the PostgreSQL database needs "
+            f"the same key. Generate one with\n  {GENERATE_KEY}\nand set "
+            "databases.secret_key: ${PLATFORM_BOT_SECRET_KEY}"
         )
+    try:
+        Fernet(secret_key.get_secret_value().encode())
+    except ValueError:
+        return f"databases.secret_key is not a Fernet key. Generate one with\n  {GENERATE_KEY}"
     return None
 
 
@@ -198,7 +271,11 @@ def multi_workspace_loader(
 
 
 def migrate_workspaces(settings: Settings, engine: Engine) -> list[str]:
-    """`platform-bot migrate`: each installed workspace's own schema (or file) to head."""
-    installations = Installations(settings, engine, client=build_slack_client(settings))
+    """`platform-bot migrate`: each installed workspace's own schema (or file) to head, and
+    tokens stored before sealing sealed (the caller checked `token_key_problem`)."""
     config = load_config(settings.platform_config)
+    installations = Installations(
+        settings, engine, client=build_slack_client(settings), box=token_box(config)
+    )
+    installations.seal_plain_tokens()
     return Tenants(settings, config, installations).migrate_installed()

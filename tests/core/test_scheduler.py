@@ -232,6 +232,31 @@ def test_schedulers_of_two_workspaces_each_run_their_own_task_of_the_same_id(
     assert acme.count == 1
 
 
+def test_a_task_runs_only_while_its_gate_is_open(sqlite_engine: Engine) -> None:
+    """A workspace uninstalled through another replica: its tasks here are skipped at once,
+    and run again when the gate opens (a re-install)."""
+    calls, is_open = Calls(), [False]
+    scheduler = Scheduler(
+        sqlite_engine,
+        timezone="UTC",
+        tasks=[nightly(calls)],
+        elector=None,
+        namespace="T0ACME",
+        gate=lambda: is_open[0],
+    )
+    scheduler.start()
+    try:
+        run_task("T0ACME/nightly-report")
+        assert calls.count == 0
+        is_open[0] = True
+        run_task("T0ACME/nightly-report")
+        assert calls.count == 1
+    finally:
+        scheduler.stop()
+    run_task("T0ACME/nightly-report")  # stopped: its gated run is unregistered too
+    assert calls.count == 1
+
+
 @pytest.mark.postgres
 def test_of_two_schedulers_on_postgres_only_the_leader_runs(pg_engine: Engine) -> None:
     key = random.randrange(1, 2**31)

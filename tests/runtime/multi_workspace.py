@@ -14,22 +14,38 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
+from bot.core.config import JobsRunIn
 from bot.core.db import make_engine
 from bot.emulator import Emulator, SlackSigner, Workspace
 from bot.emulator.workspace import Channel, Enterprise, Team, User
+from bot.runtime.config import PlatformConfig, parse_config
 from bot.runtime.installations import TenantKey
 from bot.runtime.schema import upgrade
 from bot.runtime.settings import Settings
 from bot.runtime.tenants import Tenant
 from bot.runtime.web import BackgroundHttpServer
-from bot.runtime.workspaces import MultiWorkspace, multi_workspace_web
+from bot.runtime.workspaces import INSTALL_CHECK_SECONDS, MultiWorkspace, multi_workspace_web
 from tests.conftest import SPECS_DIR
-from tests.harness import EXAMPLE_CONFIG, example_config
+from tests.harness import EXAMPLE_CONFIG
+
+# The key every bot of a test process seals the workspaces' tokens with (replicas share one).
+SECRET_KEY = Fernet.generate_key().decode()
+
+
+@cache
+def keyed_config(run_in: JobsRunIn = JobsRunIn.PROCESS) -> PlatformConfig:
+    """platform.example.yaml with `databases.secret_key` set (no key file in the checkout),
+    jobs run in `run_in`."""
+    text = EXAMPLE_CONFIG.read_text().replace("  run_in: process", f"  run_in: {run_in}", 1)
+    return parse_config(text, EXAMPLE_CONFIG, {"PLATFORM_BOT_SECRET_KEY": SECRET_KEY})
+
 
 _BOT = User(id="U0PLATBOT", name="platform-bot", real_name="Platform Bot", is_bot=True)
 
@@ -111,9 +127,12 @@ def multi_workspace_bot(
     database_url: str | None = None,
     workspace_configs: Path | None = None,
     emulator: Emulator | None = None,
+    install_check_seconds: float = INSTALL_CHECK_SECONDS,
+    config: PlatformConfig | None = None,
 ) -> Iterator[MultiBot]:
     """The primary emulated workspace (Acme, T0PLATFORM) plus `extra`, none installed yet;
-    or the workspaces of a running `emulator` (a bot restarted on the same Slack)."""
+    or the workspaces of a running `emulator` (a bot restarted on the same Slack, or a
+    second replica beside the first on the same `database_url`)."""
     running: AbstractContextManager[Emulator] = nullcontext(emulator)  # the caller stops it
     if emulator is None:
         emulator = Emulator(spec_dir=SPECS_DIR if SPECS_DIR.is_dir() else None, rate_limits=None)
@@ -134,7 +153,12 @@ def multi_workspace_bot(
         engine = make_engine(settings.database_url)
         upgrade(engine)
         try:
-            with multi_workspace_web(settings, example_config(), engine=engine) as multi:
+            with multi_workspace_web(
+                settings,
+                config or keyed_config(),
+                engine=engine,
+                install_check_seconds=install_check_seconds,
+            ) as multi:
                 server = BackgroundHttpServer(multi.web, host="127.0.0.1", port=0)
                 server.start()
                 base_url = f"http://127.0.0.1:{server.port}"
@@ -147,3 +171,27 @@ def multi_workspace_bot(
                     server.stop()
         finally:
             engine.dispose()
+
+
+@contextmanager
+def two_replicas(
+    directory: Path, database_url: str, *, install_check_seconds: float = INSTALL_CHECK_SECONDS
+) -> Iterator[tuple[MultiBot, MultiBot]]:
+    """Two replicas on one database and one Slack (Acme and Beta, neither installed yet); the
+    second compares its workspaces with the installs every `install_check_seconds`."""
+    slack = Emulator()
+    slack.add_workspace(BETA)
+    with (
+        slack,
+        multi_workspace_bot(directory / "one", emulator=slack, database_url=database_url) as one,
+        multi_workspace_bot(
+            directory / "two",
+            emulator=slack,
+            database_url=database_url,
+            install_check_seconds=install_check_seconds,
+        ) as two,
+    ):
+        # Slack sends the browser back to one app URL: the first replica's, so installs made
+        # with `one.install` reach the second only through the database.
+        slack.installs.redirect_url = f"{one.base_url}/slack/oauth_redirect"
+        yield one, two

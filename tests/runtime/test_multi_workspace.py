@@ -3,16 +3,26 @@ answered with its own token from its own data, uninstall removing one and not th
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import text
 
+from bot.core.scheduler import run_task
 from bot.emulator import Emulator
 from bot.runtime.installations import TenantKey
 from bot.runtime.workspaces import NOT_INSTALLED
+from tests.core.polling import wait_until
 from tests.runtime.multi_workspace import BETA as BETA_WORKSPACE
-from tests.runtime.multi_workspace import GRID, MultiBot, multi_workspace_bot
+from tests.runtime.multi_workspace import (
+    GRID,
+    SECRET_KEY,
+    MultiBot,
+    multi_workspace_bot,
+    two_replicas,
+)
 
 ACME = TenantKey(None, "T0PLATFORM", org_wide=False)
 BETA = TenantKey(None, "T0BETA", org_wide=False)
@@ -138,7 +148,11 @@ def test_an_org_wide_install_serves_its_workspaces_as_the_enterprise(tmp_path: P
         assert bot.multi.installations.installed() == []
 
 
-def test_a_workspace_may_have_its_own_platform_config(tmp_path: Path) -> None:
+def test_a_workspace_may_have_its_own_platform_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its config reads the key from the environment, as in production (no key file here).
+    monkeypatch.setenv("PLATFORM_BOT_SECRET_KEY", SECRET_KEY)
     configs = tmp_path / "workspaces"
     configs.mkdir()
     repo = Path(__file__).resolve().parents[2]
@@ -200,3 +214,92 @@ def test_on_postgresql_each_workspace_has_its_own_schema(
             "tenant_t0beta": {"U0BETTY"},
         }
         assert versions and versions > 1  # the core's head and each feature's branch head
+
+
+def _running(bot: MultiBot) -> dict[TenantKey, str | None]:
+    return {tenant.key: tenant.services.slack.token for tenant in bot.multi.tenants.running()}
+
+
+def test_an_install_through_oauth_stores_no_token_in_the_clear(
+    tmp_path: Path, empty_postgres_url: str
+) -> None:
+    with multi_workspace_bot(tmp_path, database_url=empty_postgres_url) as bot:
+        bot.install("T0BETA")
+        token = bot.emulator.backend_for("T0BETA").bot_token
+        assert bot.multi.installations.bot_token(BETA) == token
+        with bot.multi.installations.store.engine.connect() as connection:
+            rows = connection.execute(text("SELECT * FROM slack_bots")).all()
+            rows += connection.execute(text("SELECT * FROM slack_installations")).all()
+        stored = " ".join(str(value) for row in rows for value in row)
+        assert len(rows) == 2 and "T0BETA" in stored
+        assert token not in stored and "xoxb" not in stored
+
+
+HOUSEKEEPING = "housekeeping-prune-jobs"
+
+
+def test_an_uninstall_through_one_replica_stops_the_workspace_in_the_other(
+    tmp_path: Path, empty_postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with two_replicas(tmp_path, empty_postgres_url) as (one, two):
+        one.install("T0PLATFORM")
+        one.install("T0BETA")
+        two.multi.tenants.reconcile()  # installed through the other replica: started here
+        acme = two.tenant(ACME)
+        assert set(_running(two)) == {ACME, BETA} and acme.services.role is not None
+
+        assert one.signer("T0PLATFORM").uninstall_app().status == 200
+        assert one.multi.tenants.wait_stopped()
+        # Before this replica looks again, Acme's scheduled tasks ask the store and skip.
+        with caplog.at_level(logging.INFO, logger="bot.core.scheduler"):
+            run_task(f"T0PLATFORM/{HOUSEKEEPING}")
+            run_task(f"T0BETA/{HOUSEKEEPING}")
+        assert f"'{HOUSEKEEPING}' skipped: its gate is closed" in caplog.text
+        assert caplog.text.count("skipped") == 1  # Beta's ran
+
+        two.multi.tenants.reconcile()
+        assert two.multi.tenants.wait_stopped()
+        assert set(_running(two)) == {BETA}
+        assert acme.services.role is None and not acme.services.scheduler.is_running
+
+
+def test_each_replica_follows_uninstalls_and_reinstalls_made_through_another(
+    tmp_path: Path, empty_postgres_url: str
+) -> None:
+    with two_replicas(tmp_path, empty_postgres_url, install_check_seconds=0.1) as (one, two):
+        one.install("T0PLATFORM")
+        one.install("T0BETA")
+        first = one.emulator.backend_for("T0PLATFORM").bot_token
+        assert wait_until(lambda: _running(two).get(ACME) == first, timeout=30)
+        state = two.emulator.backend_for("T0PLATFORM").state
+        two.signer("T0PLATFORM").slash_command("U0ALICE", "help")  # authorized: cached
+        assert two.emulator.wait_for(lambda: len(state.ephemerals("U0ALICE")) == 1)
+
+        one.signer("T0PLATFORM").uninstall_app()
+        assert wait_until(lambda: set(_running(two)) == {BETA}, timeout=30)
+
+        one.install("T0PLATFORM")  # again: a new token
+        again = one.emulator.backend_for("T0PLATFORM").bot_token
+        assert again != first
+        assert wait_until(lambda: _running(two).get(ACME) == again, timeout=30)
+        assert two.multi.tenants.wait_stopped()
+        # Answered with the new token at once, not the revoked one the cache held.
+        two.emulator.calls.clear()
+        two.signer("T0PLATFORM").slash_command("U0ALICE", "help")
+        assert two.emulator.wait_for(lambda: len(state.ephemerals("U0ALICE")) == 2)
+        assert all("/platform help" in shown.text for shown in state.ephemerals("U0ALICE"))
+        assert [call.error for call in two.emulator.calls()] == [None] * len(two.emulator.calls())
+
+
+def test_a_workspace_token_is_checked_with_slack_once_not_on_every_request(
+    tmp_path: Path,
+) -> None:
+    with multi_workspace_bot(tmp_path) as bot:
+        bot.install("T0BETA")
+        bot.emulator.calls.clear()
+        for _ in range(3):
+            assert bot.signer("T0BETA").slash_command("U0BETTY", "help").status == 200
+        state = bot.emulator.backend_for("T0BETA").state
+        assert bot.emulator.wait_for(lambda: len(state.ephemerals("U0BETTY")) == 3)
+        checks = [c for c in bot.emulator.calls(team="T0BETA") if c.method == "auth.test"]
+        assert len(checks) == 1
