@@ -19,10 +19,10 @@ from bot.runtime.config import parse_config
 from integrations.errors import ProviderUnavailable
 from integrations.fakes import FakeCharts, FakeMessenger, FakeRoster, FakeUserDirectory
 from integrations.protocols import DirectoryUser, PostedMessage
-from surveys.delivery import Pacer
 from surveys.nps import views
 from surveys.nps.feature import NpsServices, build_graph
 from surveys.nps.models import NpsDelivery, NpsRound
+from surveys.pace import Pacer
 from tests.clock import Clock
 
 # Monday 30 November 2026, 09:30 in Berlin.
