@@ -259,7 +259,9 @@ def test_the_pacer_holds_to_its_window() -> None:
     started = time.monotonic()
     for _ in range(11):
         pacer.acquire()
+        pacer.complete()
     assert time.monotonic() - started >= 0.47  # the 6th and the 11th wait a window each
+    pacer.acquire()
     pacer.rate_limited_for(25)  # Retry-After 25 s, scaled: 0.1 s
     before = time.monotonic()
     pacer.acquire()
