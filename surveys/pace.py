@@ -183,6 +183,8 @@ class Pacer:
         self._paused_until = float("-inf")
         self._batch = _Batch()
         self._synced = float("-inf")
+        self._syncing = False  # a thread is asking the shared pace
+        self._full_until = float("-inf")  # the shared window has no slot left until then
         self._condition = threading.Condition()
         self._holding = threading.local()
         self.rate_limited = 0
@@ -196,7 +198,11 @@ class Pacer:
                     self._counted.popleft()
                 wait = max(self._paused_until - now, self._window_wait(now))
                 if wait <= 0 and self._shared is not None:
-                    wait = self._take_shared(now)
+                    shared_wait = self._shared_wait(now)
+                    if shared_wait is None:
+                        self._sync()
+                        continue
+                    wait = shared_wait
                 if wait <= 0:
                     self._in_flight += 1
                     self._holding.window = self._batch.window_start
@@ -245,28 +251,48 @@ class Pacer:
             return self._counted[0] + self.window - now
         return self.window  # every slot is in flight: woken when one ends
 
-    def _take_shared(self, now: float) -> float:
-        """Spend one reserved slot (reserving a batch when none is left); else the wait."""
-        assert self._shared is not None
+    def _shared_wait(self, now: float) -> float | None:
+        """0 after spending a reserved slot; else how long to wait, or None when the
+        database must be asked first (`_sync`)."""
         batch = self._batch
-        if batch.left > 0 and now < batch.ends:
-            if now - self._synced >= self.RETRY_AFTER_MIN * self.time_scale:
-                self._synced = now
-                self._paused_until = max(self._paused_until, now + self._shared.pause_left())
-                if self._paused_until > now:
-                    return self._paused_until - now
-            batch.left -= 1
-            return 0.0
-        grant = self._shared.reserve(self._batch_size, calls=self.calls, window=self.window)
-        self._synced = now
-        self._batch = _Batch(grant.slots, grant.window_start, now + grant.window_left)
-        self._paused_until = max(self._paused_until, now + grant.pause_left)
-        if self._paused_until > now:
-            return self._paused_until - now
-        if grant.slots == 0:
-            return grant.window_left  # the other replicas took this window's allowance
-        self._batch.left -= 1
+        if self._syncing:
+            return self.window  # another thread is asking the database: woken when it has
+        if now < self._full_until:
+            return self._full_until - now  # the other replicas took this window's allowance
+        if batch.left <= 0 or now >= batch.ends:
+            return None
+        if now - self._synced >= self.RETRY_AFTER_MIN * self.time_scale:
+            return None
+        batch.left -= 1
         return 0.0
+
+    def _sync(self) -> None:
+        """Reserve a batch when none is left, else look for a pause another replica wrote.
+
+        Called holding the lock; the database is asked without it, so the other senders go
+        on meanwhile, and by one thread at a time."""
+        assert self._shared is not None
+        asked = self._clock()
+        reserve = self._batch.left <= 0 or asked >= self._batch.ends
+        self._syncing = True
+        self._condition.release()
+        try:
+            if reserve:
+                grant = self._shared.reserve(self._batch_size, calls=self.calls, window=self.window)
+                pause_left = grant.pause_left
+            else:
+                pause_left = self._shared.pause_left()
+        finally:
+            self._condition.acquire()
+            self._syncing = False
+            self._condition.notify_all()
+        self._synced = asked
+        # Measured from before the question: the batch ends and the pause lasts no later.
+        self._paused_until = max(self._paused_until, asked + pause_left)
+        if reserve:
+            self._batch = _Batch(grant.slots, grant.window_start, asked + grant.window_left)
+            if grant.slots == 0:
+                self._full_until = self._batch.ends
 
     def _release(self) -> float | None:
         """Drop this thread's slot: the shared window it came from; None when the thread
