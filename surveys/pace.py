@@ -8,8 +8,9 @@ spends them locally. Together the replicas never take more than the allowance pe
 unspent slots are given back when a fan-out ends, or lapse with their window.
 
 A 429 seen by any replica is written to the row (`paused_until`); the others read it with
-their next reservation, and at least once per smallest Retry-After (1 s) while they spend a
-batch, so they stop too.
+their next reservation and, while another replica holds slots of the same window, at least
+once per smallest Retry-After (1 s) as they spend a batch, so they stop too. A replica alone
+in its window has nobody to hear from, and asks nothing between reservations.
 
 The row lives in the workspace's own database (in multi-workspace mode each tenant has its
 own schema or SQLite file, `bot.runtime.tenants`), so two workspaces never share a pace.
@@ -53,6 +54,7 @@ class Grant:
     window_start: float
     window_left: float
     pause_left: float
+    window_granted: int  # by every replica so far, these slots included
 
 
 class SharedPace:
@@ -85,7 +87,7 @@ class SharedPace:
                 granted=case((fresh, wanted), else_=row.granted + taken),
                 last_grant=case((fresh, wanted), else_=taken),
             )
-            .returning(row.window_start, row.last_grant, row.paused_until)
+            .returning(row.window_start, row.last_grant, row.granted, row.paused_until)
         )
         for _ in range(2):  # the second time after creating the row
             with self._sessions.begin() as session:
@@ -101,8 +103,8 @@ class SharedPace:
                         )
                     )
                     continue
-            start, slots, paused_until = found
-            return Grant(slots, start, start + window - now, max(0.0, paused_until - now))
+            start, slots, granted, paused_until = found
+            return Grant(slots, start, start + window - now, max(0.0, paused_until - now), granted)
         raise RuntimeError(f"the {self._method} pace row could not be created")
 
     def pause(self, seconds: float) -> None:
@@ -145,6 +147,8 @@ class _Batch:
     left: int = 0
     window_start: float = 0.0
     ends: float = float("-inf")  # on the pacer's clock
+    mine: int = 0  # slots this process holds of the window's (spent or not)
+    alone: bool = True  # no other replica took slots of this window
 
 
 class Pacer:
@@ -239,6 +243,7 @@ class Pacer:
         """Give the unspent reserved slots back to the other replicas (a fan-out ended)."""
         with self._condition:
             left, self._batch.left = self._batch.left, 0
+            self._batch.mine -= left
             window_start = self._batch.window_start
             current = self._clock() < self._batch.ends
         if self._shared is not None and current:
@@ -261,8 +266,8 @@ class Pacer:
             return self._full_until - now  # the other replicas took this window's allowance
         if batch.left <= 0 or now >= batch.ends:
             return None
-        if now - self._synced >= self.RETRY_AFTER_MIN * self.time_scale:
-            return None
+        if not batch.alone and now - self._synced >= self.RETRY_AFTER_MIN * self.time_scale:
+            return None  # another replica calls in this window too: has it been told to stop?
         batch.left -= 1
         return 0.0
 
@@ -287,10 +292,15 @@ class Pacer:
             self._syncing = False
             self._condition.notify_all()
         self._synced = asked
-        # Measured from before the question: the batch ends and the pause lasts no later.
-        self._paused_until = max(self._paused_until, asked + pause_left)
+        # The batch counts as ending when measured from before the question, the pause
+        # from after the answer: neither lets a call through that the row would not.
+        self._paused_until = max(self._paused_until, self._clock() + pause_left)
         if reserve:
-            self._batch = _Batch(grant.slots, grant.window_start, asked + grant.window_left)
+            same = self._batch.window_start == grant.window_start
+            mine = (self._batch.mine if same else 0) + grant.slots
+            ends = asked + grant.window_left
+            alone = grant.window_granted <= mine
+            self._batch = _Batch(grant.slots, grant.window_start, ends, mine, alone)
             if grant.slots == 0:
                 self._full_until = self._batch.ends
 
