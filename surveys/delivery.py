@@ -22,10 +22,12 @@ record, and a `Ledger` (one small adapter per table) writes each outcome in its 
 
 Pacing: Slack counts calls per method and workspace in one-minute windows (chat.postMessage:
 several hundred a minute for the workspace, one a second per channel; every DM is its own
-channel). `Pacer` keeps the same sliding window on our side, so a fan-out runs at the
-allowance instead of discovering it through 429s; when a 429 comes anyway (another replica,
-another feature, Slack's own judgement) every sender stops for the `Retry-After` and the
-refused call's slot is given back, because Slack did not count it either.
+channel). `Pacer` (`surveys.pace`) keeps the same window on our side, so a fan-out runs at
+the allowance instead of discovering it through 429s, and takes its slots from the
+workspace's one shared pace, so replicas and survey features fanning out at once share the
+allowance instead of each taking all of it. When a 429 comes anyway (Slack's own judgement)
+every sender of every replica stops for the `Retry-After`, and the refused call's slot is
+given back, because Slack did not count it either.
 
 `time_scale` shrinks the window and every wait by the same factor. It is 1 in production;
 benchmarks run against an emulator whose windows are scaled the same way.
