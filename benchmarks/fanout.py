@@ -19,7 +19,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +31,7 @@ from bot.core.db import make_engine
 from bot.emulator.limits import RateLimits
 from bot.runtime.config import parse_config
 from bot.runtime.schema import upgrade
-from bot.runtime.services import build_services
+from bot.runtime.services import Services, build_services
 from bot.runtime.settings import Settings
 
 USERS = 10_000
@@ -76,12 +76,11 @@ def emulator_process(users: int, scale: float, seed: int) -> Iterator[dict[str, 
         process.wait(timeout=30)
 
 
-def measure(database_url: str, *, users: int = USERS, scale: float = SCALE) -> FanoutResult:
+def bench_services(database_url: str, emulator: dict[str, str], scale: float) -> Services:
+    """The bot's services as the benchmark configures them (one per replica)."""
     window = RateLimits.slack().scaled(scale).workspace
-    with emulator_process(users, scale, seed=20261126) as emulator:
-        control = emulator["api_url"].removesuffix("/api/") + "/_emulator"
-        config = parse_config(
-            f"""
+    config = parse_config(
+        f"""
 surveys:
   delivery:
     messages_per_minute: {window.calls}
@@ -93,18 +92,68 @@ surveys:
       schedule: "0 9 1 1 *"
       audience: {{kind: everyone}}
 """,
-            Path("bench.yaml"),
-            {},
-        )
-        settings = Settings(
-            database_url=database_url,
-            slack_api_url=emulator["api_url"],
-            slack_bot_token=SecretStr(emulator["bot_token"]),
-            slack_signing_secret=SecretStr(emulator["signing_secret"]),
-        )
-        engine = make_engine(database_url)
-        upgrade(engine)
-        services = build_services(settings, config, engine=engine, clock=lambda: datetime.now(UTC))
+        Path("bench.yaml"),
+        {},
+    )
+    settings = Settings(
+        database_url=database_url,
+        slack_api_url=emulator["api_url"],
+        slack_bot_token=SecretStr(emulator["bot_token"]),
+        slack_signing_secret=SecretStr(emulator["signing_secret"]),
+    )
+    engine = make_engine(database_url)
+    upgrade(engine)
+    return build_services(settings, config, engine=engine, clock=lambda: datetime.now(UTC))
+
+
+@contextmanager
+def other_replica(
+    database_url: str, emulator: dict[str, str], round_id: int
+) -> Iterator[subprocess.Popen[str]]:
+    """A second process with its own services, ready to fan the round out on "go"."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.fanout_replica",
+            database_url,
+            str(SCALE),
+            str(round_id),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _tell(process, json.dumps(emulator))
+        if _hear(process) != "ready":
+            raise RuntimeError("the second replica did not start")
+        yield process
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        process.wait(timeout=600)
+
+
+def _tell(process: subprocess.Popen[str], line: str) -> None:
+    assert process.stdin is not None
+    process.stdin.write(line + "\n")
+    process.stdin.flush()
+
+
+def _hear(process: subprocess.Popen[str]) -> str:
+    assert process.stdout is not None
+    return process.stdout.readline().strip()
+
+
+def measure(
+    database_url: str, *, users: int = USERS, scale: float = SCALE, replicas: int = 1
+) -> FanoutResult:
+    """One fan-out; with `replicas=2` a second process fans the same round out at once."""
+    window = RateLimits.slack().scaled(scale).workspace
+    with emulator_process(users, scale, seed=20261126) as emulator:
+        control = emulator["api_url"].removesuffix("/api/") + "/_emulator"
+        services = bench_services(database_url, emulator, scale)
         try:
             nps = services.feature("nps")
             round_ = nps.campaigns.run_now("bench", actor="benchmark")
@@ -117,9 +166,19 @@ surveys:
                 "probability": FAULT_PROBABILITY,
             }
             httpx.post(f"{control}/faults", json=fault, timeout=10).raise_for_status()
-            started = time.perf_counter()
-            nps.fanout.send_due(round_.id)
-            seconds = time.perf_counter() - started
+            with ExitStack() as stack:
+                others = [
+                    stack.enter_context(other_replica(database_url, emulator, round_.id))
+                    for _ in range(replicas - 1)
+                ]
+                started = time.perf_counter()
+                for other in others:
+                    _tell(other, "go")
+                nps.fanout.send_due(round_.id)
+                for other in others:
+                    if _hear(other) != "done":
+                        raise RuntimeError("the second replica failed")
+                seconds = time.perf_counter() - started
         finally:
             services.close()
         calls = httpx.get(

@@ -95,6 +95,8 @@ def bench_ack(duration: float) -> None:
 def bench_fanout() -> None:
     with scratch_postgres() as database_url:
         r = fanout.measure(database_url)
+    with scratch_postgres() as database_url:
+        two = fanout.measure(database_url, replicas=2)
     verdict = "within" if r.ratio <= 1.10 and not r.duplicates and not r.missing else "OVER"
     body = (
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}; {r.users} people, "
@@ -110,6 +112,10 @@ def bench_fanout() -> None:
         f"| duplicates / missing | {r.duplicates} / {r.missing} |\n"
         f"| chat.postMessage calls / 429s | {r.post_calls} / {r.rate_limited} |\n"
         f"| audience resolution (users.list, Tier 2) | {r.audience_seconds:.1f} s |\n"
+        f"| two processes, one shared pace: time / bound | {two.seconds:.1f} s / "
+        f"{two.bound_seconds:.1f} s = **{two.ratio:.2f}x** |\n"
+        f"| two processes: delivered once / duplicates / missing / 429s | "
+        f"{two.delivered} / {two.duplicates} / {two.missing} / {two.rate_limited} |\n"
     )
     _replace_section("fanout", body)
     print(body)

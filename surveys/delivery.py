@@ -22,10 +22,12 @@ record, and a `Ledger` (one small adapter per table) writes each outcome in its 
 
 Pacing: Slack counts calls per method and workspace in one-minute windows (chat.postMessage:
 several hundred a minute for the workspace, one a second per channel; every DM is its own
-channel). `Pacer` keeps the same sliding window on our side, so a fan-out runs at the
-allowance instead of discovering it through 429s; when a 429 comes anyway (another replica,
-another feature, Slack's own judgement) every sender stops for the `Retry-After` and the
-refused call's slot is given back, because Slack did not count it either.
+channel). `Pacer` (`surveys.pace`) keeps the same window on our side, so a fan-out runs at
+the allowance instead of discovering it through 429s, and takes its slots from the
+workspace's one shared pace, so replicas and survey features fanning out at once share the
+allowance instead of each taking all of it. When a 429 comes anyway (Slack's own judgement)
+every sender of every replica stops for the `Retry-After`, and the refused call's slot is
+given back, because Slack did not count it either.
 
 `time_scale` shrinks the window and every wait by the same factor. It is 1 in production;
 benchmarks run against an emulator whose windows are scaled the same way.
@@ -36,7 +38,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -49,6 +51,7 @@ from bot.core.db import SessionFactory
 from integrations.errors import IntegrationError, ProviderRateLimited, ProviderUnavailable
 from integrations.protocols import Messenger, PostedMessage
 from surveys.config import DeliverySection
+from surveys.pace import Pacer, SharedPace
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -174,9 +177,17 @@ class DmOutbox:
         self._senders = senders
 
     @classmethod
-    def paced(cls, messenger: Messenger, delivery: DeliverySection) -> DmOutbox:
-        """An outbox at the pace of `surveys.delivery`; `messenger` must retry nothing."""
-        pacer = Pacer(delivery.messages_per_minute, 60.0, time_scale=delivery.time_scale)
+    def paced(
+        cls, messenger: Messenger, delivery: DeliverySection, sessions: SessionFactory
+    ) -> DmOutbox:
+        """An outbox at the pace of `surveys.delivery`, shared through the workspace's
+        database with every replica and survey; `messenger` must retry nothing."""
+        pacer = Pacer(
+            delivery.messages_per_minute,
+            60.0,
+            time_scale=delivery.time_scale,
+            shared=SharedPace(sessions),
+        )
         return cls(messenger=messenger, pacer=pacer, senders=delivery.senders)
 
     def drain(
@@ -201,6 +212,7 @@ class DmOutbox:
                 should_stop=should_stop,
             )
         finally:
+            self.pacer.close()
             confirmations.flush()
         return tally
 
@@ -215,6 +227,7 @@ class DmOutbox:
         try:
             return self._deliver(ledger, item, confirmations) == DeliveryState.SENT
         finally:
+            self.pacer.complete()
             confirmations.flush()
 
     def _deliver(
@@ -275,62 +288,6 @@ class _Confirmations(Generic[ItemT]):
             self._ledger.confirm(sent)
 
 
-class Pacer:
-    """A sliding-window limiter shared by the sender threads of one process."""
-
-    def __init__(
-        self,
-        calls: int,
-        window_seconds: float,
-        *,
-        time_scale: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if calls < 1 or window_seconds <= 0 or time_scale <= 0:
-            raise ValueError("calls, window and time_scale must be positive")
-        self.calls = calls
-        self.window = window_seconds * time_scale
-        self.time_scale = time_scale
-        self._clock = clock
-        self._sent: deque[float] = deque()
-        self._paused_until = 0.0
-        self._condition = threading.Condition()
-        self.rate_limited = 0
-
-    def acquire(self) -> None:
-        """Block until a call may be made now, and count it."""
-        with self._condition:
-            while True:
-                now = self._clock()
-                while self._sent and self._sent[0] <= now - self.window:
-                    self._sent.popleft()
-                wait = self._paused_until - now
-                if len(self._sent) >= self.calls:
-                    wait = max(wait, self._sent[0] + self.window - now)
-                if wait <= 0:
-                    self._sent.append(now)
-                    return
-                self._condition.wait(wait)
-
-    def refund(self) -> None:
-        """Give back the last slot taken (the call was not made or not counted by Slack)."""
-        with self._condition:
-            if self._sent:
-                self._sent.pop()
-            self._condition.notify_all()
-
-    def rate_limited_for(self, retry_after: float) -> None:
-        """Slack answered 429: nobody calls for `retry_after` (scaled) seconds."""
-        with self._condition:
-            self.rate_limited += 1
-            if self._sent:
-                self._sent.pop()
-            self._paused_until = max(
-                self._paused_until, self._clock() + retry_after * self.time_scale
-            )
-            self._condition.notify_all()
-
-
 def run_paced(
     claim: Callable[[], T | None],
     send: Callable[[T], None],
@@ -354,7 +311,10 @@ def run_paced(
                 if item is None:
                     pacer.refund()
                     return
-                send(item)
+                try:
+                    send(item)
+                finally:
+                    pacer.complete()
         except BaseException as exc:  # re-raised in the calling thread below
             errors.append(exc)
 

@@ -283,11 +283,17 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+class _ApiServer(ThreadingHTTPServer):
+    # Slack takes every connection. With socketserver's backlog of 5, concurrent clients
+    # (slack_sdk opens a connection per call) overflow the listen queue, and each dropped
+    # SYN stalls its caller for TCP's one-second retransmit.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 def make_server(service: Service, host: str, port: int) -> ThreadingHTTPServer:
     handler = type("BoundHandler", (Handler,), {"service": service})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
+    return _ApiServer((host, port), handler)
 
 
 def serve_in_thread(server: ThreadingHTTPServer) -> threading.Thread:

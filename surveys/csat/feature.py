@@ -32,7 +32,7 @@ class CsatFeature:
         service = CsatService(
             sessions=core.sessions,
             config=section.csat,
-            outbox=DmOutbox.paced(core.paced_messenger, section.delivery),
+            outbox=DmOutbox.paced(core.paced_messenger, section.delivery, core.sessions),
             messages=CsatMessageBuilder(),
             clock=core.clock,
         )

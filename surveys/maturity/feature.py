@@ -103,7 +103,7 @@ def build_graph(
             admin_channel=surveys.admin_channel,
             team_names=names,
             identity=identity,
-            outbox=DmOutbox.paced(paced_messenger, surveys.delivery),
+            outbox=DmOutbox.paced(paced_messenger, surveys.delivery, sessions),
             messenger=messenger,
             jobs=jobs,
             messages=messages,

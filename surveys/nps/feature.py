@@ -73,7 +73,7 @@ def build_graph(
     """The NPS services; `messenger` must retry nothing (the outbox paces itself)."""
     catalog = CampaignCatalog(config.campaigns)
     messages = NpsMessageBuilder()
-    outbox = DmOutbox.paced(messenger, config.delivery)
+    outbox = DmOutbox.paced(messenger, config.delivery, sessions)
     return NpsServices(
         campaigns=CampaignService(
             sessions=sessions,

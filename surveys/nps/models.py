@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.db import Base, UtcDateTime
+from surveys.pace import SurveyPace  # noqa: F401  (registers survey_pace, every survey's pace)
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 

@@ -56,7 +56,7 @@ def build_graph(
     """The office-hours services; `messenger` must retry nothing (the outbox paces itself)."""
     schedules = Schedules(config.office_hours)
     messages = OfficeHoursMessageBuilder()
-    outbox = DmOutbox.paced(messenger, config.delivery)
+    outbox = DmOutbox.paced(messenger, config.delivery, sessions)
     return OfficeHoursServices(
         sessions=OfficeHoursService(
             sessions=sessions,

@@ -19,10 +19,10 @@ from bot.runtime.config import parse_config
 from integrations.errors import ProviderUnavailable
 from integrations.fakes import FakeCharts, FakeMessenger, FakeRoster, FakeUserDirectory
 from integrations.protocols import DirectoryUser, PostedMessage
-from surveys.delivery import Pacer
 from surveys.nps import views
 from surveys.nps.feature import NpsServices, build_graph
 from surveys.nps.models import NpsDelivery, NpsRound
+from surveys.pace import Pacer
 from tests.clock import Clock
 
 # Monday 30 November 2026, 09:30 in Berlin.
@@ -259,7 +259,9 @@ def test_the_pacer_holds_to_its_window() -> None:
     started = time.monotonic()
     for _ in range(11):
         pacer.acquire()
+        pacer.complete()
     assert time.monotonic() - started >= 0.47  # the 6th and the 11th wait a window each
+    pacer.acquire()
     pacer.rate_limited_for(25)  # Retry-After 25 s, scaled: 0.1 s
     before = time.monotonic()
     pacer.acquire()

@@ -58,7 +58,7 @@ def stats(sessions: SessionFactory, section: SurveysSection | None = None) -> St
         CsatService(
             sessions=sessions,
             config=section.csat,
-            outbox=DmOutbox.paced(FakeMessenger(), section.delivery),
+            outbox=DmOutbox.paced(FakeMessenger(), section.delivery, sessions),
             messages=CsatMessageBuilder(),
             clock=lambda: NOW,
         )

@@ -23,7 +23,7 @@ def _csat(sessions: SessionFactory, messenger: FakeMessenger, clock: Clock) -> C
     return CsatService(
         sessions=sessions,
         config=config.csat,
-        outbox=DmOutbox.paced(messenger, config.delivery),
+        outbox=DmOutbox.paced(messenger, config.delivery, sessions),
         messages=CsatMessageBuilder(),
         clock=clock,
     )
