@@ -23,7 +23,7 @@ from bot.core.db import SessionFactory, utcnow
 from bot.core.errors import Unavailable
 from commands.lookup.models import CatalogEntityRow, CatalogRefreshRow, CatalogRelationRow
 from commands.lookup.service.index_rows import SOURCE_LENGTH, IndexBatch, prepare, row
-from commands.lookup.service.read_model import ReadModel, entity_from_row, release_memory
+from commands.lookup.service.read_model import EntityReader, ReadModel, release_memory
 from integrations.errors import IntegrationError
 from integrations.protocols import CatalogProblem, CatalogProvider
 
@@ -190,7 +190,8 @@ class CatalogIndex:
             )
             # Streamed: each row becomes an entity as it arrives, so the raw rows and their
             # JSON never all exist at once (that peak would stay in the process's RSS).
-            entities = [entity_from_row(*row) for row in rows]
+            reader = EntityReader()
+            entities = [reader.entity(*row) for row in rows]
             pairs = session.execute(
                 select(CatalogRelationRow.source_ref, CatalogRelationRow.target_ref).where(
                     CatalogRelationRow.type == "hasMember"
@@ -205,7 +206,7 @@ class CatalogIndex:
                 refreshed_at=latest.finished_at,
                 problems=problems,
             )
-        del entities, member_pairs
+        del entities, member_pairs, reader
         release_memory()
         return model
 

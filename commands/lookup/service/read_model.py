@@ -42,8 +42,9 @@ class IndexedEntity:
     system: str | None
     tags: tuple[str, ...]
     extras: str | None
-    """Annotations and links as compact JSON, decoded when read: a card needs them for one
-    entity, and 50,000 entities' worth as objects would cost tens of MB."""
+    """Annotations and links as compact JSON with the entity's name written as `NAME_MARK`
+    (see `pack_extras`), decoded when read: a card needs them for one entity, and 50,000
+    entities' worth as objects would cost tens of MB."""
     email: str | None
     display_name: str | None
 
@@ -55,7 +56,7 @@ class IndexedEntity:
     def annotations(self) -> Mapping[str, str]:
         if self.extras is None:
             return _NO_ANNOTATIONS
-        found: dict[str, str] = json.loads(self.extras).get("a") or {}
+        found: dict[str, str] = self._unpacked().get("a") or {}
         return found
 
     @property
@@ -65,19 +66,39 @@ class IndexedEntity:
         return tuple(
             EntityLink(url=link["url"], title=link.get("title"), icon=link.get("icon"),
                        type=link.get("type"))
-            for link in json.loads(self.extras).get("l") or ()
+            for link in self._unpacked().get("l") or ()
         )  # fmt: skip
 
+    def _unpacked(self) -> dict[str, Any]:
+        assert self.extras is not None
+        found: dict[str, Any] = json.loads(self.extras.replace(NAME_MARK, self.name))
+        return found
 
-def pack_extras(annotations: Mapping[str, str], links: Iterable[Mapping[str, Any]]) -> str | None:
-    """The `extras` of an IndexedEntity (None when it has neither)."""
+
+# JSON text never holds a raw NUL (json.dumps escapes it as \u0000), so the mark is
+# unambiguous and the replacement exact both ways.
+NAME_MARK = "\x00"
+
+
+def pack_extras(
+    annotations: Mapping[str, str], links: Iterable[Mapping[str, Any]], name: str
+) -> str | None:
+    """The `extras` of the entity called `name` (None when it has neither).
+
+    Links and annotations usually follow a convention with the entity's name in them
+    (`acme/NAME`, `https://runbooks.example/NAME`); with the name written as a mark, the
+    entities of one convention share one string instead of each keeping its own copy.
+    """
     packed: dict[str, Any] = {}
     if annotations:
         packed["a"] = dict(annotations)
     kept = [{k: v for k, v in link.items() if v is not None} for link in links]
     if kept:
         packed["l"] = kept
-    return json.dumps(packed, separators=(",", ":")) if packed else None
+    if not packed:
+        return None
+    text = json.dumps(packed, separators=(",", ":"))
+    return text.replace(name, NAME_MARK) if name else text
 
 
 @dataclass
@@ -109,7 +130,7 @@ class ReadModel:
         by_title: defaultdict[str, list[str]] = defaultdict(list)
         for entity in entities:
             by_ref[entity.ref] = entity
-            by_name[entity.name.lower()].append(entity.ref)
+            by_name[_lowered(entity.name)].append(entity.ref)
             for label in {entity.title, entity.display_name}:
                 if label:
                     by_title[label.lower()].append(entity.ref)
@@ -145,35 +166,52 @@ class ReadModel:
         return self.entities[self._order[position]]
 
 
-def entity_from_row(
-    ref: str,
-    kind: str,
-    namespace: str,
-    name: str,
-    title: str | None,
-    description: str | None,
-    document: dict[str, Any],
-) -> IndexedEntity:
-    # Kinds, owners, systems and tags repeat across thousands of entities: interning keeps
-    # one copy of each.
-    lifecycle, spec_type = document.get("lifecycle"), document.get("type")
-    owner, system = document.get("owner"), document.get("system")
-    return IndexedEntity(
-        ref=ref,
-        kind=sys.intern(kind),
-        namespace=sys.intern(namespace),
-        name=name,
-        title=title,
-        description=description,
-        lifecycle=_intern(lifecycle),
-        type=_intern(spec_type),
-        owner=_intern(owner),
-        system=_intern(system),
-        tags=tuple(_intern(tag) or "" for tag in document.get("tags") or ()),
-        extras=pack_extras(document.get("annotations") or {}, document.get("links") or ()),
-        email=(document.get("email") or "").casefold() or None,
-        display_name=document.get("display_name"),
-    )
+class EntityReader:
+    """Builds IndexedEntity objects from index rows, sharing what repeats between them.
+
+    Kinds, owners, systems and tags repeat across thousands of entities: interning keeps one
+    copy of each string; entities with the same tags share one tuple, and those whose links
+    follow one convention share one `extras` string.
+    """
+
+    def __init__(self) -> None:
+        self._tags: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._extras: dict[str, str] = {}
+
+    def entity(
+        self,
+        ref: str,
+        kind: str,
+        namespace: str,
+        name: str,
+        title: str | None,
+        description: str | None,
+        document: dict[str, Any],
+    ) -> IndexedEntity:
+        tags = tuple(_intern(tag) or "" for tag in document.get("tags") or ())
+        extras = pack_extras(document.get("annotations") or {}, document.get("links") or (), name)
+        return IndexedEntity(
+            ref=ref,
+            kind=sys.intern(kind),
+            namespace=sys.intern(namespace),
+            name=name,
+            title=title,
+            description=description,
+            lifecycle=_intern(document.get("lifecycle")),
+            type=_intern(document.get("type")),
+            owner=_intern(document.get("owner")),
+            system=_intern(document.get("system")),
+            tags=self._tags.setdefault(tags, tags),
+            extras=extras and self._extras.setdefault(extras, extras),
+            email=(document.get("email") or "").casefold() or None,
+            display_name=document.get("display_name"),
+        )
+
+
+def _lowered(text: str) -> str:
+    # Most names are lowercase already: the key is then the name itself, not a second copy.
+    lowered = text.lower()
+    return text if lowered == text else lowered
 
 
 def _compact(refs: list[str]) -> str | tuple[str, ...]:

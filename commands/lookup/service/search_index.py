@@ -34,6 +34,7 @@ MAX_QUERY_WORDS = 8
 # Field codes are stored in the low three bits of each posting.
 NAME, TITLE, TAG, DESCRIPTION, TYPE, LIFECYCLE = 0, 1, 2, 3, 4, 5
 FIELD_WEIGHT = (8.0, 5.0, 4.0, 1.5, 3.0, 2.0)
+_WEIGHT_OF = np.array(FIELD_WEIGHT)
 _FIELD_BITS = 3
 _FIELD_MASK = (1 << _FIELD_BITS) - 1
 EXACT, PREFIX, FUZZY = 1.0, 0.7, 0.55
@@ -99,7 +100,8 @@ class SearchIndex:
     """The index over `entities`, addressed by their positions in that sequence.
 
     Postings are kept as three flat numpy arrays (one slice per vocabulary word: the
-    positions of the entities holding it and the best field weight of each), so a query
+    positions of the entities holding it and the code of the best field of each, one byte
+    where a float weight took eight), so a query
     scores tens of thousands of postings in a few vectorised steps instead of a Python loop
     per posting.
     """
@@ -119,7 +121,7 @@ class SearchIndex:
                     for word in words(text):
                         postings[word].append(position << _FIELD_BITS | code)
         self._vocabulary = sorted(postings)
-        self._offsets, self._positions, self._weights = _pack(self._vocabulary, postings)
+        self._offsets, self._positions, self._fields = _pack(self._vocabulary, postings)
         del postings
         grams: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
         for number, word in enumerate(self._vocabulary):
@@ -143,7 +145,8 @@ class SearchIndex:
             for number, quality in self._expand(query_word):
                 start, end = self._offsets[number], self._offsets[number + 1]
                 positions = self._positions[start:end]
-                best[positions] = np.maximum(best[positions], self._weights[start:end] * quality)
+                weights = _WEIGHT_OF[self._fields[start:end]]
+                best[positions] = np.maximum(best[positions], weights * quality)
             totals += best
             hits += best > 0
         scores = np.where(hits == len(query_words), totals * 1.5, totals)
@@ -202,28 +205,27 @@ class SearchIndex:
 
 def _pack(
     vocabulary: list[str], postings: Mapping[str, array[int]]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float64]]:
-    """Offsets into, positions and weights of every word's postings, in vocabulary order.
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.uint8]]:
+    """Offsets into, positions and field codes of every word's postings, in vocabulary order.
 
-    A word found in several fields of one entity keeps one posting, with the best field's
-    weight; positions are ascending within a word.
+    A word found in several fields of one entity keeps one posting, with the code of the
+    field weighing most; positions are ascending within a word.
     """
-    weight_of = np.array(FIELD_WEIGHT)
     offsets = np.zeros(len(vocabulary) + 1, dtype=np.int64)
     position_parts: list[npt.NDArray[np.int32]] = []
-    weight_parts: list[npt.NDArray[np.float64]] = []
+    field_parts: list[npt.NDArray[np.uint8]] = []
     for number, word in enumerate(vocabulary):
         packed = np.frombuffer(postings[word], dtype=np.uint32)
         positions = (packed >> _FIELD_BITS).astype(np.int32)
-        weights = weight_of[packed & _FIELD_MASK]
+        fields = (packed & _FIELD_MASK).astype(np.uint8)
         # Sorted by position, best weight first, then the first of each position kept.
-        order = np.lexsort((-weights, positions))
-        positions, weights = positions[order], weights[order]
+        order = np.lexsort((-_WEIGHT_OF[fields], positions))
+        positions, fields = positions[order], fields[order]
         first = np.ones(len(positions), dtype=bool)
         first[1:] = positions[1:] != positions[:-1]
         position_parts.append(positions[first])
-        weight_parts.append(weights[first])
+        field_parts.append(fields[first])
         offsets[number + 1] = offsets[number] + int(first.sum())
     if not vocabulary:
-        return offsets, np.zeros(0, dtype=np.int32), np.zeros(0)
-    return offsets, np.concatenate(position_parts), np.concatenate(weight_parts)
+        return offsets, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.uint8)
+    return offsets, np.concatenate(position_parts), np.concatenate(field_parts)
