@@ -23,7 +23,7 @@ import unicodedata
 from array import array
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from difflib import SequenceMatcher
 from typing import Protocol
 
@@ -91,6 +91,18 @@ def words(text: str | None) -> list[str]:
     return _word_pattern().findall(normalize(text).replace("_", " "))
 
 
+def _texts(entity: Searchable) -> Iterator[tuple[int, str | None]]:
+    """Each searchable text of `entity` with its field code."""
+    yield NAME, entity.name
+    yield TITLE, entity.title
+    yield TITLE, entity.display_name
+    for tag in entity.tags:
+        yield TAG, tag
+    yield DESCRIPTION, entity.description
+    yield TYPE, entity.type
+    yield LIFECYCLE, entity.lifecycle
+
+
 def _trigrams(word: str) -> set[str]:
     padded = f" {word} "
     return {padded[i : i + 3] for i in range(len(padded) - 2)}
@@ -107,22 +119,22 @@ class SearchIndex:
     """
 
     def __init__(self, entities: Sequence[Searchable]) -> None:
-        postings: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
+        numbers: dict[str, int] = {}
+        number_of = numbers.setdefault
+        word_numbers = array("I")
+        packed = array("I")
         for position, entity in enumerate(entities):
-            for code, texts in (
-                (NAME, [entity.name]),
-                (TITLE, [entity.title, entity.display_name]),
-                (TAG, list(entity.tags)),
-                (DESCRIPTION, [entity.description]),
-                (TYPE, [entity.type]),
-                (LIFECYCLE, [entity.lifecycle]),
-            ):
-                for text in texts:
-                    for word in words(text):
-                        postings[word].append(position << _FIELD_BITS | code)
-        self._vocabulary = sorted(postings)
-        self._offsets, self._positions, self._fields = _pack(self._vocabulary, postings)
-        del postings
+            base = position << _FIELD_BITS
+            for code, text in _texts(entity):
+                found = words(text)
+                if found:
+                    word_numbers.extend([number_of(word, len(numbers)) for word in found])
+                    packed.extend([base | code] * len(found))
+        self._vocabulary = sorted(numbers)
+        self._offsets, self._positions, self._fields = _pack(
+            [numbers[word] for word in self._vocabulary], word_numbers, packed
+        )
+        del numbers, word_numbers, packed
         grams: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
         for number, word in enumerate(self._vocabulary):
             for gram in _trigrams(word):
@@ -204,28 +216,28 @@ class SearchIndex:
 
 
 def _pack(
-    vocabulary: list[str], postings: Mapping[str, array[int]]
+    first_seen: list[int], word_numbers: array[int], packed: array[int]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.uint8]]:
     """Offsets into, positions and field codes of every word's postings, in vocabulary order.
 
-    A word found in several fields of one entity keeps one posting, with the code of the
-    field weighing most; positions are ascending within a word.
+    `word_numbers` number words in the order they were first seen; `first_seen[n]` is the
+    number of the n-th word of the sorted vocabulary. A word found in several fields of one
+    entity keeps one posting, with the code of the field weighing most; positions are
+    ascending within a word. Done for all words at once: a numpy step per word took a
+    second for a 50,000-entity catalog.
     """
-    offsets = np.zeros(len(vocabulary) + 1, dtype=np.int64)
-    position_parts: list[npt.NDArray[np.int32]] = []
-    field_parts: list[npt.NDArray[np.uint8]] = []
-    for number, word in enumerate(vocabulary):
-        packed = np.frombuffer(postings[word], dtype=np.uint32)
-        positions = (packed >> _FIELD_BITS).astype(np.int32)
-        fields = (packed & _FIELD_MASK).astype(np.uint8)
-        # Sorted by position, best weight first, then the first of each position kept.
-        order = np.lexsort((-_WEIGHT_OF[fields], positions))
-        positions, fields = positions[order], fields[order]
-        first = np.ones(len(positions), dtype=bool)
-        first[1:] = positions[1:] != positions[:-1]
-        position_parts.append(positions[first])
-        field_parts.append(fields[first])
-        offsets[number + 1] = offsets[number] + int(first.sum())
-    if not vocabulary:
-        return offsets, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.uint8)
-    return offsets, np.concatenate(position_parts), np.concatenate(field_parts)
+    rank = np.zeros(len(first_seen), dtype=np.int64)
+    rank[np.array(first_seen, dtype=np.int64)] = np.arange(len(first_seen))
+    words_of = rank[np.frombuffer(word_numbers, dtype=np.uint32)]
+    postings = np.frombuffer(packed, dtype=np.uint32)
+    positions = (postings >> _FIELD_BITS).astype(np.int32)
+    fields = (postings & _FIELD_MASK).astype(np.uint8)
+    # By word, then position, best weight first; then the first of each (word, position).
+    order = np.lexsort((-_WEIGHT_OF[fields], positions, words_of))
+    words_of, positions, fields = words_of[order], positions[order], fields[order]
+    first = np.ones(len(positions), dtype=bool)
+    first[1:] = (positions[1:] != positions[:-1]) | (words_of[1:] != words_of[:-1])
+    counts = np.bincount(words_of[first], minlength=len(first_seen))
+    offsets = np.zeros(len(first_seen) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets, positions[first], fields[first]
