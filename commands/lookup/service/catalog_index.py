@@ -246,6 +246,8 @@ class CatalogIndex:
                 generation=latest.id,
                 refreshed_at=latest.finished_at,
                 problems=problems,
+                previous=None if change is None else change[0],
+                changed=frozenset() if change is None else change[1].changed_refs,
             )
         del entities, member_pairs
         release_memory()

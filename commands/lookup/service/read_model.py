@@ -19,6 +19,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
+
 from commands.lookup.service.search_index import SearchIndex
 from integrations.protocols import CatalogProblem, EntityLink
 
@@ -124,28 +126,39 @@ class ReadModel:
         generation: int | None,
         refreshed_at: datetime | None,
         problems: Sequence[CatalogProblem] = (),
+        previous: ReadModel | None = None,
+        changed: frozenset[str] = frozenset(),
     ) -> ReadModel:
-        by_ref: dict[str, IndexedEntity] = {}
-        by_name: defaultdict[str, list[str]] = defaultdict(list)
-        by_title: defaultdict[str, list[str]] = defaultdict(list)
-        for entity in entities:
-            by_ref[entity.ref] = entity
-            by_name[_lowered(entity.name)].append(entity.ref)
-            for label in {entity.title, entity.display_name}:
-                if label:
-                    by_title[label.lower()].append(entity.ref)
+        """The model of `entities`; given the `previous` model and the references of the
+        entities `changed` since (new ones included), its search index is updated rather
+        than read again from every entity."""
+        by_ref = {entity.ref: entity for entity in entities}
+        order = tuple(by_ref)
+        ordered = list(by_ref.values())
+        if previous is None:
+            by_name = _names(ordered)
+            by_title = _titles(ordered)
+            search = SearchIndex(ordered)
+        else:
+            position = {ref: number for number, ref in enumerate(order)}
+            gone = [
+                e for e in previous.entities.values() if e.ref in changed or e.ref not in by_ref
+            ]
+            new = [by_ref[ref] for ref in changed if ref in by_ref]
+            by_name = _renamed(previous.by_name, _names(gone), _names(new), position)
+            by_title = _renamed(previous.by_title, _titles(gone), _titles(new), position)
+            search = _updated(previous, position, ordered, changed)
         members: defaultdict[str, list[str]] = defaultdict(list)
         for group, user in sorted(member_pairs):
             members[group].append(user)
-        order = tuple(by_ref)
         return cls(
             generation=generation,
             refreshed_at=refreshed_at,
             entities=by_ref,
-            by_name={k: _compact(v) for k, v in by_name.items()},
-            by_title={k: _compact(v) for k, v in by_title.items()},
+            by_name=by_name,
+            by_title=by_title,
             members={k: tuple(v) for k, v in members.items()},
-            search=SearchIndex([by_ref[ref] for ref in order]),
+            search=search,
             problems=tuple(problems),
             _order=order,
         )
@@ -206,6 +219,58 @@ class EntityReader:
             email=(document.get("email") or "").casefold() or None,
             display_name=document.get("display_name"),
         )
+
+
+def _names(entities: Iterable[IndexedEntity]) -> dict[str, str | tuple[str, ...]]:
+    """Entity references by lowercase name, in the entities' order."""
+    found: defaultdict[str, list[str]] = defaultdict(list)
+    for entity in entities:
+        found[_lowered(entity.name)].append(entity.ref)
+    return {key: _compact(refs) for key, refs in found.items()}
+
+
+def _titles(entities: Iterable[IndexedEntity]) -> dict[str, str | tuple[str, ...]]:
+    """Entity references by lowercase title and display name, in the entities' order."""
+    found: defaultdict[str, list[str]] = defaultdict(list)
+    for entity in entities:
+        for label in {entity.title, entity.display_name}:
+            if label:
+                found[label.lower()].append(entity.ref)
+    return {key: _compact(refs) for key, refs in found.items()}
+
+
+def _renamed(
+    previous: Mapping[str, str | tuple[str, ...]],
+    gone: Mapping[str, str | tuple[str, ...]],
+    new: Mapping[str, str | tuple[str, ...]],
+    position: Mapping[str, int],
+) -> dict[str, str | tuple[str, ...]]:
+    """`previous` without the `gone` references and with the `new` ones, each key's
+    references in the order of their entities (`position`), as `_names` gives them."""
+    updated = dict(previous)
+    for key in {*gone, *new}:
+        dropped = set(_expand(gone.get(key, ())))
+        refs = [ref for ref in _expand(updated.get(key, ())) if ref not in dropped]
+        refs = sorted({*refs, *_expand(new.get(key, ()))}, key=position.__getitem__)
+        if refs:
+            updated[key] = _compact(refs)
+        else:
+            updated.pop(key, None)
+    return updated
+
+
+def _updated(
+    previous: ReadModel,
+    position: Mapping[str, int],
+    ordered: list[IndexedEntity],
+    changed: frozenset[str],
+) -> SearchIndex:
+    moved = np.array(
+        [-1 if ref in changed else position.get(ref, -1) for ref in previous._order],
+        dtype=np.int64,
+    )
+    fresh = sorted(position[ref] for ref in changed if ref in position)
+    return SearchIndex.updated(previous.search, moved, ordered, fresh)
 
 
 def _lowered(text: str) -> str:

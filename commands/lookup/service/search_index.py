@@ -23,7 +23,7 @@ import unicodedata
 from array import array
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from difflib import SequenceMatcher
 from typing import Protocol
 
@@ -119,28 +119,64 @@ class SearchIndex:
     """
 
     def __init__(self, entities: Sequence[Searchable]) -> None:
-        numbers: dict[str, int] = {}
-        number_of = numbers.setdefault
-        word_numbers = array("I")
-        packed = array("I")
+        fresh = _Postings()
         for position, entity in enumerate(entities):
-            base = position << _FIELD_BITS
-            for code, text in _texts(entity):
-                found = words(text)
-                if found:
-                    word_numbers.extend([number_of(word, len(numbers)) for word in found])
-                    packed.extend([base | code] * len(found))
-        self._vocabulary = sorted(numbers)
-        self._offsets, self._positions, self._fields = _pack(
-            [numbers[word] for word in self._vocabulary], word_numbers, packed
+            fresh.add(position, entity)
+        words_of, positions, fields = fresh.arrays()
+        self._set(fresh.vocabulary(), words_of, positions, fields, len(entities))
+
+    @classmethod
+    def updated(
+        cls,
+        previous: SearchIndex,
+        moved: npt.NDArray[np.int64],
+        entities: Sequence[Searchable],
+        fresh_positions: Iterable[int],
+    ) -> SearchIndex:
+        """The index over `entities`, the same as `SearchIndex(entities)`, reusing what
+        `previous` read: `moved[p]` is the new position of the entity at `previous` position
+        p (-1 when it is gone or changed); only the entities at `fresh_positions` are read."""
+        fresh = _Postings()
+        for position in fresh_positions:
+            fresh.add(position, entities[position])
+        counts = np.diff(previous._offsets)
+        old_words = np.repeat(np.arange(len(previous._vocabulary)), counts)
+        new_positions = moved[previous._positions]
+        kept = new_positions >= 0
+        old_words = old_words[kept]
+        vocabulary = sorted(
+            {previous._vocabulary[n] for n in np.unique(old_words).tolist()} | fresh.numbers.keys()
         )
-        del numbers, word_numbers, packed
-        grams: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
-        for number, word in enumerate(self._vocabulary):
-            for gram in _trigrams(word):
-                grams[gram].append(number)
-        self._grams = dict(grams)
-        self.size = len(entities)
+        number_in = {word: number for number, word in enumerate(vocabulary)}
+        renumber = np.array([number_in.get(w, -1) for w in previous._vocabulary], dtype=np.int64)
+        fresh_words, fresh_at, fresh_fields = fresh.arrays()
+        fresh_renumber = np.array([number_in[w] for w in fresh.vocabulary()], dtype=np.int64)
+        index = cls.__new__(cls)
+        index._set(
+            vocabulary,
+            np.concatenate((renumber[old_words], fresh_renumber[fresh_words])),
+            np.concatenate((new_positions[kept].astype(np.int32), fresh_at)),
+            np.concatenate((previous._fields[kept], fresh_fields)),
+            len(entities),
+            _regrams(previous, renumber, vocabulary, number_in),
+        )
+        return index
+
+    def _set(
+        self,
+        vocabulary: list[str],
+        words_of: npt.NDArray[np.int64],
+        positions: npt.NDArray[np.int32],
+        fields: npt.NDArray[np.uint8],
+        size: int,
+        grams: dict[str, array[int]] | None = None,
+    ) -> None:
+        self._vocabulary = vocabulary
+        self._offsets, self._positions, self._fields = _pack(
+            len(vocabulary), words_of, positions, fields
+        )
+        self._grams = _grams(enumerate(vocabulary)) if grams is None else grams
+        self.size = size
 
     def search(
         self, query: str, *, limit: int = 10, allowed: Callable[[int], bool] | None = None
@@ -215,29 +251,90 @@ class SearchIndex:
             yield number, FUZZY * ratio
 
 
+def _grams(numbered: Iterable[tuple[int, str]]) -> dict[str, array[int]]:
+    """The trigram index: each trigram's word numbers, ascending."""
+    grams: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
+    for number, word in numbered:
+        for gram in _trigrams(word):
+            grams[gram].append(number)
+    return dict(grams)
+
+
+def _regrams(
+    previous: SearchIndex,
+    renumber: npt.NDArray[np.int64],
+    vocabulary: list[str],
+    number_in: Mapping[str, int],
+) -> dict[str, array[int]]:
+    """The trigram index of `vocabulary` from `previous`'s: its words renumbered (those gone
+    dropped), and only the new words' trigrams read."""
+    grams: dict[str, array[int]] = {}
+    for gram, numbers in previous._grams.items():
+        kept = renumber[np.frombuffer(numbers, dtype=np.uint32)]
+        kept = kept[kept >= 0]
+        if len(kept):
+            grams[gram] = array("I", kept.astype(np.uint32).tobytes())
+    known = set(previous._vocabulary)
+    added = [(number_in[word], word) for word in vocabulary if word not in known]
+    for gram, numbers in _grams(added).items():
+        merged = sorted([*grams.get(gram, ()), *numbers])
+        grams[gram] = array("I", merged)
+    return grams
+
+
+class _Postings:
+    """Postings read from entities: word numbers in the order words were first seen."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, int] = {}
+        self._words = array("I")
+        self._packed = array("I")
+
+    def add(self, position: int, entity: Searchable) -> None:
+        number_of, numbers = self.numbers.setdefault, self.numbers
+        base = position << _FIELD_BITS
+        for code, text in _texts(entity):
+            found = words(text)
+            if found:
+                self._words.extend([number_of(word, len(numbers)) for word in found])
+                self._packed.extend([base | code] * len(found))
+
+    def vocabulary(self) -> list[str]:
+        return sorted(self.numbers)
+
+    def arrays(
+        self,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.uint8]]:
+        """(word, position, field) of each posting, words numbered as in `vocabulary()` for
+        a fresh index; `updated` renumbers them itself."""
+        first_seen = [self.numbers[word] for word in self.vocabulary()]
+        rank = np.zeros(len(first_seen), dtype=np.int64)
+        rank[np.array(first_seen, dtype=np.int64)] = np.arange(len(first_seen))
+        seen_order = np.frombuffer(self._words, dtype=np.uint32).astype(np.int64)
+        postings = np.frombuffer(self._packed, dtype=np.uint32)
+        positions = (postings >> _FIELD_BITS).astype(np.int32)
+        fields = (postings & _FIELD_MASK).astype(np.uint8)
+        return rank[seen_order], positions, fields
+
+
 def _pack(
-    first_seen: list[int], word_numbers: array[int], packed: array[int]
+    size: int,
+    words_of: npt.NDArray[np.int64],
+    positions: npt.NDArray[np.int32],
+    fields: npt.NDArray[np.uint8],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.uint8]]:
     """Offsets into, positions and field codes of every word's postings, in vocabulary order.
 
-    `word_numbers` number words in the order they were first seen; `first_seen[n]` is the
-    number of the n-th word of the sorted vocabulary. A word found in several fields of one
-    entity keeps one posting, with the code of the field weighing most; positions are
-    ascending within a word. Done for all words at once: a numpy step per word took a
-    second for a 50,000-entity catalog.
+    A word found in several fields of one entity keeps one posting, with the code of the
+    field weighing most; positions are ascending within a word. Done for all words at once:
+    a numpy step per word took a second for a 50,000-entity catalog.
     """
-    rank = np.zeros(len(first_seen), dtype=np.int64)
-    rank[np.array(first_seen, dtype=np.int64)] = np.arange(len(first_seen))
-    words_of = rank[np.frombuffer(word_numbers, dtype=np.uint32)]
-    postings = np.frombuffer(packed, dtype=np.uint32)
-    positions = (postings >> _FIELD_BITS).astype(np.int32)
-    fields = (postings & _FIELD_MASK).astype(np.uint8)
     # By word, then position, best weight first; then the first of each (word, position).
     order = np.lexsort((-_WEIGHT_OF[fields], positions, words_of))
     words_of, positions, fields = words_of[order], positions[order], fields[order]
     first = np.ones(len(positions), dtype=bool)
     first[1:] = (positions[1:] != positions[:-1]) | (words_of[1:] != words_of[:-1])
-    counts = np.bincount(words_of[first], minlength=len(first_seen))
-    offsets = np.zeros(len(first_seen) + 1, dtype=np.int64)
+    counts = np.bincount(words_of[first], minlength=size)
+    offsets = np.zeros(size + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     return offsets, positions[first], fields[first]
