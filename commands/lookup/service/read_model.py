@@ -223,20 +223,30 @@ class EntityReader:
 
 def _names(entities: Iterable[IndexedEntity]) -> dict[str, str | tuple[str, ...]]:
     """Entity references by lowercase name, in the entities' order."""
-    found: defaultdict[str, list[str]] = defaultdict(list)
+    found: dict[str, str | tuple[str, ...]] = {}
     for entity in entities:
-        found[_lowered(entity.name)].append(entity.ref)
-    return {key: _compact(refs) for key, refs in found.items()}
+        _add(found, _lowered(entity.name), entity.ref)
+    return found
 
 
 def _titles(entities: Iterable[IndexedEntity]) -> dict[str, str | tuple[str, ...]]:
     """Entity references by lowercase title and display name, in the entities' order."""
-    found: defaultdict[str, list[str]] = defaultdict(list)
+    found: dict[str, str | tuple[str, ...]] = {}
     for entity in entities:
         for label in {entity.title, entity.display_name}:
             if label:
-                found[label.lower()].append(entity.ref)
-    return {key: _compact(refs) for key, refs in found.items()}
+                _add(found, label.lower(), entity.ref)
+    return found
+
+
+def _add(found: dict[str, str | tuple[str, ...]], key: str, ref: str) -> None:
+    # No list per key while building: 50,000 short-lived lists would leave holes in the
+    # memory the long-lived keys sit in, which the process keeps.
+    known = found.get(key)
+    if known is None:
+        found[key] = ref
+    else:
+        found[key] = (known, ref) if isinstance(known, str) else (*known, ref)
 
 
 def _renamed(
@@ -251,7 +261,7 @@ def _renamed(
     for key in {*gone, *new}:
         dropped = set(_expand(gone.get(key, ())))
         refs = [ref for ref in _expand(updated.get(key, ())) if ref not in dropped]
-        refs = sorted({*refs, *_expand(new.get(key, ()))}, key=position.__getitem__)
+        refs = sorted([*refs, *_expand(new.get(key, ()))], key=position.__getitem__)
         if refs:
             updated[key] = _compact(refs)
         else:
