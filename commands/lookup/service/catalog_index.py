@@ -47,6 +47,13 @@ from integrations.protocols import CatalogProblem, CatalogProvider
 
 logger = logging.getLogger(__name__)
 
+KNOWN_MOVED_RETRIES = 3
+
+
+class KnownMoved(Exception):
+    """Another process wrote the index since its units were read."""
+
+
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 # A 64-bit key for PostgreSQL's transaction-level advisory lock: "catalog refresh".
@@ -98,13 +105,7 @@ class CatalogIndex:
         started = time.perf_counter()
         started_at = self._clock()
         try:
-            known = None if full else self._known()
-            try:
-                units, known = self._units(known)
-                written, generation, previous = self._write(units, known, started_at)
-            except NeedsFullWrite:
-                units, known = self._units(None)
-                written, generation, previous = self._write(units, None, started_at)
+            written, generation, previous = self._read_and_write(full, started_at)
         except IntegrationError as exc:
             self._record_failure(started_at, exc.message)
             raise
@@ -130,6 +131,21 @@ class CatalogIndex:
             changed_refs=written.changed_refs,
             removed_refs=written.removed_refs,
         )
+
+    def _read_and_write(self, full: bool, started_at: datetime) -> tuple[Written, int, int | None]:
+        known = None if full else self._known()
+        for _ in range(KNOWN_MOVED_RETRIES):
+            try:
+                units, known = self._units(known)
+                return self._write(units, known, started_at)
+            except KnownMoved:
+                # Another process refreshed meanwhile (replicas refresh at the same start):
+                # compare against what it wrote instead of reading everything.
+                known = self._known()
+            except NeedsFullWrite:
+                break
+        units, known = self._units(None)
+        return self._write(units, None, started_at)
 
     def _known(self) -> dict[str, KnownUnit] | None:
         """The units the index holds, or None when the provider reads no units."""
@@ -159,7 +175,7 @@ class CatalogIndex:
         with self._sessions.begin() as session:
             _serialize_refreshes(session)
             if known is not None and known_units(session) != known:
-                raise NeedsFullWrite  # another process refreshed since `known` was read
+                raise KnownMoved
             previous = session.scalar(
                 select(func.max(CatalogRefreshRow.id)).where(CatalogRefreshRow.status == SUCCEEDED)
             )

@@ -322,3 +322,30 @@ def test_a_file_with_a_location_is_read_every_time_so_new_targets_are_found(
     assert outcome.changed_refs == {"component:default/billing", "location:default/more"}
     owner = service.owner("billing").owner
     assert owner is not None and owner.ref == "group:default/orders"
+
+
+def test_a_refresh_overtaken_by_another_process_compares_against_what_that_one_wrote(
+    lookup: LookupService,
+    index: CatalogIndex,
+    root: Path,
+    sessions: SessionFactory,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    other = CatalogIndex(sessions, CatalogFiles(root), clock=clock)
+    _write(root, "orders", _component("orders-api", "payments", title="Changed"))
+    read_units = index._units
+
+    def overtaken(known: Any) -> Any:
+        monkeypatch.setattr(index, "_units", read_units)
+        assert not other.refresh().full  # the other replica writes the change first
+        _write(root, "people", _user("bob"), _user("carol"), _user("dave", "orders"))
+        return read_units(known)
+
+    monkeypatch.setattr(index, "_units", overtaken)
+    outcome = lookup.refresh()
+
+    assert not outcome.full
+    assert outcome.changed_refs == {"user:default/bob", "user:default/carol", "user:default/dave"}
+    assert lookup.owner("orders-api").entity.title == "Changed"
+    assert "group:default/payments" not in lookup.model().members
