@@ -70,6 +70,8 @@ class RefreshOutcome:
     problems: tuple[CatalogProblem, ...]
     seconds: float
     full: bool = True
+    problem_count: int | None = None
+    """All problems in the index; `problems` holds the first PROBLEMS_KEPT of them."""
     previous_generation: int | None = None
     """The generation this refresh's changes apply to (its predecessor)."""
     changed_refs: frozenset[str] = frozenset()
@@ -120,6 +122,10 @@ class CatalogIndex:
             raise
         for problem in written.problems:
             logger.warning("catalog entity skipped: %s: %s", problem.source, problem.reason)
+        if written.problem_count > len(written.problems):
+            logger.warning(
+                "%d more catalog entities skipped", written.problem_count - len(written.problems)
+            )
         return RefreshOutcome(
             generation=generation,
             provider=self._provider.name,
@@ -127,6 +133,7 @@ class CatalogIndex:
             problems=tuple(written.problems),
             seconds=time.perf_counter() - started,
             full=written.full,
+            problem_count=written.problem_count,
             previous_generation=previous,
             changed_refs=written.changed_refs,
             removed_refs=written.removed_refs,

@@ -21,6 +21,7 @@ from commands.lookup.service.catalog_index import FAILED, CatalogIndex
 from commands.lookup.service.lookups import LookupService
 from commands.lookup.service.oncall import OnCallDirectory
 from commands.lookup.service.read_model import ReadModel
+from commands.lookup.views.refresh import build_refresh_result
 from integrations.catalog_files import CatalogFiles
 from integrations.fakes import FakeOnCall, FakeUserDirectory
 from tests.clock import Clock
@@ -349,3 +350,16 @@ def test_a_refresh_overtaken_by_another_process_compares_against_what_that_one_w
     assert outcome.changed_refs == {"user:default/bob", "user:default/carol", "user:default/dave"}
     assert lookup.owner("orders-api").entity.title == "Changed"
     assert "group:default/payments" not in lookup.model().members
+
+
+def test_the_report_counts_every_skipped_entry_beyond_those_kept(
+    lookup: LookupService, root: Path
+) -> None:
+    broken = [_doc("Component", f"bad-{n}", {}, annotations="not a mapping") for n in range(201)]
+    _write(root, "broken", *broken)
+
+    outcome = lookup.refresh()
+
+    assert len(outcome.problems) == index_writer.PROBLEMS_KEPT and outcome.problem_count == 201
+    _text, blocks = build_refresh_result(outcome)
+    assert "201 entries were skipped" in str(blocks)
