@@ -152,6 +152,9 @@ def bench_lookup(duration: float) -> None:
         f"({r.example.refreshes.changed} / {r.large.refreshes.changed:,}), end to end "
         f"| {r.example.refreshes.incremental_seconds:.2f} s "
         f"| **{r.large.refreshes.incremental_seconds:.2f}** s |",
+        f"| another process's reload after that incremental refresh "
+        f"| {r.example.refreshes.replica_seconds:.2f} s "
+        f"| {r.large.refreshes.replica_seconds:.2f} s |",
     ]
     for name, large in r.large.lookups.items():
         small = r.example.lookups[name]

@@ -94,3 +94,8 @@ class CatalogRefreshRow(Base):
     problem_count: Mapped[int] = mapped_column(Integer, default=0)
     problems: Mapped[list[dict[str, str]]] = mapped_column(JsonDocument)
     error: Mapped[str | None] = mapped_column(String(500))
+    previous_id: Mapped[int | None] = mapped_column(_Id)
+    """The generation an incremental refresh changed (None: a full one)."""
+    changes: Mapped[dict[str, list[str]] | None] = mapped_column(JsonDocument)
+    """The references it wrote and removed, when few enough for other processes to read
+    only those rows (None: they read the whole index)."""

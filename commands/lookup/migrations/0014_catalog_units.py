@@ -21,6 +21,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
 def _relation_table(with_producer: bool) -> None:
     columns = [
         sa.Column("source_ref", sa.String(length=300), nullable=False),
@@ -68,6 +71,9 @@ def upgrade() -> None:
     with op.batch_alter_table("catalog_entity") as batch:
         batch.add_column(sa.Column("unit", sa.String(length=1000), nullable=True))
         batch.create_index("ix_catalog_entity_unit", ["unit"])
+    with op.batch_alter_table("catalog_refresh") as batch:
+        batch.add_column(sa.Column("previous_id", BigId, nullable=True))
+        batch.add_column(sa.Column("changes", JsonDocument, nullable=True))
     _replace_relation_table(
         with_producer=True, copied="source_ref, type, target_ref, source_ref"
     )
@@ -76,6 +82,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_catalog_relation_producer", table_name="catalog_relation")
     _replace_relation_table(with_producer=False, copied="DISTINCT source_ref, type, target_ref")
+    with op.batch_alter_table("catalog_refresh") as batch:
+        batch.drop_column("changes")
+        batch.drop_column("previous_id")
     with op.batch_alter_table("catalog_entity") as batch:
         batch.drop_index("ix_catalog_entity_unit")
         batch.drop_column("unit")

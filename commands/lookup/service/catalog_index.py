@@ -48,6 +48,8 @@ from integrations.protocols import CatalogProblem, CatalogProvider
 logger = logging.getLogger(__name__)
 
 KNOWN_MOVED_RETRIES = 3
+# Past this many changed entities, other processes read the whole index instead.
+CHANGES_KEPT = 5_000
 
 
 class KnownMoved(Exception):
@@ -198,6 +200,8 @@ class CatalogIndex:
                     {"source": p.source[:SOURCE_LENGTH], "reason": p.reason[:REASON_LENGTH]}
                     for p in written.problems
                 ],
+                previous_id=None if written.full else previous,
+                changes=_changes(written),
             )
             session.add(refresh)
             session.flush()
@@ -235,6 +239,28 @@ class CatalogIndex:
         """The read model for the newest successful refresh (empty before the first)."""
         return self._load(None)
 
+    def load_newer(self, model: ReadModel | None) -> ReadModel:
+        """The read model of the newest generation: from `model` and the rows the refreshes
+        since changed when it is the generation just before and that refresh kept its list
+        of changes, else the whole index read again."""
+        with self._sessions() as session:
+            latest = _latest(session)
+        changes = None if latest is None else latest.changes
+        if model is None or latest is None or changes is None or latest.previous_id is None:
+            return self.load()
+        outcome = RefreshOutcome(
+            generation=latest.id,
+            provider=latest.provider,
+            entity_count=latest.entity_count,
+            problems=(),
+            seconds=0.0,
+            full=False,
+            previous_generation=latest.previous_id,
+            changed_refs=frozenset(changes.get("changed") or ()),
+            removed_refs=frozenset(changes.get("removed") or ()),
+        )
+        return self.load_changes(model, outcome)
+
     def load_changes(self, model: ReadModel, outcome: RefreshOutcome) -> ReadModel:
         """The read model after `outcome`: `model` with only the changed rows read again,
         when `model` is the generation the refresh followed and no other has come since;
@@ -245,12 +271,7 @@ class CatalogIndex:
 
     def _load(self, change: tuple[ReadModel, RefreshOutcome] | None) -> ReadModel:
         with self._sessions() as session:
-            latest = session.scalars(
-                select(CatalogRefreshRow)
-                .where(CatalogRefreshRow.status == SUCCEEDED)
-                .order_by(CatalogRefreshRow.id.desc())
-                .limit(1)
-            ).first()
+            latest = _latest(session)
             if latest is None:
                 return ReadModel.empty()
             if change is not None and latest.id != change[1].generation:
@@ -275,6 +296,24 @@ class CatalogIndex:
         del entities, member_pairs
         release_memory()
         return model
+
+
+def _latest(session: Session) -> CatalogRefreshRow | None:
+    """The newest successful refresh: the index's generation."""
+    return session.scalars(
+        select(CatalogRefreshRow)
+        .where(CatalogRefreshRow.status == SUCCEEDED)
+        .order_by(CatalogRefreshRow.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _changes(written: Written) -> dict[str, list[str]] | None:
+    """What an incremental refresh changed, for other processes; None when full or when
+    the list would be longer than reading the whole index is worth."""
+    if written.full or len(written.changed_refs) + len(written.removed_refs) > CHANGES_KEPT:
+        return None
+    return {"changed": sorted(written.changed_refs), "removed": sorted(written.removed_refs)}
 
 
 def _entities(

@@ -108,7 +108,7 @@ class LookupService:
         while not self._stop.wait(self._reload_check):
             try:
                 if self._index.generation() != self.generation:
-                    self.reload()
+                    self._model = self._index.load_newer(self._model)
             except Exception:
                 logger.exception("could not check the catalog index for changes")
 

@@ -363,3 +363,27 @@ def test_the_report_counts_every_skipped_entry_beyond_those_kept(
     assert len(outcome.problems) == index_writer.PROBLEMS_KEPT and outcome.problem_count == 201
     _text, blocks = build_refresh_result(outcome)
     assert "201 entries were skipped" in str(blocks)
+
+
+def test_other_processes_read_only_the_rows_an_incremental_refresh_changed(
+    lookup: LookupService, index: CatalogIndex, root: Path
+) -> None:
+    replica = index.load()
+    _write(root, "orders", _component("orders-api", "payments", title="Changed"))
+    lookup.refresh()
+
+    newer = index.load_newer(replica)
+
+    _same(newer, index.load())
+    # Unchanged entities are the replica's own objects: nothing but the change was read.
+    assert (
+        newer.entities["component:default/ledger"] is replica.entities["component:default/ledger"]
+    )
+    assert newer.entities["component:default/orders-api"].title == "Changed"
+    lookup.refresh(full=True)
+    after_full = index.load_newer(newer)
+    assert (
+        after_full.entities["component:default/ledger"]
+        is not newer.entities["component:default/ledger"]
+    )
+    _same(after_full, newer)
