@@ -3,18 +3,22 @@
 Measures, each beside a baseline from the same run:
 - index refresh time (parse the catalog-info.yaml files, write the index, build the read
   model) for 50,000 entities, beside the 17-entity example catalog;
+- an incremental refresh after 1 % of the entities changed (their catalog files edited),
+  end to end (find the changed files, parse them, write them, update the read model),
+  beside a full refresh of the same catalog in the same run (budget: 1 s);
 - in-process lookup latency (owner, on-call, service card, search) on that index, beside
   the same lookups on the example catalog (budget: p99 ≤ 5 ms);
 - ack latency of `/platform service NAME` at 20 concurrent clients under gunicorn, beside
   `/platform help` on the same server in the same run;
 - RSS of `platform-bot serve` with the 50,000-entity index loaded, beside serve with the
-  example catalog (budget: 200 MB).
+  example catalog (budget: 150 MB).
 """
 
 from __future__ import annotations
 
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -33,7 +37,7 @@ from sqlalchemy import Engine
 from benchmarks.ack_latency import THREADS, WORKERS, _free_port
 from benchmarks.load import LoadResult, run_load
 from bot.core.audit import AuditLog
-from bot.core.db import make_engine, make_session_factory
+from bot.core.db import SessionFactory, make_engine, make_session_factory
 from bot.core.identity import IdentityService
 from bot.emulator import Emulator, SlackSigner
 from bot.runtime.config import PlatformConfig, load_config
@@ -51,6 +55,7 @@ EXAMPLE_CATALOG = REPO / "examples" / "catalog"
 EXAMPLE_ROTATIONS = REPO / "examples" / "oncall" / "rotations.yaml"
 CLIENTS = 20
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ENTITIES = 50_000
 WORDS = [
     "payments",
@@ -228,6 +233,37 @@ def _measure(call: Callable[[str], object], names: list[str], count: int) -> Lat
     return Latency(statistics.median(samples), samples[int(0.99 * len(samples))], count)
 
 
+def change_entities(catalog: Path, share: float = 0.01) -> int:
+    """Edit the descriptions of `share` of the catalog's components, in as few files as a
+    team's change would touch (the files after the teams, people and systems); how many."""
+    files = sorted(catalog.glob("*/catalog-info.yaml"))
+    total = sum(1 for path in files for _ in yaml.load_all(path.read_text(), Loader=_LOADER))
+    wanted = int(total * share)
+    changed = 0
+    for path in reversed(files):
+        docs = list(yaml.load_all(path.read_text(), Loader=_LOADER))
+        for doc in docs:
+            if changed < wanted and doc["kind"] == "Component":
+                doc["metadata"]["description"] = f"Changed: {doc['metadata']['description']}"
+                changed += 1
+        path.write_text(yaml.dump_all(docs, Dumper=_DUMPER, sort_keys=False))
+        if changed == wanted:
+            return changed
+    return changed
+
+
+@dataclass(frozen=True)
+class Refreshes:
+    """End to end, as the refreshing process runs them: read, write, new read model."""
+
+    full_seconds: float
+    incremental_seconds: float
+    changed: int
+    incremental: bool
+    replica_seconds: float
+    """Another process's reload of the incrementally refreshed index."""
+
+
 @dataclass(frozen=True)
 class InProcess:
     entities: int
@@ -235,6 +271,7 @@ class InProcess:
     write_seconds: float
     load_seconds: float
     lookups: dict[str, Latency]
+    refreshes: Refreshes
 
 
 def _users(count: int) -> FakeUserDirectory:
@@ -290,8 +327,36 @@ def measure_in_process(
         "service card": _measure(service.service_card, names, count),
         "catalog search": _measure(service.search, queries, count // 5),
     }
+    del service
+    refreshes = measure_refreshes(catalog, sessions)
     engine.dispose()
-    return InProcess(len(snapshot.entities), fetch_seconds, write_seconds, load_seconds, lookups)
+    return InProcess(
+        len(snapshot.entities), fetch_seconds, write_seconds, load_seconds, lookups, refreshes
+    )
+
+
+def measure_refreshes(catalog: Path, sessions: SessionFactory) -> Refreshes:
+    """A full refresh, then one after 1 % of the entities changed (a copy of the catalog
+    is edited, so the other measurements keep theirs)."""
+    with tempfile.TemporaryDirectory(prefix="lookup-changed-") as tmp:
+        copy = Path(tmp) / "catalog"
+        shutil.copytree(catalog, copy)
+        index = CatalogIndex(sessions, CatalogFiles(copy))
+        model = index.load()
+        started = time.perf_counter()
+        outcome = index.refresh(full=True)
+        model = index.load_changes(model, outcome)
+        full_seconds = time.perf_counter() - started
+        changed = change_entities(copy)
+        started = time.perf_counter()
+        outcome = index.refresh()
+        newer = index.load_changes(model, outcome)
+        incremental_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        index.load_newer(model)
+        replica_seconds = time.perf_counter() - started
+        del newer
+    return Refreshes(full_seconds, incremental_seconds, changed, not outcome.full, replica_seconds)
 
 
 def _migrate(url: str) -> Engine:

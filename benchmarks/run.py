@@ -152,6 +152,15 @@ def bench_lookup(duration: float) -> None:
         f"| {r.large.write_seconds:.2f} s |",
         f"| refresh: load the read model | {r.example.load_seconds:.2f} s "
         f"| {r.large.load_seconds:.2f} s |",
+        f"| full refresh, end to end (read, write, new read model) "
+        f"| {r.example.refreshes.full_seconds:.2f} s | {r.large.refreshes.full_seconds:.2f} s |",
+        f"| incremental refresh, 1 % of entities changed "
+        f"({r.example.refreshes.changed} / {r.large.refreshes.changed:,}), end to end "
+        f"| {r.example.refreshes.incremental_seconds:.2f} s "
+        f"| **{r.large.refreshes.incremental_seconds:.2f}** s |",
+        f"| another process's reload after that incremental refresh "
+        f"| {r.example.refreshes.replica_seconds:.2f} s "
+        f"| {r.large.refreshes.replica_seconds:.2f} s |",
     ]
     for name, large in r.large.lookups.items():
         small = r.example.lookups[name]
@@ -165,6 +174,14 @@ def bench_lookup(duration: float) -> None:
         f"| **{r.served_large.rss_mb:.0f}** MB |",
     ]
     worst = max(v.p99 for k, v in r.large.lookups.items() if k != "catalog search")
+    incremental = r.large.refreshes
+    incremental_verdict = (
+        "not incremental"
+        if not incremental.incremental
+        else "within"
+        if incremental.incremental_seconds <= 1
+        else "OVER"
+    )
     body = (
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}; rotation-file on-call, "
         "PostgreSQL app database, identity cache warm.\n\n"
@@ -180,7 +197,9 @@ def bench_lookup(duration: float) -> None:
         f"| {service_ack.throughput:.0f} | {service_ack.p50:.1f} | {service_ack.p99:.1f} |\n"
         f"\nLookup p99 **{worst:.3f} ms** (budget ≤ 5 ms: {'within' if worst <= 5 else 'OVER'}); "
         f"serve RSS **{r.served_large.rss_mb:.0f} MB** (budget ≤ 150 MB: "
-        f"{'within' if r.served_large.rss_mb <= 150 else 'OVER'}).\n"
+        f"{'within' if r.served_large.rss_mb <= 150 else 'OVER'}); incremental refresh "
+        f"**{incremental.incremental_seconds:.2f} s** beside {incremental.full_seconds:.2f} s full "
+        f"(budget ≤ 1 s: {incremental_verdict}).\n"
     )
     _replace_section("lookup", body)
     print(body)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from integrations.catalog_model import EntityInvalid, parse_entity
+from integrations.catalog_units import DUPLICATE, CatalogUnit, KnownUnit, digest, snapshot_of
 from integrations.errors import ProviderUnavailable
 from integrations.protocols import CatalogEntity, CatalogProblem, CatalogSnapshot
 
@@ -46,11 +47,18 @@ class _File:
     found: list[Read]
     pointed: bool
     """A Location points to it: an entity file even if a placeholder also names it."""
+    digest: str = ""
+    read: bool = True
+    """False when its digest was known: nothing in it was parsed."""
+    placeholders: list[str] = field(default_factory=list)
+    follows: bool = False
+    """It holds a Location: always read, since what its targets match can change."""
 
 
 @dataclass
 class _Crawl:
     root: Path
+    known: Mapping[str, KnownUnit] = field(default_factory=dict)
     files: dict[Path, _File] = field(default_factory=dict)
     referenced: set[Path] = field(default_factory=set)
     queue: deque[tuple[Path, bool]] = field(default_factory=deque)
@@ -61,34 +69,53 @@ class _Crawl:
     def run(self) -> None:
         while self.queue:
             path, pointed = self.queue.popleft()
-            known = self.files.get(path)
-            if known is not None:
-                known.pointed |= pointed
+            crawled = self.files.get(path)
+            if crawled is not None:
+                crawled.pointed |= pointed
                 continue
             if len(self.files) >= MAX_FILES:
                 raise ProviderUnavailable(PROVIDER, f"more than {MAX_FILES:,} catalog files")
-            documents, problem = _load(path, self.shown(path))
-            entry = _File([problem] if problem else [], pointed)
+            shown = self.shown(path)
+            data, problem = _read(path, shown)
+            entry = _File(
+                [problem] if problem else [], pointed, "" if data is None else digest(data)
+            )
             self.files[path] = entry
-            multi = len(documents) > 1
-            for number, document in enumerate(documents, start=1):
-                if document is None:
-                    continue  # an empty document, e.g. a trailing `---`
-                source = f"{self.shown(path)}#{number}" if multi else self.shown(path)
-                self._note_placeholders(path.parent, document)
-                try:
-                    entity = parse_entity(document, source=source)
-                except EntityInvalid as exc:
-                    entry.found.append(CatalogProblem(source, str(exc)))
-                    continue
-                entry.found.append(entity)
-                if entity.kind == "location":
-                    entry.found.extend(self._follow(path, source, entity))
+            known = self.known.get(shown)
+            if known is not None and known.digest == entry.digest and not known.notes.get("f"):
+                entry.read = False
+                entry.placeholders = list(known.notes.get("p") or ())
+                self.referenced.update(self.root / p for p in entry.placeholders)
+                continue
+            if data is not None:
+                self._parse(path, entry, data)
 
-    def _note_placeholders(self, folder: Path, document: Any) -> None:
+    def _parse(self, path: Path, entry: _File, data: bytes) -> None:
+        documents, problem = _load(data, self.shown(path))
+        entry.found.extend([problem] if problem else [])
+        multi = len(documents) > 1
+        for number, document in enumerate(documents, start=1):
+            if document is None:
+                continue  # an empty document, e.g. a trailing `---`
+            source = f"{self.shown(path)}#{number}" if multi else self.shown(path)
+            self._note_placeholders(path.parent, document, entry)
+            try:
+                entity = parse_entity(document, source=source)
+            except EntityInvalid as exc:
+                entry.found.append(CatalogProblem(source, str(exc)))
+                continue
+            entry.found.append(entity)
+            if entity.kind == "location":
+                entry.follows = True
+                entry.found.extend(self._follow(path, source, entity))
+
+    def _note_placeholders(self, folder: Path, document: Any, entry: _File) -> None:
         for reference in _placeholders(document):
             if "://" not in reference:
-                self.referenced.add(Path(os.path.normpath(folder / reference)))
+                target = Path(os.path.normpath(folder / reference))
+                self.referenced.add(target)
+                if target.is_relative_to(self.root):
+                    entry.placeholders.append(self.shown(target))
 
     def _follow(self, path: Path, source: str, location: CatalogEntity) -> Iterator[Read]:
         spec = location.spec
@@ -128,32 +155,51 @@ class CatalogFiles:
         self._globs = tuple(globs)
 
     def fetch_all(self) -> CatalogSnapshot:
+        return snapshot_of(self.fetch_units({}))
+
+    def fetch_units(self, known: Mapping[str, KnownUnit]) -> list[CatalogUnit]:
+        """Every entity file as a unit, in path order; those whose digest is in `known`
+        (and that hold no Location) are not parsed."""
         if not self._root.is_dir():
             raise ProviderUnavailable(PROVIDER, f"{self._root} is not a directory")
-        crawl = _Crawl(self._root.resolve())
+        crawl = _Crawl(self._root.resolve(), known)
         for pattern in self._globs:
             crawl.queue.extend((path, False) for path in _glob(crawl.root, pattern))
         crawl.run()
-        entities: list[CatalogEntity] = []
-        problems: list[CatalogProblem] = []
+        units: list[CatalogUnit] = []
         seen: dict[str, str] = {}
         for path in sorted(crawl.files):
             entry = crawl.files[path]
             if not entry.pointed and path in crawl.referenced:
                 continue  # an entity's $text/$json/$yaml data
-            for read in entry.found:
-                if isinstance(read, CatalogProblem):
-                    problems.append(read)
-                    continue
-                source = read.source or crawl.shown(path)
-                first = seen.setdefault(read.ref, source)
-                if first != source:
-                    problems.append(
-                        CatalogProblem(source, f"{read.ref} is already defined in {first}")
-                    )
-                    continue
-                entities.append(read)
-        return CatalogSnapshot(entities=tuple(entities), problems=tuple(problems))
+            units.append(_unit(crawl.shown(path), entry, seen))
+        return units
+
+
+def _unit(shown: str, entry: _File, seen: dict[str, str]) -> CatalogUnit:
+    """One file's unit; a second definition of an entity read earlier becomes a problem."""
+    notes: dict[str, Any] = {"p": entry.placeholders} if entry.placeholders else {}
+    if entry.follows:
+        notes["f"] = True
+    if not entry.read:
+        return CatalogUnit(shown, entry.digest, changed=False, notes=notes)
+    entities: list[CatalogEntity] = []
+    problems: list[CatalogProblem] = []
+    for read in entry.found:
+        if isinstance(read, CatalogProblem):
+            problems.append(read)
+            continue
+        source = read.source or shown
+        first = seen.setdefault(read.ref, source)
+        if first != source:
+            problems.append(CatalogProblem(source, f"{read.ref} is already defined in {first}"))
+            notes[DUPLICATE] = True
+            continue
+        entities.append(read)
+    return CatalogUnit(
+        shown, entry.digest, changed=True, entities=tuple(entities), problems=tuple(problems),
+        notes=notes,
+    )  # fmt: skip
 
 
 def _glob(root: Path, pattern: str) -> list[Path]:
@@ -188,11 +234,18 @@ def _placeholders(document: Any) -> Iterator[str]:
             stack.extend(node)
 
 
-def _load(path: Path, shown: str) -> tuple[list[Any], CatalogProblem | None]:
+def _read(path: Path, shown: str) -> tuple[bytes | None, CatalogProblem | None]:
+    try:
+        return path.read_bytes(), None
+    except OSError as exc:
+        return None, CatalogProblem(shown, f"cannot read the file: {exc}")
+
+
+def _load(data: bytes, shown: str) -> tuple[list[Any], CatalogProblem | None]:
     """The documents in one file, or the problem reading it; never raises for bad content."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         return [], CatalogProblem(shown, f"cannot read the file: {exc}")
     try:
         return list(yaml.load_all(text, Loader=_LOADER)), None

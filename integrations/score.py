@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-import jsonschema
 import yaml
 
 from integrations.catalog_rules import shown
@@ -42,7 +41,6 @@ from integrations.score_placeholders import (
     substitute,
 )
 from integrations.score_rules import API_VERSION, check_workload
-from integrations.score_schema import schema_problems
 
 __all__ = [
     "API_VERSION",
@@ -224,6 +222,12 @@ def parse_score(document: Any, *, schema: Mapping[str, Any] | None = None) -> Sc
         raise ScoreInvalid([ScoreProblem("", "too large or too deeply nested once aliases expand")])
     problems = [ScoreProblem(path, reason) for path, reason in check_workload(document)]
     if schema is not None:
+        # Imported here: jsonschema (with referencing, rpds and attrs) costs every process a
+        # few MB, and only a check against the official schema uses it.
+        import jsonschema
+
+        from integrations.score_schema import schema_problems
+
         validator = jsonschema.Draft202012Validator(schema)
         problems += [
             ScoreProblem(path, reason)

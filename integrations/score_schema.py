@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema.exceptions import ValidationError, best_match
-from jsonschema.protocols import Validator
+# jsonschema is imported only where a document is checked against the schema: `field_path`
+# is used on every start, and jsonschema costs each process a few MB.
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
 
 # A hostile file could hold thousands of errors; the first ones are enough to fix it.
 MAX_SCHEMA_ERRORS = 50
@@ -63,6 +66,8 @@ def _plain(error: ValidationError, *, depth: int) -> list[tuple[str, str]]:
         return [(field_path([*parts, key]), "is not a field Score knows here") for key in extra]
     if keyword in ("oneOf", "anyOf") and error.context and depth < 5:
         # The branch of the wrong kind (a list where a mapping was written) says nothing useful.
+        from jsonschema.exceptions import best_match
+
         closest = best_match(e for e in error.context if e.validator != "type")
         if closest is not None:
             return _plain(closest, depth=depth + 1)

@@ -35,17 +35,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote
-
-import redis
-import redis.exceptions
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from integrations.errors import ProviderRejected, ProviderUnavailable
 from integrations.protocols import Credentials, ResourceSpec
 from integrations.provisioning import names, scrub
+
+if TYPE_CHECKING:
+    import redis
 
 ENGINE = "redis"
 # The database every connection starts in; tenants cannot leave it (SELECT is denied).
@@ -221,6 +219,13 @@ class RedisProvisioner:
         secrets: tuple[str, ...] = (),
         db: int = TENANT_DB,
     ) -> T:
+        # Imported here: the client library costs every serving process ~10 MB, and only a
+        # provisioning job talks to Redis.
+        import redis
+        import redis.exceptions
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
         client = redis.Redis(
             host=self._host,
             port=self._port,

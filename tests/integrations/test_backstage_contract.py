@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from integrations.backstage import BackstageCatalog
+from integrations.catalog_units import DUPLICATE, KnownUnit
 from integrations.errors import ProviderRejected, ProviderUnavailable
 from tests.integrations.openapi_contract import Contract, spec_path
 
@@ -156,4 +157,34 @@ def test_kinds_no_built_in_processor_reads_are_problems_and_templates_are_read(
             "No processor recognized the entity environment:infra/staging as valid, possibly "
             "caused by a foreign kind or apiVersion",
         )
+    ]
+
+
+def test_units_skip_entities_whose_etag_is_known_and_report_a_second_copy() -> None:
+    changed = _component("orders-api")
+    changed["metadata"]["etag"] = "e2"
+    untagged = _component("search-service")
+    del untagged["metadata"]["etag"]
+    items = [_component("payments-api"), changed, untagged, _component("payments-api")]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"items": items, "pageInfo": {}})
+
+    catalog = BackstageCatalog(_client(handler), token=None)
+    first = {unit.key: unit for unit in catalog.fetch_units({})}
+    known = {key: KnownUnit(unit.digest) for key, unit in first.items()}
+    known["component:default/orders-api"] = KnownUnit("e1")
+
+    units = catalog.fetch_units(known)
+
+    assert [(u.key, u.changed, [e.name for e in u.entities]) for u in units] == [
+        ("component:default/payments-api", False, []),
+        ("component:default/orders-api", True, ["orders-api"]),
+        ("component:default/search-service", False, []),
+        ("component:default/payments-api#3", True, []),
+    ]
+    assert units[1].digest == "e2" and len(units[2].digest) == 64
+    assert units[3].notes == {DUPLICATE: True}
+    assert [p.reason for p in units[3].problems] == [
+        "component:default/payments-api came twice from the catalog; the first one is kept"
     ]

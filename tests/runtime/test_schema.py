@@ -17,6 +17,7 @@ from bot.runtime.schema import (
     SchemaOutOfDate,
     alembic_config,
     head_revisions,
+    packaged_heads,
     require_up_to_date,
     schema_status,
     upgrade,
@@ -95,3 +96,7 @@ def test_the_chain_migration_links_the_records_written_before_it(empty_engine: E
     assert report.intact and report.checked == 4
     with pytest.raises(DBAPIError, match="append-only"), empty_engine.begin() as connection:
         connection.execute(text("UPDATE audit_record SET actor = 'UEVE'"))
+
+
+def test_the_check_serve_makes_finds_the_heads_alembic_finds() -> None:
+    assert packaged_heads() == head_revisions()

@@ -37,6 +37,8 @@ TITLE_LENGTH = 255
 SOURCE_LENGTH = 500
 
 Relation = tuple[str, str, str]
+StatedRelation = tuple[str, str, str, str]
+"""A relation with the entity that states it: (source, type, target, producer)."""
 
 
 class _DoesNotFit(ValueError):
@@ -48,17 +50,20 @@ class IndexBatch:
     """The rows one refresh writes, and the entities it had to leave out."""
 
     entities: list[CatalogEntity] = field(default_factory=list)
-    relations: set[Relation] = field(default_factory=set)
+    relations: set[StatedRelation] = field(default_factory=set)
     problems: list[CatalogProblem] = field(default_factory=list)
+    duplicates: int = 0
 
 
-def prepare(entities: Iterable[CatalogEntity]) -> IndexBatch:
-    """Entities with their relations, each checked to fit the index whole."""
+def prepare(entities: Iterable[CatalogEntity], seen: set[str] | None = None) -> IndexBatch:
+    """Entities with their relations, each checked to fit the index whole; `seen` holds the
+    references already taken by earlier batches of the same refresh (and gains these)."""
     batch = IndexBatch()
-    seen: set[str] = set()
+    seen = set() if seen is None else seen
     for entity in entities:
         ref = entity.ref
         if ref in seen:
+            batch.duplicates += 1
             batch.problems.append(
                 CatalogProblem(ref, f"{ref} came twice from the catalog; the first one is kept")
             )
@@ -70,7 +75,7 @@ def prepare(entities: Iterable[CatalogEntity]) -> IndexBatch:
             continue
         seen.add(ref)
         batch.entities.append(entity)
-        batch.relations |= relations
+        batch.relations.update((*relation, ref) for relation in relations)
     return batch
 
 

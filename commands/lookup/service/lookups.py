@@ -108,7 +108,7 @@ class LookupService:
         while not self._stop.wait(self._reload_check):
             try:
                 if self._index.generation() != self.generation:
-                    self.reload()
+                    self._model = self._index.load_newer(self._model)
             except Exception:
                 logger.exception("could not check the catalog index for changes")
 
@@ -119,11 +119,12 @@ class LookupService:
     def reload(self) -> None:
         self._model = self._index.load()
 
-    def refresh(self) -> RefreshOutcome:
-        """Refresh the index from the catalog now and swap in the new read model."""
+    def refresh(self, *, full: bool = False) -> RefreshOutcome:
+        """Refresh the index from the catalog now (only what changed unless `full`) and swap
+        in the new read model."""
         with self._refresh_lock:
             try:
-                outcome = self._index.refresh()
+                outcome = self._index.refresh(full=full)
             except IntegrationError as exc:
                 model = self._model
                 since = model.refreshed_at if model is not None else None
@@ -133,7 +134,10 @@ class LookupService:
                     else ""
                 )
                 raise Unavailable(f"The catalog could not be read: {exc.message}.{kept}") from None
-            self.reload()
+            model = self._model
+            self._model = (
+                self._index.load() if model is None else self._index.load_changes(model, outcome)
+            )
             return outcome
 
     def refresh_quietly(self) -> None:

@@ -24,12 +24,13 @@ def build_refresh_result(outcome: RefreshOutcome) -> tuple[str, Blocks]:
     blocks: list[Block] = []
     report = text
     if outcome.problems:
-        intro = f"\n{len(outcome.problems):,} entries were skipped:\n"
+        skipped = outcome.problem_count or len(outcome.problems)
+        intro = f"\n{skipped:,} entries were skipped:\n"
         lines = [
             f"• `{escape(p.source[:300])}`: {escape(p.reason[:500])}"
             for p in outcome.problems[:PROBLEMS_SHOWN]
         ]
-        hidden = len(outcome.problems) - len(lines)
+        hidden = skipped - len(lines)
         room = SECTION_TEXT_LIMIT - len(text) - len(intro)
         report += intro + join_limited(lines, room, hidden=hidden, sep="\n")
         if hidden:

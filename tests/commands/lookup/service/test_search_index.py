@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 
 from commands.lookup.service.search_index import FIELD_WEIGHT, NAME, PREFIX, SearchIndex
@@ -89,3 +90,39 @@ def test_an_empty_index_finds_nothing() -> None:
 
     assert index.size == 0
     assert index.search("cache") == []
+
+
+def _arrays(index: SearchIndex) -> tuple[object, ...]:
+    return (
+        index._vocabulary,
+        index._offsets.tolist(),
+        index._positions.tolist(),
+        index._fields.tolist(),
+        index._grams.keys(),
+        [list(v) for _, v in sorted(index._grams.items())],
+        index.size,
+    )
+
+
+def test_an_updated_index_is_the_index_built_afresh() -> None:
+    words = ["payments", "orders", "ledger", "café", "search", "prod", "api", "gateway"]
+    before = [
+        Doc(f"svc-{n:03d}", title=f"{words[n % 8]} {words[n % 5]}", tags=(words[n % 3],),
+            description=f"{words[n % 7]} for {words[(n + 1) % 8]}", lifecycle="production")
+        for n in range(60)
+    ]  # fmt: skip
+    before[3] = Doc("svc-003", description="the only zebra")
+    # svc-003 and svc-010 change (`zebra` leaves the index with svc-003's), svc-020 to
+    # svc-029 go, and two new ones come, one of them first.
+    changed = {3: Doc("svc-003", title="ledger"), 10: Doc("svc-010", description="brand new")}
+    after = [changed.get(n, doc) for n, doc in enumerate(before) if not 20 <= n < 30]
+    after = [Doc("aaa", description="first word"), *after, Doc("zzz", tags=("payments",))]
+    moved = [-1 if n in changed or 20 <= n < 30 else n + 1 - 10 * (n >= 30) for n in range(60)]
+    fresh = [0, 4, 11, len(after) - 1]
+
+    updated = SearchIndex.updated(
+        SearchIndex(before), np.array(moved, dtype=np.int64), after, fresh
+    )
+
+    assert _arrays(updated) == _arrays(SearchIndex(after))
+    assert "zebra" in SearchIndex(before)._vocabulary and "zebra" not in updated._vocabulary
