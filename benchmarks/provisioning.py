@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import httpx
 
-from integrations.protocols import PlanLimits, Provisioner, ResourceSpec
 from integrations.provisioning import new_password
 from integrations.provisioning.mariadb import MariaDBProvisioner
 from integrations.provisioning.nats import NatsProvisioner
@@ -30,6 +29,7 @@ from integrations.provisioning.rabbitmq import (
 )
 from integrations.provisioning.redis import RedisProvisioner
 from integrations.provisioning.sqlite import SqliteProvisioner
+from integrations.provisioning_protocols import PlanLimits, Provisioner, ResourceSpec
 
 RUNS = 10
 LIMITS = PlanLimits(connection_limit=10, max_bytes=64 * 1024 * 1024, max_messages=100_000)

@@ -1,4 +1,4 @@
-"""The in-memory stand-in for `protocols.Provisioner`, `DataCloner` and `SqlRunner`.
+"""The in-memory stand-in for `provisioning_protocols.Provisioner`, `DataCloner` and `SqlRunner`.
 
 Kept apart from `fakes.py` (which re-exports it) so that neither module outgrows a screenful
 of classes; it behaves like the real provisioners at the protocol boundary.
@@ -9,8 +9,8 @@ from __future__ import annotations
 import threading
 
 from integrations.errors import IntegrationError, ProviderRejected, ProviderUnavailable
-from integrations.protocols import Credentials, PlanLimits, ResourceSpec
 from integrations.provisioning import names
+from integrations.provisioning_protocols import Credentials, PlanLimits, ResourceSpec
 
 
 class FakeProvisioner:

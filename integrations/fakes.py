@@ -33,8 +33,8 @@ from integrations.protocols import (
     PageRequest,
     PageResult,
     PostedMessage,
-    WrappedSecret,
 )
+from integrations.provisioning_protocols import WrappedSecret
 
 
 class FakeUserDirectory:

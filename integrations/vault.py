@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from integrations.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
-from integrations.protocols import WrappedSecret
+from integrations.provisioning_protocols import WrappedSecret
 
 PROVIDER = "vault"
 TOKEN_PLACEHOLDER = "TOKEN"

@@ -32,7 +32,7 @@ from bot.runtime.features import FEATURES
 from bot.runtime.local import Transport, local_bot
 from bot.runtime.services import Role, Services, build_services
 from bot.runtime.settings import Settings
-from integrations.protocols import Provisioner, SecretStore
+from integrations.provisioning_protocols import Provisioner, SecretStore
 from tests.clock import Clock
 from tests.conftest import REPO_ROOT, SPECS_DIR
 

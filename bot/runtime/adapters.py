@@ -24,13 +24,8 @@ from integrations.opsgenie import Opsgenie
 from integrations.orchestrators.provisioner import OrchestratedProvisioner
 from integrations.orchestrators.waiting import Polling
 from integrations.pagerduty import PagerDuty
-from integrations.protocols import (
-    CatalogProvider,
-    ChartRenderer,
-    OnCallProvider,
-    Provisioner,
-    SecretStore,
-)
+from integrations.protocols import CatalogProvider, ChartRenderer, OnCallProvider
+from integrations.provisioning_protocols import Provisioner, SecretStore
 from integrations.rotation import RotationProvider
 from surveys.config import SurveysSection
 

@@ -44,7 +44,7 @@ from commands.environments.service.templates import Template, TemplateProblem, l
 from commands.environments.service.types import EnvInfo
 from commands.resources.config import DatabasesSection, Driver
 from commands.resources.credentials import CredentialBox, credential_box
-from integrations.protocols import Provisioner, SecretStore
+from integrations.provisioning_protocols import Provisioner, SecretStore
 
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

@@ -15,7 +15,8 @@ from bot.core.audit import SYSTEM_ACTOR
 from commands.environments.service.types import EnvInfo
 from commands.environments.views import messages
 from integrations.errors import IntegrationError
-from integrations.protocols import Messenger, WrappedSecret
+from integrations.protocols import Messenger
+from integrations.provisioning_protocols import WrappedSecret
 
 logger = logging.getLogger(__name__)
 

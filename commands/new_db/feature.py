@@ -49,7 +49,7 @@ from commands.new_db.service.rotations import RotationService
 from commands.new_db.service.types import Notifier
 from commands.resources.config import DatabasesSection
 from commands.resources.credentials import credential_box, key_problem
-from integrations.protocols import Provisioner, SecretStore
+from integrations.provisioning_protocols import Provisioner, SecretStore
 
 ACTION_WORDS: dict[str, str] = {
     PolicyAction.CREATE: "create databases",

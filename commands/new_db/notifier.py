@@ -23,7 +23,8 @@ from bot.core.mrkdwn import escape
 from commands.new_db.service.types import MessageRef, RequestInfo, ResourceInfo, Step
 from commands.new_db.views import messages
 from integrations.errors import IntegrationError
-from integrations.protocols import Messenger, WrappedSecret
+from integrations.protocols import Messenger
+from integrations.provisioning_protocols import WrappedSecret
 
 logger = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from integrations.orchestrators.base import (
     Status,
 )
 from integrations.orchestrators.waiting import Polling, wait_for
-from integrations.protocols import Credentials, ResourceSpec
 from integrations.provisioning import names
+from integrations.provisioning_protocols import Credentials, ResourceSpec
 
 _PROBE = "platform-bot-probe"
 """A name no resource has: `check` plans it to see that the orchestrator answers."""

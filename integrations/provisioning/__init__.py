@@ -1,4 +1,4 @@
-"""Real provisioners, one module per engine, each implementing `protocols.Provisioner`.
+"""Real provisioners, one module per engine, each implementing `provisioning_protocols.Provisioner`.
 
     postgres.PostgresProvisioner   role + database owned by it, CONNECT revoked from PUBLIC
     mariadb.MariaDBProvisioner     database + user with grants on that database only
@@ -7,9 +7,10 @@
     nats.NatsProvisioner           JetStream stream on `<name>.>` with the plan's limits
     sqlite.SqliteProvisioner       a file in a data directory, readable by its owner only
 
-Each also implements `protocols.DataCloner` (`clone_resource`: a new resource holding a copy
-of another's data; `postgres_clone` and `nats_clone` hold the longer copies), and the SQL
-engines `protocols.SqlRunner` (`run_sql`: a masking script run on a copy).
+Each also implements `provisioning_protocols.DataCloner` (`clone_resource`: a new resource
+holding a copy of another's data; `postgres_clone` and `nats_clone` hold the longer copies),
+and the SQL engines `provisioning_protocols.SqlRunner` (`run_sql`: a masking script run on a
+copy).
 
 Modules are imported one by one (not from here) so that a deployment without, say, NATS
 never imports its client library.

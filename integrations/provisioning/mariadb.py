@@ -31,8 +31,8 @@ import pymysql.cursors
 from pymysql.constants import CLIENT
 
 from integrations.errors import ProviderRejected, ProviderUnavailable
-from integrations.protocols import Credentials, ResourceSpec
 from integrations.provisioning import names, scrub
+from integrations.provisioning_protocols import Credentials, ResourceSpec
 
 ENGINE = "mariadb"
 

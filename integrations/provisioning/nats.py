@@ -34,8 +34,8 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 
 from integrations.errors import ProviderRejected, ProviderUnavailable
-from integrations.protocols import Credentials, ResourceSpec
 from integrations.provisioning import names, nats_clone
+from integrations.provisioning_protocols import Credentials, ResourceSpec
 
 ENGINE = "nats"
 T = TypeVar("T")

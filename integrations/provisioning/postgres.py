@@ -26,8 +26,8 @@ import psycopg
 from psycopg import sql
 
 from integrations.errors import ProviderRejected, ProviderUnavailable
-from integrations.protocols import Credentials, PlanLimits, ResourceSpec
 from integrations.provisioning import names, postgres_clone, scrub
+from integrations.provisioning_protocols import Credentials, PlanLimits, ResourceSpec
 
 ENGINE = "postgres"
 

@@ -25,9 +25,9 @@ from urllib.parse import quote
 import httpx
 
 from integrations.errors import ProviderRejected
-from integrations.protocols import Credentials, PlanLimits, ResourceSpec
 from integrations.provisioning import names
 from integrations.provisioning.rabbitmq_api import PROVIDER, ManagementApi
+from integrations.provisioning_protocols import Credentials, PlanLimits, ResourceSpec
 
 ENGINE = PROVIDER
 POLICY_NAME = "platform-limits"

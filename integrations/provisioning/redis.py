@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote
 
 from integrations.errors import ProviderRejected, ProviderUnavailable
-from integrations.protocols import Credentials, ResourceSpec
 from integrations.provisioning import names, scrub
+from integrations.provisioning_protocols import Credentials, ResourceSpec
 
 if TYPE_CHECKING:
     import redis

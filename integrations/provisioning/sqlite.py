@@ -19,8 +19,8 @@ import stat
 from pathlib import Path
 
 from integrations.errors import ProviderRejected, ProviderUnavailable
-from integrations.protocols import Credentials, ResourceSpec
 from integrations.provisioning import names
+from integrations.provisioning_protocols import Credentials, ResourceSpec
 
 ENGINE = "sqlite"
 _FILE_MODE = 0o600

@@ -6,7 +6,7 @@ import pytest
 
 from integrations.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
 from integrations.fakes import FakeProvisioner, FakeSecretStore
-from integrations.protocols import (
+from integrations.provisioning_protocols import (
     DataCloner,
     PlanLimits,
     Provisioner,

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from integrations.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
-from integrations.protocols import SecretStore
+from integrations.provisioning_protocols import SecretStore
 from integrations.vault import VaultSecretStore
 from tests.conftest import free_port
 from tests.integrations.openapi_contract import Contract, spec_path

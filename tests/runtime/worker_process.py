@@ -20,7 +20,7 @@ from bot.runtime.log import configure_logging
 from bot.runtime.services import Services, build_services
 from bot.runtime.settings import LogFormat, Settings
 from bot.runtime.worker import Worker
-from integrations.protocols import Provisioner
+from integrations.provisioning_protocols import Provisioner
 from tests.commands.new_db.conftest import example_config, fake_provisioners
 from tests.harness import EXAMPLE_CONFIG, features_with
 

@@ -14,7 +14,7 @@ from typing import Protocol
 from commands.environments.config import TemplateConfig
 from commands.environments.service.types import Change
 from integrations.errors import IntegrationError, ProviderUnavailable
-from integrations.protocols import PlanLimits
+from integrations.provisioning_protocols import PlanLimits
 
 Progress = Callable[[str], None]
 """One line of progress, in plain words, for the environment's thread."""

@@ -31,7 +31,13 @@ from commands.environments.models import EnvResource, ResourceState
 from commands.environments.service.types import Change
 from commands.resources.credentials import CredentialBox, generate_password
 from integrations.errors import IntegrationError, ProviderRejected, ProviderUnavailable
-from integrations.protocols import Credentials, DataCloner, Provisioner, ResourceSpec, SqlRunner
+from integrations.provisioning_protocols import (
+    Credentials,
+    DataCloner,
+    Provisioner,
+    ResourceSpec,
+    SqlRunner,
+)
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")

@@ -24,7 +24,7 @@ from commands.environments.service.types import EnvInfo
 from commands.resources.config import Driver
 from commands.resources.credentials import CredentialBox
 from integrations.errors import IntegrationError, ProviderUnavailable
-from integrations.protocols import WrappedSecret
+from integrations.provisioning_protocols import WrappedSecret
 from integrations.score import ScoreError, resolve_variables
 
 logger = logging.getLogger(__name__)

@@ -45,7 +45,7 @@ from commands.environments.service.templates import (
 )
 from commands.environments.service.types import EnvInfo, EnvRequest, Notifier, ResourceInfo
 from commands.resources.config import DatabasesSection
-from integrations.protocols import SecretStore
+from integrations.provisioning_protocols import SecretStore
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9-]{1,18}[a-z0-9]")
 NAME_MIN = 3

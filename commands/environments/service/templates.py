@@ -24,7 +24,7 @@ from commands.environments.config import (
 )
 from commands.environments.drivers.base import ResourceShape
 from commands.resources.config import DatabasesSection, Driver
-from integrations.protocols import PlanLimits
+from integrations.provisioning_protocols import PlanLimits
 from integrations.score import ScoreError, ScoreWorkload, load_score, plan_resources
 
 MODULE_ENGINE = "terraform"

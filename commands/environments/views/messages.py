@@ -14,7 +14,7 @@ from commands.environments.ids import ActionId
 from commands.environments.service.templates import NOT_PROVISIONED
 from commands.environments.service.types import EnvInfo
 from commands.environments.views.text import cost, status, when
-from integrations.protocols import WrappedSecret
+from integrations.provisioning_protocols import WrappedSecret
 
 JSON = dict[str, Any]
 HOURS_PER_MONTH = 730

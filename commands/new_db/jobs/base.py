@@ -26,7 +26,7 @@ from commands.new_db.service.types import Notifier, RequestInfo
 from commands.resources.config import DatabasesSection
 from commands.resources.credentials import CredentialBox
 from integrations.errors import IntegrationError, ProviderRejected
-from integrations.protocols import Provisioner, ResourceSpec, SecretStore
+from integrations.provisioning_protocols import Provisioner, ResourceSpec, SecretStore
 
 
 def safe_error(error: IntegrationError, *secrets: str) -> str:

@@ -27,7 +27,7 @@ from commands.new_db.jobs.base import JobBase
 from commands.new_db.models import DbCredentialDrop, DbResource, ResourceStatus
 from commands.new_db.service.rows import load_request, request_info
 from commands.new_db.service.types import RequestInfo
-from integrations.protocols import WrappedSecret
+from integrations.provisioning_protocols import WrappedSecret
 
 logger = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from commands.new_db.service.rows import (
 from commands.new_db.service.types import MessageRef, RequestInfo, Step
 from commands.resources.credentials import generate_password
 from integrations.errors import IntegrationError
-from integrations.protocols import Provisioner, ResourceSpec
+from integrations.provisioning_protocols import Provisioner, ResourceSpec
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from commands.new_db.models import (
 )
 from commands.new_db.service.types import MessageRef, RequestInfo, ResourceInfo
 from commands.resources.config import DatabasesSection
-from integrations.protocols import PlanLimits, ResourceSpec
+from integrations.provisioning_protocols import PlanLimits, ResourceSpec
 
 
 def new_id() -> str:

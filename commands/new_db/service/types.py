@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from integrations.protocols import WrappedSecret
+from integrations.provisioning_protocols import WrappedSecret
 
 
 class Step(StrEnum):

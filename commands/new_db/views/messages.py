@@ -31,7 +31,7 @@ from commands.new_db.ids import ActionId, BlockId, PolicyAction
 from commands.new_db.models import RequestStatus, ResourceStatus
 from commands.new_db.service.types import STEPS, RequestInfo, ResourceInfo, Step
 from commands.new_db.views.menus import cost_text
-from integrations.protocols import WrappedSecret
+from integrations.provisioning_protocols import WrappedSecret
 
 JSON = dict[str, Any]
 RUNNING_STATUSES = (ResourceStatus.PROVISIONING, ResourceStatus.ACTIVE)

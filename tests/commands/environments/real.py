@@ -19,7 +19,7 @@ import redis
 
 from bot.runtime.adapters import build_provisioners
 from bot.runtime.config import PlatformConfig
-from integrations.protocols import ResourceSpec
+from integrations.provisioning_protocols import ResourceSpec
 from tests.commands.environments.conftest import EnvBot
 from tests.commands.new_db.test_real_servers import pg_query, real_config
 from tests.harness import running_bot

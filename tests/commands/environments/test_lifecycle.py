@@ -52,7 +52,7 @@ def test_a_failing_resource_rolls_back_the_others_and_the_requester_is_told(
 
 
 def test_a_same_named_resource_that_existed_before_is_never_touched(envbot: EnvBot) -> None:
-    from integrations.protocols import ResourceSpec
+    from integrations.provisioning_protocols import ResourceSpec
 
     envbot.provisioners["redis"].create_resource(ResourceSpec("redis", "theirs-cache"))
     create(envbot, BOB, "env create preview theirs", tier="dev")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from integrations.errors import ProviderRejected, ProviderUnavailable
-from integrations.protocols import Credentials, ResourceSpec
+from integrations.provisioning_protocols import Credentials, ResourceSpec
 
 
 class FileProvisioner:

@@ -24,7 +24,8 @@ from commands.new_db.ids import JobKind
 from commands.new_db.service.form import NewDbForm
 from commands.new_db.service.types import MessageRef, RequestInfo, ResourceInfo, Step
 from integrations.fakes import FakeProvisioner, FakeUserDirectory
-from integrations.protocols import DirectoryUser, WrappedSecret
+from integrations.protocols import DirectoryUser
+from integrations.provisioning_protocols import WrappedSecret
 from tests.commands.new_db.conftest import example_config
 
 

@@ -11,7 +11,7 @@ from bot.runtime.adapters import build_provisioners
 from bot.runtime.config import ConfigError, parse_config
 from commands.resources.config import DatabasesSection
 from integrations.errors import ProviderRejected
-from integrations.protocols import PlanLimits, ResourceSpec
+from integrations.provisioning_protocols import PlanLimits, ResourceSpec
 
 PLANS = "      plans: {small: {tiers: [dev]}}\n"
 

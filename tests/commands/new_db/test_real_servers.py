@@ -30,7 +30,7 @@ from bot.runtime.config import PlatformConfig
 from commands.new_db.ids import ActionId, BlockId
 from commands.new_db.models import DbApproval, DbCredentialDrop, DbRequest, DbResource
 from commands.resources.config import EngineKind, VaultConfig
-from integrations.protocols import ResourceSpec
+from integrations.provisioning_protocols import ResourceSpec
 from tests.commands.new_db.conftest import DbBot, example_config
 from tests.commands.new_db.driving import (
     ALICE,

@@ -8,7 +8,7 @@ from integrations.errors import ProviderRejected
 from integrations.orchestrators.base import Phase
 from integrations.orchestrators.provisioner import OrchestratedProvisioner
 from integrations.orchestrators.waiting import NotInTime, Polling, wait_for
-from integrations.protocols import ResourceSpec
+from integrations.provisioning_protocols import ResourceSpec
 from tests.integrations.orchestrators.memory import MemoryOrchestrator
 
 SPEC = ResourceSpec("postgres", "orders-db")

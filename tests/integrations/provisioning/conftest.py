@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from integrations.protocols import Provisioner, ResourceSpec
+from integrations.provisioning_protocols import Provisioner, ResourceSpec
 
 ADMIN_SECRET = "admin-Secret-9f8e7d"
 """A distinctive admin password, searched for in error messages that must not contain it."""

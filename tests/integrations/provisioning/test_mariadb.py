@@ -8,8 +8,8 @@ import pymysql
 import pytest
 
 from integrations.errors import ProviderRejected, ProviderUnavailable
-from integrations.protocols import PlanLimits, ResourceSpec
 from integrations.provisioning.mariadb import MariaDBProvisioner
+from integrations.provisioning_protocols import PlanLimits, ResourceSpec
 from tests.integrations.provisioning.conftest import ADMIN_SECRET, unused_port
 from tests.servers import needs_server
 

@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from integrations.errors import ProviderRejected
-from integrations.protocols import PlanLimits, Provisioner, ResourceSpec
 from integrations.provisioning import names, new_password, scrub
 from integrations.provisioning.mariadb import MariaDBProvisioner
 from integrations.provisioning.nats import NatsProvisioner
@@ -16,6 +15,7 @@ from integrations.provisioning.postgres import PostgresProvisioner
 from integrations.provisioning.rabbitmq import RabbitMQProvisioner
 from integrations.provisioning.redis import RedisProvisioner
 from integrations.provisioning.sqlite import SqliteProvisioner
+from integrations.provisioning_protocols import PlanLimits, Provisioner, ResourceSpec
 from tests.integrations.provisioning.conftest import HOSTILE_NAMES, unused_port
 
 

@@ -12,9 +12,9 @@ import pytest
 from nats.js.api import StreamInfo
 
 from integrations.errors import ProviderRejected, ProviderUnavailable
-from integrations.protocols import PlanLimits, ResourceSpec
 from integrations.provisioning.nats import NatsProvisioner
 from integrations.provisioning.nats_clone import COPYING
+from integrations.provisioning_protocols import PlanLimits, ResourceSpec
 from tests.integrations.provisioning.conftest import ADMIN_SECRET, unused_port
 from tests.servers import needs_server
 

@@ -14,9 +14,9 @@ import pytest
 from psycopg import sql
 
 from integrations.errors import ProviderRejected, ProviderUnavailable
-from integrations.protocols import PlanLimits, ResourceSpec
 from integrations.provisioning.postgres import PostgresProvisioner
 from integrations.provisioning.postgres_clone import COPYING_MARKER
+from integrations.provisioning_protocols import PlanLimits, ResourceSpec
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.integrations.provisioning.conftest import ADMIN_SECRET, unused_port
 

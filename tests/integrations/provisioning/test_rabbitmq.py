@@ -16,8 +16,8 @@ import pika.exceptions
 import pytest
 
 from integrations.errors import IntegrationError, ProviderRejected, ProviderUnavailable
-from integrations.protocols import PlanLimits, ResourceSpec
 from integrations.provisioning.rabbitmq import MANAGEMENT_TIMEOUT, RabbitMQProvisioner
+from integrations.provisioning_protocols import PlanLimits, ResourceSpec
 from tests.integrations.provisioning.conftest import ADMIN_SECRET, provision, unused_port
 from tests.servers import needs_server
 

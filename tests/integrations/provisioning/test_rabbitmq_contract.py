@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from integrations.errors import IntegrationError, ProviderRejected, ProviderUnavailable
-from integrations.protocols import PlanLimits, ResourceSpec
 from integrations.provisioning.rabbitmq import MANAGEMENT_TIMEOUT, RabbitMQProvisioner
 from integrations.provisioning.rabbitmq_api import REASON_LIMIT, ManagementApi
+from integrations.provisioning_protocols import PlanLimits, ResourceSpec
 from tests.integrations.provisioning.conftest import ADMIN_SECRET
 
 PASSWORD = "user-Secret-5c4b3a"

@@ -11,8 +11,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from integrations.errors import ProviderRejected, ProviderUnavailable
-from integrations.protocols import PlanLimits, ResourceSpec
 from integrations.provisioning.redis import RedisProvisioner, version_problem
+from integrations.provisioning_protocols import PlanLimits, ResourceSpec
 from tests.integrations.provisioning.conftest import ADMIN_SECRET, unused_port
 from tests.servers import needs_server
 

@@ -9,8 +9,8 @@ import redis
 import redis.exceptions
 
 from integrations.errors import ProviderRejected
-from integrations.protocols import ResourceSpec
 from integrations.provisioning.redis import RedisProvisioner
+from integrations.provisioning_protocols import ResourceSpec
 from tests.integrations.provisioning.conftest import provision
 from tests.servers import needs_server
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from integrations.errors import ProviderRejected, ProviderUnavailable
-from integrations.protocols import PlanLimits, ResourceSpec
 from integrations.provisioning.sqlite import SqliteProvisioner
+from integrations.provisioning_protocols import PlanLimits, ResourceSpec
 
 
 def _mode(path: Path) -> int:

@@ -13,7 +13,7 @@ from commands.new_db.ids import ActionId, PolicyAction
 from commands.new_db.models import RequestStatus
 from commands.new_db.service.types import ResourceInfo, Step
 from commands.new_db.views import messages
-from integrations.protocols import WrappedSecret
+from integrations.provisioning_protocols import WrappedSecret
 from tests.commands.new_db.views.samples import (
     ESCAPED,
     EXPIRES,
