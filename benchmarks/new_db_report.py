@@ -1,6 +1,7 @@
-"""The "Modal-submit ack with provisioning in workers" section of benchmarks/README.md.
+"""The "`/platform new-db`" and "Modal-submit ack with provisioning in workers" sections of
+benchmarks/README.md.
 
-Beside latency it reports the CPU time serve and the worker spend per submission, because on
+Beside latency the second reports the CPU time serve and the worker spend per submission, because on
 a closed loop those bound the latency from below: `clients` clients can be answered at most
 `cores / cpu` times a second, so each waits on average at least `clients * cpu / cores`.
 """
@@ -12,7 +13,7 @@ from datetime import UTC, datetime
 
 from benchmarks import ack_latency
 from benchmarks import new_db as new_db_bench
-from benchmarks.new_db import AckFigures
+from benchmarks.new_db import AckFigures, EngineFigures
 
 BUDGET_MS = 50.0
 LABELS = {
@@ -21,7 +22,9 @@ LABELS = {
 }
 
 
-def section(figures: dict[str, AckFigures], *, duration: float, load: float, machine: str) -> str:
+def worker_section(
+    figures: dict[str, AckFigures], *, duration: float, load: float, machine: str
+) -> str:
     clients = new_db_bench.CLIENTS
     rows = [
         "| jobs run in | `/platform help` p50 / p99 (baseline) | modal submits | "
@@ -68,6 +71,50 @@ def section(figures: dict[str, AckFigures], *, duration: float, load: float, mac
             f"(budget ≤ {BUDGET_MS:.0f} ms: {_verdict(paced.p99)}).\n"
         )
     return text
+
+
+def new_db_section(
+    ack: AckFigures,
+    baseline: EngineFigures,
+    engines: list[EngineFigures],
+    *,
+    duration: float,
+    machine: str,
+) -> str:
+    rows = [
+        "| request | requests | errors | throughput (req/s) | p50 (ms) | p99 (ms) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, run in (
+        ("`/platform help` (baseline)", ack.help.result),
+        ("new-db modal submit", ack.submit.result),
+    ):
+        rows.append(
+            f"| {label} | {run.requests} | {run.errors} | {run.throughput:.0f} "
+            f"| {run.p50:.1f} | {run.p99:.1f} |"
+        )
+    engine_rows = [
+        "| engine | provision: submit → active (median) | drop: confirm → dropped (median) |",
+        "|---|---:|---:|",
+        f"| in-memory provisioner (baseline: the bot's own cost) | {baseline.provision_ms:.0f} ms "
+        f"| {baseline.drop_ms:.0f} ms |",
+    ]
+    for f in engines:
+        engine_rows.append(f"| {f.engine} | **{f.provision_ms:.0f} ms** | {f.drop_ms:.0f} ms |")
+    verdict = "within" if ack.submit.result.p99 <= 50 else "OVER"
+    body = (
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine}; "
+        f"{new_db_bench.CLIENTS} concurrent clients, {duration:.0f} s each, gunicorn "
+        f"{ack_latency.WORKERS} workers x {ack_latency.THREADS} threads, PostgreSQL app "
+        "database; every submission is accepted and provisioned (SQLite) while the load runs.\n\n"
+        + "\n".join(rows)
+        + f"\n\nModal-submit ack p99 **{ack.submit.result.p99:.1f} ms** "
+        f"(budget ≤ 50 ms: {verdict}).\n\n"
+        f"Provisioning through the feature (request → `db.provision` job → active, progress "
+        f"messages to the emulator), medians of {new_db_bench.RUNS} runs per engine on this "
+        "machine's servers:\n\n" + "\n".join(engine_rows) + "\n"
+    )
+    return body
 
 
 def _verdict(p99: float) -> str:
