@@ -101,9 +101,24 @@ def bench_config(data_dir: Path, *, run_in: str = "process") -> str:
 def submission_body(team_id: str, app_id: str, n: int) -> str:
     """The `n`th submission of the request form: a fresh name, from the submitters in turn."""
     user, team = SUBMITTERS[n % len(SUBMITTERS)]
+    return request_form_body(
+        user,
+        team,
+        f"b{uuid.uuid4().hex[:12]}",
+        team_id=team_id,
+        app_id=app_id,
+        trigger=f"bench.{n}",
+    )
+
+
+def request_form_body(
+    user: str, team: str, name: str, *, team_id: str, app_id: str, trigger: str
+) -> str:
+    """A signed-ready `view_submission` body of the new-db request form: a dev SQLite
+    database called `name` for `team`, submitted by `user`."""
     values = {
         BlockId.ENGINE: {ActionId.ENGINE: {"selected_option": {"value": "sqlite"}}},
-        BlockId.NAME: {ActionId.NAME: {"value": f"b{uuid.uuid4().hex[:12]}"}},
+        BlockId.NAME: {ActionId.NAME: {"value": name}},
         BlockId.TIER: {ActionId.TIER: {"selected_option": {"value": "dev"}}},
         BlockId.TEAM: {ActionId.TEAM: {"selected_option": {"value": team}}},
         BlockId.PLAN: {ActionId.PLAN: {"selected_option": {"value": "small"}}},
@@ -114,9 +129,9 @@ def submission_body(team_id: str, app_id: str, n: int) -> str:
         "user": {"id": user, "team_id": team_id},
         "api_app_id": app_id,
         "team": {"id": team_id, "domain": "acme"},
-        "trigger_id": f"bench.{n}",
+        "trigger_id": trigger,
         "view": {
-            "id": f"VB{uuid.uuid4().hex[:12].upper()}",
+            "id": f"V{uuid.uuid4().hex[:12].upper()}",
             "type": "modal",
             "callback_id": CallbackId.NEW_DB,
             "private_metadata": json.dumps({"channel": "C0GENERAL"}),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,3 +25,14 @@ def quiet_bot(
         tmp_path_factory.mktemp("bot"), schema=migrated_schema, background=False
     ) as running:
         yield running
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """For tests that call `main()`: it installs its handler on the root logger, writing to
+    the test's captured stderr; left there, later tests would log into a closed stream."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

@@ -15,14 +15,12 @@ from __future__ import annotations
 import json
 import re
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 import yaml
@@ -32,10 +30,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from benchmarks.load import slash_command_body
-from benchmarks.new_db import bench_config
+from benchmarks.new_db import bench_config, request_form_body
 from bot.core.jobs import Job
 from bot.emulator.workspace import LOAD_CHANNEL
-from commands.new_db.ids import ActionId, BlockId, CallbackId
 from commands.new_db.models import DbCredentialDrop, DbRequest, DbResource
 from surveys.delivery import DeliveryState
 from surveys.nps.ids import JobKind as NpsJobKind
@@ -139,31 +136,15 @@ class Traffic:
     def submit_new_db(self, n: int) -> httpx.Response:
         """The new-db modal submitted by the n-th submitter in turn, for `failover-NN`."""
         user, team = SUBMITTERS[n % len(SUBMITTERS)]
-        values = {
-            BlockId.ENGINE: {ActionId.ENGINE: {"selected_option": {"value": "sqlite"}}},
-            BlockId.NAME: {ActionId.NAME: {"value": request_name(n)}},
-            BlockId.TIER: {ActionId.TIER: {"selected_option": {"value": "dev"}}},
-            BlockId.TEAM: {ActionId.TEAM: {"selected_option": {"value": team}}},
-            BlockId.PLAN: {ActionId.PLAN: {"selected_option": {"value": "small"}}},
-            BlockId.TTL: {ActionId.TTL: {"value": "72"}},
-        }
-        payload = {
-            "type": "view_submission",
-            "user": {"id": user, "team_id": "T0PLATFORM"},
-            "api_app_id": "A0PLATBOT",
-            "team": {"id": "T0PLATFORM", "domain": "acme"},
-            "trigger_id": f"drill.{n}",
-            "view": {
-                "id": f"VD{uuid.uuid4().hex[:12].upper()}",
-                "type": "modal",
-                "callback_id": CallbackId.NEW_DB,
-                "private_metadata": json.dumps({"channel": "C0GENERAL"}),
-                "state": {
-                    "values": {str(b): {str(a): v for a, v in f.items()} for b, f in values.items()}
-                },
-            },
-        }
-        return self._post(urlencode({"payload": json.dumps(payload)}))
+        body = request_form_body(
+            user,
+            team,
+            request_name(n),
+            team_id="T0PLATFORM",
+            app_id="A0PLATBOT",
+            trigger=f"drill.{n}",
+        )
+        return self._post(body)
 
 
 def request_name(n: int) -> str:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,16 +16,7 @@ from bot.core.db import make_engine, make_session_factory
 from bot.runtime.cli import main
 from tests.conftest import REPO_ROOT
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    # `main()` installs its handler on the root logger, writing to this test's captured
-    # stderr; leaving it there would make later tests log into a closed stream.
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -3,8 +3,6 @@ installed workspace's data."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,14 +20,7 @@ from bot.runtime.settings import Settings
 from commands.resources.credentials import CredentialBox
 from tests.runtime.multi_workspace import SECRET_KEY
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 @pytest.fixture
